@@ -1,0 +1,64 @@
+package io.paratrain.gradientsharing;
+
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.nio.ByteBuffer;
+
+/**
+ * One rank's handle on a synchronous collective over a ring of {@link #worldSize()} ranks. Every rank must make
+ * the same calls in the same order with agreeing arguments; a disagreement is reported as an error on the ranks
+ * instead of corrupting data. Every call either completes or throws a
+ * {@link io.paratrain.gradientsharing.exceptions.CollectiveException} within the configured timeout of the last
+ * progress; after an error the collective cannot be used again (close it and build a new ring).
+ * <p>
+ * Float data is reduced in place. Results are bitwise identical on every rank.
+ * Obtain one with {@link RingRendezvous}. Not meant for concurrent use from several threads.
+ */
+public interface Collective extends AutoCloseable
+{
+    int rank();
+
+    int worldSize();
+
+    /** Reduces {@code data} in place across all ranks (staged through a reused direct buffer). */
+    void allReduce(float[] data, ReduceOp op);
+
+    /**
+     * Reduces the native-order floats between the buffer's position and limit in place, without copies.
+     * The buffer must be direct and its remaining length a multiple of 4.
+     */
+    void allReduce(ByteBuffer directFloats, ReduceOp op);
+
+    /**
+     * Reduces a FLOAT array in place; a contiguous array or view (element-wise stride 1) is reduced in its own
+     * memory without copies, any other layout through a temporary copy.
+     */
+    void allReduce(INDArray array, ReduceOp op);
+
+    /** Replaces {@code data} on every rank with the root's values; all ranks pass arrays of equal length. */
+    void broadcast(float[] data, int root);
+
+    /** Like {@link #broadcast(float[], int)} for the bytes between position and limit of a direct buffer. */
+    void broadcast(ByteBuffer directBytes, int root);
+
+    /** Like {@link #broadcast(float[], int)} for a FLOAT INDArray of equal shape on every rank. */
+    void broadcast(INDArray array, int root);
+
+    /** Returns the root's bytes on every rank; other ranks may pass null as they do not know the length. */
+    byte[] broadcastBytes(byte[] rootData, int root);
+
+    /** Gathers one small byte array from every rank (each must fit one frame); the result is indexed by rank. */
+    byte[][] allGather(byte[] mine);
+
+    /** Returns once every rank has entered the barrier. */
+    void barrier();
+
+    /** Largest array {@link #allGather} accepts from one rank. */
+    int maxGatherBytes();
+
+    CollectiveStats stats();
+
+    /** Releases the ring's publication, subscription and media-driver reference. Idempotent. */
+    @Override
+    void close();
+}

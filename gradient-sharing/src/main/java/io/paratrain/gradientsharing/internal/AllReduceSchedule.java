@@ -1,0 +1,159 @@
+package io.paratrain.gradientsharing.internal;
+
+import io.paratrain.gradientsharing.ReduceOp;
+import org.agrona.DirectBuffer;
+import org.agrona.MutableDirectBuffer;
+
+/**
+ * Ring all-reduce: reduce-scatter then all-gather, chunked so that they pipeline.
+ * <p>
+ * With N ranks the data is cut into N segments. At step t = 0 .. 2N-3 rank r sends segment (r - t) mod N to
+ * rank r+1 and receives segment (r - t - 1) mod N from rank r-1: the segment received at step t is the one sent
+ * at step t+1, so chunk j of step t may go as soon as chunk j of step t-1 has arrived. Steps 0 .. N-2 add the
+ * received values (reduce-scatter; after them rank r holds the full reduction of segment r+1, divided by N for a
+ * mean), steps N-1 .. 2N-3 copy them (all-gather). Every element is reduced by exactly one rank and copied to the
+ * others, so all ranks end bitwise identical. Each rank sends and receives 2(N-1)/N of the data: bandwidth-optimal.
+ */
+final class AllReduceSchedule implements RingSchedule
+{
+    private final MutableDirectBuffer data;
+    private final int dataOffset;
+    private final long length;
+    private final ReduceOp op;
+    private final int rank;
+    private final int worldSize;
+    private final SegmentPlan plan;
+    private final int steps;
+    private final int[] sendStepStart;
+    private final int[] receiveStepStart;
+    private final int sendCount;
+    private final int receiveCount;
+
+    AllReduceSchedule(final MutableDirectBuffer data, final int dataOffset, final int length, final ReduceOp op,
+        final int rank, final int worldSize, final int chunkFloats)
+    {
+        this.data = data;
+        this.dataOffset = dataOffset;
+        this.length = length;
+        this.op = op;
+        this.rank = rank;
+        this.worldSize = worldSize;
+        this.plan = new SegmentPlan(length, worldSize, chunkFloats);
+        this.steps = 2 * (worldSize - 1);
+        this.sendStepStart = new int[steps + 1];
+        this.receiveStepStart = new int[steps + 1];
+        for (int t = 0; t < steps; t++)
+        {
+            sendStepStart[t + 1] = sendStepStart[t] + plan.chunkCount(sendSegment(t));
+            receiveStepStart[t + 1] = receiveStepStart[t] + plan.chunkCount(receiveSegment(t));
+        }
+        this.sendCount = sendStepStart[steps];
+        this.receiveCount = receiveStepStart[steps];
+    }
+
+    @Override
+    public OpKind kind()
+    {
+        return op == ReduceOp.SUM ? OpKind.ALL_REDUCE_SUM : OpKind.ALL_REDUCE_MEAN;
+    }
+
+    @Override
+    public long opParam()
+    {
+        return length;
+    }
+
+    @Override
+    public int sendCount()
+    {
+        return sendCount;
+    }
+
+    @Override
+    public int receiveCount()
+    {
+        return receiveCount;
+    }
+
+    @Override
+    public int sendPrerequisite(final int sendIndex)
+    {
+        final int t = stepOf(sendStepStart, sendIndex);
+        return t == 0 ? -1 : receiveStepStart[t - 1] + (sendIndex - sendStepStart[t]);
+    }
+
+    @Override
+    public int sendLength(final int sendIndex)
+    {
+        final int t = stepOf(sendStepStart, sendIndex);
+        return plan.chunkLength(sendSegment(t), sendIndex - sendStepStart[t]) << 2;
+    }
+
+    @Override
+    public void writeSend(final int sendIndex, final MutableDirectBuffer buffer, final int offset)
+    {
+        final int t = stepOf(sendStepStart, sendIndex);
+        final int segment = sendSegment(t);
+        final int chunk = sendIndex - sendStepStart[t];
+        buffer.putBytes(offset, data, byteOffset(segment, chunk), plan.chunkLength(segment, chunk) << 2);
+    }
+
+    @Override
+    public String applyReceive(final int receiveIndex, final DirectBuffer buffer, final int offset, final int length)
+    {
+        final int t = stepOf(receiveStepStart, receiveIndex);
+        final int segment = receiveSegment(t);
+        final int chunk = receiveIndex - receiveStepStart[t];
+        final int count = plan.chunkLength(segment, chunk);
+        if (length != count << 2)
+        {
+            return "frame " + receiveIndex + " has " + length + " bytes, expected " + (count << 2);
+        }
+        final int at = byteOffset(segment, chunk);
+        if (t < worldSize - 2 || (t == worldSize - 2 && op == ReduceOp.SUM))
+        {
+            FloatMath.add(data, at, buffer, offset, count);
+        }
+        else if (t == worldSize - 2)
+        {
+            FloatMath.addThenDivide(data, at, buffer, offset, count, worldSize);
+        }
+        else
+        {
+            data.putBytes(at, buffer, offset, length);
+        }
+        return null;
+    }
+
+    @Override
+    public String describeMismatch(final long peerOpParam, final int peerRank)
+    {
+        return "rank " + rank + " passed " + length + " elements but rank " + peerRank + " passed " + peerOpParam;
+    }
+
+    private int byteOffset(final int segment, final int chunk)
+    {
+        return dataOffset + (int)(plan.chunkStart(segment, chunk) << 2);
+    }
+
+    private int sendSegment(final int t)
+    {
+        return Math.floorMod(rank - t, worldSize);
+    }
+
+    private int receiveSegment(final int t)
+    {
+        return Math.floorMod(rank - t - 1, worldSize);
+    }
+
+    /** The step whose index range holds {@code index}; steps are few (2N-2), a linear scan is cheapest. */
+    private int stepOf(final int[] stepStart, final int index)
+    {
+        int t = 0;
+        while (stepStart[t + 1] <= index)
+        {
+            t++;
+        }
+        return t;
+    }
+}

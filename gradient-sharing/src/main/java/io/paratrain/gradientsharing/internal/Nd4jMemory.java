@@ -1,0 +1,57 @@
+package io.paratrain.gradientsharing.internal;
+
+import io.paratrain.gradientsharing.exceptions.CollectiveInputException;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.concurrency.AffinityManager;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Gives the collective direct access to an INDArray's host memory. On the CUDA backend the host copy is
+ * synchronised first and marked as the newest afterwards; on the CPU backend both calls are no-ops.
+ */
+public final class Nd4jMemory
+{
+    private Nd4jMemory()
+    {
+    }
+
+    public static void requireFloat(final INDArray array, final String operation)
+    {
+        if (array == null)
+        {
+            throw new CollectiveInputException(operation + ": array is null");
+        }
+        if (array.dataType() != DataType.FLOAT)
+        {
+            throw new CollectiveInputException(operation + ": expected a FLOAT array, got " + array.dataType() +
+                " with shape " + java.util.Arrays.toString(array.shape()));
+        }
+        if (array.length() > Integer.MAX_VALUE / Float.BYTES)
+        {
+            throw new CollectiveInputException(operation + ": " + array.length() + " elements is more than " +
+                Integer.MAX_VALUE / Float.BYTES + " per call; reduce it in parts");
+        }
+    }
+
+    /** True when the elements occupy one gap-free block of memory, in whatever order. */
+    public static boolean isContiguous(final INDArray array)
+    {
+        return array.isEmpty() || array.length() == 1 || array.elementWiseStride() == 1;
+    }
+
+    /** Points {@code view} at the array's elements; the array must be contiguous. */
+    public static void wrapHostMemory(final INDArray array, final UnsafeBuffer view)
+    {
+        Nd4j.getAffinityManager().ensureLocation(array, AffinityManager.Location.HOST);
+        final long address = array.data().addressPointer().address() + array.offset() * Float.BYTES;
+        view.wrap(address, (int)array.length() * Float.BYTES);
+    }
+
+    /** Marks the host copy as the newest after the collective wrote it. */
+    public static void markHostWritten(final INDArray array)
+    {
+        Nd4j.getAffinityManager().tagLocation(array, AffinityManager.Location.HOST);
+    }
+}

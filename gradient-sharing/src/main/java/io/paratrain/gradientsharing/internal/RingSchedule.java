@@ -1,0 +1,41 @@
+package io.paratrain.gradientsharing.internal;
+
+import org.agrona.DirectBuffer;
+import org.agrona.MutableDirectBuffer;
+
+/**
+ * What one rank sends to its right neighbour and receives from its left neighbour during one operation.
+ * Sends and receives are numbered from 0 and happen in order; send {@code i} may go only after receive
+ * {@link #sendPrerequisite(int)} has been applied. {@link RingExchange} drives it.
+ */
+public interface RingSchedule
+{
+    OpKind kind();
+
+    /** The value every rank must agree on for this operation (element count, root and length, ...). */
+    long opParam();
+
+    int sendCount();
+
+    int receiveCount();
+
+    /** Index of the receive that must be applied before send {@code sendIndex}, or -1 for none. */
+    int sendPrerequisite(int sendIndex);
+
+    /** Payload length of send {@code sendIndex}, in bytes. */
+    int sendLength(int sendIndex);
+
+    /** Writes the payload of send {@code sendIndex} at {@code offset}. */
+    void writeSend(int sendIndex, MutableDirectBuffer buffer, int offset);
+
+    /**
+     * Applies receive {@code receiveIndex}. Returns null when accepted, or a description of what was wrong with
+     * the payload (for example its length) when it does not fit this rank's side of the operation.
+     */
+    String applyReceive(int receiveIndex, DirectBuffer buffer, int offset, int length);
+
+    /**
+     * Describes how a peer's {@code opParam} disagrees with this rank's, e.g. "length 10 but rank 1 passed 12".
+     */
+    String describeMismatch(long peerOpParam, int peerRank);
+}

@@ -1,0 +1,233 @@
+package io.paratrain.gradientsharing.internal;
+
+import io.aeron.Aeron;
+import io.aeron.AeronCounters;
+import io.aeron.CommonContext;
+import io.aeron.driver.MediaDriver;
+import io.aeron.driver.ThreadingMode;
+import io.paratrain.gradientsharing.exceptions.TransportException;
+import org.agrona.CloseHelper;
+import org.agrona.concurrent.status.CountersReader;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One embedded Aeron media driver per driver directory, shared by every collective that uses that directory:
+ * in this JVM by reference counting, across JVMs on one host by attaching to the driver that the first JVM
+ * launched (a file lock beside the directory serialises launch, attach and shutdown).
+ * <p>
+ * The JVM that launched the driver owns it: when its last local user leaves it waits (up to the close timeout)
+ * for clients of other JVMs to detach, then stops the driver, which deletes the directory.
+ */
+public final class SharedMediaDriver
+{
+    private static final Logger LOG = LoggerFactory.getLogger(SharedMediaDriver.class);
+    private static final String DRIVER_ID_FILE = "paratrain-driver.id";
+    private static final Map<Path, SharedMediaDriver> BY_DIR = new HashMap<>();
+
+    private final Path dir;
+    private final MediaDriver ownedDriver;
+    private final Aeron aeron;
+    private final String driverId;
+    private int users;
+
+    private SharedMediaDriver(final Path dir, final MediaDriver ownedDriver, final Aeron aeron, final String driverId)
+    {
+        this.dir = dir;
+        this.ownedDriver = ownedDriver;
+        this.aeron = aeron;
+        this.driverId = driverId;
+    }
+
+    /** Returns the driver for {@code dir}, launching or attaching to one first if this JVM has none yet. */
+    public static SharedMediaDriver acquire(final Path dir, final long timeoutMs)
+    {
+        synchronized (BY_DIR)
+        {
+            SharedMediaDriver shared = BY_DIR.get(dir);
+            if (shared == null)
+            {
+                shared = launchOrAttach(dir, timeoutMs);
+                BY_DIR.put(dir, shared);
+            }
+            shared.users++;
+            return shared;
+        }
+    }
+
+    /** Gives back one reference; the last one closes the client and, if this JVM launched it, the driver. */
+    public void release(final long closeTimeoutMs)
+    {
+        synchronized (BY_DIR)
+        {
+            if (--users > 0)
+            {
+                return;
+            }
+            BY_DIR.remove(dir);
+            if (ownedDriver == null)
+            {
+                CloseHelper.quietClose(aeron);
+                return;
+            }
+            try (FileChannel lockChannel = openLockFile(dir); FileLock ignored = lockChannel.lock())
+            {
+                awaitOtherClientsGone(closeTimeoutMs);
+                CloseHelper.quietClose(aeron);
+                CloseHelper.quietClose(ownedDriver);
+                Files.deleteIfExists(lockFile(dir));
+            }
+            catch (final IOException ex)
+            {
+                CloseHelper.quietCloseAll(aeron, ownedDriver);
+                LOG.warn("Could not lock {} to stop the media driver cleanly: {}", lockFile(dir), ex.toString());
+            }
+        }
+    }
+
+    public Aeron aeron()
+    {
+        return aeron;
+    }
+
+    /** Random id of the driver; equal ids mean two ranks can talk over IPC. */
+    public String driverId()
+    {
+        return driverId;
+    }
+
+    public Path dir()
+    {
+        return dir;
+    }
+
+    public boolean ownsDriver()
+    {
+        return ownedDriver != null;
+    }
+
+    /** Number of live drivers this JVM holds; tests use it to prove nothing is left behind. */
+    public static int openCount()
+    {
+        synchronized (BY_DIR)
+        {
+            return BY_DIR.size();
+        }
+    }
+
+    private static SharedMediaDriver launchOrAttach(final Path dir, final long timeoutMs)
+    {
+        try
+        {
+            Files.createDirectories(dir.getParent());
+        }
+        catch (final IOException ex)
+        {
+            throw new UncheckedIOException("cannot create media driver base folder " + dir.getParent(), ex);
+        }
+        try (FileChannel lockChannel = openLockFile(dir); FileLock ignored = lockChannel.lock())
+        {
+            if (CommonContext.isDriverActive(dir.toFile(), timeoutMs, msg -> LOG.debug("{}", msg)) &&
+                Files.exists(dir.resolve(DRIVER_ID_FILE)))
+            {
+                final String driverId = Files.readString(dir.resolve(DRIVER_ID_FILE), StandardCharsets.UTF_8).trim();
+                LOG.debug("Attaching to media driver {} in {}", driverId, dir);
+                return new SharedMediaDriver(dir, null, connect(dir, timeoutMs), driverId);
+            }
+            final MediaDriver driver = MediaDriver.launchEmbedded(new MediaDriver.Context()
+                .aeronDirectoryName(dir.toString())
+                .dirDeleteOnStart(true)
+                .dirDeleteOnShutdown(true)
+                .warnIfDirectoryExists(false)
+                .threadingMode(ThreadingMode.SHARED)
+                .termBufferSparseFile(false)
+                .errorHandler(ex -> LOG.warn("Aeron media driver in {}: {}", dir, ex.toString())));
+            final String driverId = UUID.randomUUID().toString().replace("-", "").substring(0, 16);
+            Files.writeString(dir.resolve(DRIVER_ID_FILE), driverId, StandardCharsets.UTF_8);
+            LOG.debug("Launched media driver {} in {}", driverId, dir);
+            try
+            {
+                return new SharedMediaDriver(dir, driver, connect(dir, timeoutMs), driverId);
+            }
+            catch (final RuntimeException ex)
+            {
+                CloseHelper.quietClose(driver);
+                throw ex;
+            }
+        }
+        catch (final IOException ex)
+        {
+            throw new TransportException("cannot launch or attach to the media driver in " + dir, ex);
+        }
+    }
+
+    private static Aeron connect(final Path dir, final long timeoutMs)
+    {
+        return Aeron.connect(new Aeron.Context()
+            .aeronDirectoryName(dir.toString())
+            .driverTimeoutMs(Math.max(timeoutMs, 10_000))
+            .errorHandler(ex -> LOG.warn("Aeron client of {}: {}", dir, ex.toString())));
+    }
+
+    private void awaitOtherClientsGone(final long closeTimeoutMs)
+    {
+        final long deadlineNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(closeTimeoutMs);
+        int others;
+        while ((others = countOtherClients()) > 0)
+        {
+            if (System.nanoTime() - deadlineNs >= 0)
+            {
+                LOG.warn("Stopping media driver in {} while {} client(s) of other JVMs are still attached " +
+                    "(waited {} ms)", dir, others, closeTimeoutMs);
+                return;
+            }
+            try
+            {
+                Thread.sleep(10); // shutdown path, not a hot loop: poll the driver's client table
+            }
+            catch (final InterruptedException ex)
+            {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    private int countOtherClients()
+    {
+        final CountersReader counters = aeron.countersReader();
+        final long ownId = aeron.clientId();
+        final int[] others = {0};
+        counters.forEach((counterId, typeId, keyBuffer, label) ->
+        {
+            if (typeId == AeronCounters.DRIVER_HEARTBEAT_TYPE_ID && keyBuffer.getLong(0) != ownId)
+            {
+                others[0]++;
+            }
+        });
+        return others[0];
+    }
+
+    private static FileChannel openLockFile(final Path dir) throws IOException
+    {
+        return FileChannel.open(lockFile(dir), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+    }
+
+    private static Path lockFile(final Path dir)
+    {
+        return dir.resolveSibling(dir.getFileName() + ".lock");
+    }
+}
