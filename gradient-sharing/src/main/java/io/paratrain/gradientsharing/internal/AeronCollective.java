@@ -85,19 +85,18 @@ public final class AeronCollective implements Collective
         ensureOpen("allReduce");
         Nd4jMemory.requireFloat(array, "allReduce");
         requireNonNull(op, "allReduce", "op");
-        if (Nd4jMemory.isContiguous(array))
+        if (array.isEmpty())
         {
-            Nd4jMemory.wrapHostMemory(array, view);
-            reduce(view, (int)array.length(), op);
-            Nd4jMemory.markHostWritten(array);
+            reduce(view, 0, op);
+            return;
         }
-        else
+        final INDArray target = Nd4jMemory.isContiguous(array) ? array : array.dup();
+        Nd4jMemory.wrapHostMemory(target, view);
+        reduce(view, (int)target.length(), op);
+        Nd4jMemory.markHostWritten(target);
+        if (target != array)
         {
-            final INDArray copy = array.dup();
-            Nd4jMemory.wrapHostMemory(copy, view);
-            reduce(view, (int)copy.length(), op);
-            Nd4jMemory.markHostWritten(copy);
-            array.assign(copy);
+            array.assign(target);
         }
     }
 
@@ -135,6 +134,11 @@ public final class AeronCollective implements Collective
         ensureOpen("broadcast");
         Nd4jMemory.requireFloat(array, "broadcast");
         requireRoot(root);
+        if (array.isEmpty())
+        {
+            exchange.run(new BroadcastSchedule(view, 0, 0, root, rank, worldSize, chunkFloats * Float.BYTES));
+            return;
+        }
         final INDArray target = Nd4jMemory.isContiguous(array) ? array : array.dup();
         Nd4jMemory.wrapHostMemory(target, view);
         exchange.run(new BroadcastSchedule(view, 0, (int)target.length() * Float.BYTES, root, rank, worldSize,

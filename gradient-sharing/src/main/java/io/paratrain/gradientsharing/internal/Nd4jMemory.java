@@ -35,18 +35,21 @@ public final class Nd4jMemory
         }
     }
 
-    /** True when the elements occupy one gap-free block of memory, in whatever order. */
+    /**
+     * True when the elements occupy one gap-free block at the start of the array's data buffer, in whatever
+     * order. A view's {@code data()} is a buffer that already starts at the view's offset.
+     */
     public static boolean isContiguous(final INDArray array)
     {
-        return array.isEmpty() || array.length() == 1 || array.elementWiseStride() == 1;
+        return !array.isEmpty() && (array.length() == 1 || array.elementWiseStride() == 1) &&
+            array.data().length() >= array.length();
     }
 
-    /** Points {@code view} at the array's elements; the array must be contiguous. */
+    /** Points {@code view} at the array's elements; the array must be {@link #isContiguous contiguous}. */
     public static void wrapHostMemory(final INDArray array, final UnsafeBuffer view)
     {
         Nd4j.getAffinityManager().ensureLocation(array, AffinityManager.Location.HOST);
-        final long address = array.data().addressPointer().address() + array.offset() * Float.BYTES;
-        view.wrap(address, (int)array.length() * Float.BYTES);
+        view.wrap(array.data().addressPointer().address(), (int)array.length() * Float.BYTES);
     }
 
     /** Marks the host copy as the newest after the collective wrote it. */
