@@ -2,7 +2,8 @@ package io.paratrain.gradientsharing.exceptions;
 
 /**
  * Another rank failed an operation and told the ring; this rank stops too instead of waiting for a timeout.
- * {@link #failedRank()} is the rank whose failure started it; {@link #getMessage()} carries its reason.
+ * {@link #failedRank()} is the rank that failed, or that a rank timed out waiting for; {@link #getMessage()}
+ * carries the reason reported by the rank that noticed.
  */
 public class PeerFailedException extends CollectiveException
 {

@@ -112,6 +112,12 @@ public final class RingExchange
             }
             throw ex;
         }
+        catch (final CollectiveTimeoutException ex)
+        {
+            failedWith = ex;
+            sendAbort(ex.peerRank(), ex.getMessage()); // blame the silent peer, not this rank
+            throw ex;
+        }
         catch (final CollectiveException ex)
         {
             failedWith = ex;
