@@ -15,11 +15,13 @@ import java.util.function.IntFunction;
 final class TestRing implements AutoCloseable
 {
     final List<Collective> ranks;
+    final List<Endpoint> endpoints;
     private final ExecutorService threads;
 
-    private TestRing(final List<Collective> ranks, final ExecutorService threads)
+    private TestRing(final List<Collective> ranks, final List<Endpoint> endpoints, final ExecutorService threads)
     {
         this.ranks = ranks;
+        this.endpoints = endpoints;
         this.threads = threads;
     }
 
@@ -53,7 +55,7 @@ final class TestRing implements AutoCloseable
         {
             ranks.add(future.get(30, TimeUnit.SECONDS));
         }
-        return new TestRing(ranks, threads);
+        return new TestRing(ranks, endpoints, threads);
     }
 
     /** Runs {@code work} for every rank at once and returns each rank's result, rethrowing the first failure. */
