@@ -14,6 +14,7 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 
 /** {@link Collective} over an Aeron ring; built by {@link io.paratrain.gradientsharing.RingRendezvous}. */
 public final class AeronCollective implements Collective
@@ -28,7 +29,10 @@ public final class AeronCollective implements Collective
     private final SharedMediaDriver driver;
     private final long closeTimeoutMs;
     private final int chunkFloats;
+    private static final ByteBuffer EMPTY = ByteBuffer.allocateDirect(0);
+
     private final UnsafeBuffer view = new UnsafeBuffer(0, 0);
+    private final FloatMath floatMath = new FloatMath();
     private ByteBuffer staging;
     private boolean closed;
 
@@ -64,8 +68,7 @@ public final class AeronCollective implements Collective
         requireNonNull(op, "allReduce", "op");
         final ByteBuffer stage = staging(data.length);
         stage.asFloatBuffer().put(data);
-        view.wrap(stage, 0, data.length * Float.BYTES);
-        reduce(view, data.length, op);
+        reduce(stage, op);
         stage.asFloatBuffer().get(data);
     }
 
@@ -75,8 +78,7 @@ public final class AeronCollective implements Collective
         ensureOpen("allReduce");
         requireDirect(directFloats, "allReduce", Float.BYTES);
         requireNonNull(op, "allReduce", "op");
-        view.wrap(directFloats, directFloats.position(), directFloats.remaining());
-        reduce(view, directFloats.remaining() / Float.BYTES, op);
+        reduce(directFloats.slice(directFloats.position(), directFloats.remaining()), op);
     }
 
     @Override
@@ -85,19 +87,7 @@ public final class AeronCollective implements Collective
         ensureOpen("allReduce");
         Nd4jMemory.requireFloat(array, "allReduce");
         requireNonNull(op, "allReduce", "op");
-        if (array.isEmpty())
-        {
-            reduce(view, 0, op);
-            return;
-        }
-        final INDArray target = Nd4jMemory.isContiguous(array) ? array : array.dup();
-        Nd4jMemory.wrapHostMemory(target, view);
-        reduce(view, (int)target.length(), op);
-        Nd4jMemory.markHostWritten(target);
-        if (target != array)
-        {
-            array.assign(target);
-        }
+        onHostMemory(array, bytes -> reduce(bytes, op));
     }
 
     @Override
@@ -111,9 +101,7 @@ public final class AeronCollective implements Collective
         {
             stage.asFloatBuffer().put(data);
         }
-        view.wrap(stage, 0, data.length * Float.BYTES);
-        exchange.run(new BroadcastSchedule(view, 0, data.length * Float.BYTES, root, rank, worldSize,
-            chunkFloats * Float.BYTES));
+        broadcastRegion(stage, root);
         stage.asFloatBuffer().get(data);
     }
 
@@ -123,9 +111,7 @@ public final class AeronCollective implements Collective
         ensureOpen("broadcast");
         requireDirect(directBytes, "broadcast", 1);
         requireRoot(root);
-        view.wrap(directBytes, directBytes.position(), directBytes.remaining());
-        exchange.run(new BroadcastSchedule(view, 0, directBytes.remaining(), root, rank, worldSize,
-            chunkFloats * Float.BYTES));
+        broadcastRegion(directBytes.slice(directBytes.position(), directBytes.remaining()), root);
     }
 
     @Override
@@ -134,20 +120,7 @@ public final class AeronCollective implements Collective
         ensureOpen("broadcast");
         Nd4jMemory.requireFloat(array, "broadcast");
         requireRoot(root);
-        if (array.isEmpty())
-        {
-            exchange.run(new BroadcastSchedule(view, 0, 0, root, rank, worldSize, chunkFloats * Float.BYTES));
-            return;
-        }
-        final INDArray target = Nd4jMemory.isContiguous(array) ? array : array.dup();
-        Nd4jMemory.wrapHostMemory(target, view);
-        exchange.run(new BroadcastSchedule(view, 0, (int)target.length() * Float.BYTES, root, rank, worldSize,
-            chunkFloats * Float.BYTES));
-        Nd4jMemory.markHostWritten(target);
-        if (target != array)
-        {
-            array.assign(target);
-        }
+        onHostMemory(array, bytes -> broadcastRegion(bytes, root));
     }
 
     @Override
@@ -231,9 +204,49 @@ public final class AeronCollective implements Collective
         LOG.debug("Rank {} of {} closed: {}", rank, worldSize, exchange.stats());
     }
 
-    private void reduce(final UnsafeBuffer data, final int length, final ReduceOp op)
+    /** Reduces the floats of {@code region} (position 0 to limit) in place. */
+    private void reduce(final ByteBuffer region, final ReduceOp op)
     {
-        exchange.run(new AllReduceSchedule(data, 0, length, op, rank, worldSize, chunkFloats));
+        view.wrap(region, 0, region.limit());
+        final FloatBuffer floats = region.duplicate().order(ByteOrder.nativeOrder()).asFloatBuffer();
+        exchange.run(new AllReduceSchedule(view, floats, region.limit() / Float.BYTES, op, rank, worldSize,
+            chunkFloats, floatMath));
+    }
+
+    private void broadcastRegion(final ByteBuffer region, final int root)
+    {
+        view.wrap(region, 0, region.limit());
+        exchange.run(new BroadcastSchedule(view, 0, region.limit(), root, rank, worldSize, chunkFloats * Float.BYTES));
+    }
+
+    /**
+     * Runs {@code operation} on the array's own memory when ND4J exposes it contiguously, otherwise on a
+     * contiguous copy that is written back afterwards.
+     */
+    private void onHostMemory(final INDArray array, final java.util.function.Consumer<ByteBuffer> operation)
+    {
+        if (array.isEmpty())
+        {
+            operation.accept(EMPTY);
+            return;
+        }
+        ByteBuffer bytes = Nd4jMemory.isContiguous(array) ? Nd4jMemory.hostBytes(array) : null;
+        final INDArray target = bytes == null ? array.dup() : array;
+        if (bytes == null)
+        {
+            bytes = Nd4jMemory.hostBytes(target);
+            if (bytes == null)
+            {
+                throw new CollectiveInputException("rank " + rank + ": ND4J gives no host memory for a copy of " +
+                    "an array of shape " + java.util.Arrays.toString(array.shape()));
+            }
+        }
+        operation.accept(bytes);
+        Nd4jMemory.markHostWritten(target);
+        if (target != array)
+        {
+            array.assign(target);
+        }
     }
 
     private ByteBuffer staging(final int floats)
@@ -252,8 +265,7 @@ public final class AeronCollective implements Collective
             }
             staging = ByteBuffer.allocateDirect(Math.max(bytes, 4096)).order(ByteOrder.nativeOrder());
         }
-        staging.clear();
-        return staging;
+        return staging.clear().limit(bytes);
     }
 
     private void ensureOpen(final String operation)

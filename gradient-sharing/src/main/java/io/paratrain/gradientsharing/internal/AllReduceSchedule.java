@@ -4,6 +4,8 @@ import io.paratrain.gradientsharing.ReduceOp;
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
 
+import java.nio.FloatBuffer;
+
 /**
  * Ring all-reduce: reduce-scatter then all-gather, chunked so that they pipeline.
  * <p>
@@ -17,7 +19,8 @@ import org.agrona.MutableDirectBuffer;
 final class AllReduceSchedule implements RingSchedule
 {
     private final MutableDirectBuffer data;
-    private final int dataOffset;
+    private final FloatBuffer dataFloats;
+    private final FloatMath math;
     private final long length;
     private final ReduceOp op;
     private final int rank;
@@ -29,11 +32,16 @@ final class AllReduceSchedule implements RingSchedule
     private final int sendCount;
     private final int receiveCount;
 
-    AllReduceSchedule(final MutableDirectBuffer data, final int dataOffset, final int length, final ReduceOp op,
-        final int rank, final int worldSize, final int chunkFloats)
+    /**
+     * @param data       the floats to reduce, as bytes (for copies) ...
+     * @param dataFloats ... and as a native-order float view of the same memory (for the vectorised sums).
+     */
+    AllReduceSchedule(final MutableDirectBuffer data, final FloatBuffer dataFloats, final int length,
+        final ReduceOp op, final int rank, final int worldSize, final int chunkFloats, final FloatMath math)
     {
         this.data = data;
-        this.dataOffset = dataOffset;
+        this.dataFloats = dataFloats;
+        this.math = math;
         this.length = length;
         this.op = op;
         this.rank = rank;
@@ -109,18 +117,60 @@ final class AllReduceSchedule implements RingSchedule
         {
             return "frame " + receiveIndex + " has " + length + " bytes, expected " + (count << 2);
         }
-        final int at = byteOffset(segment, chunk);
+        final int at = (int)plan.chunkStart(segment, chunk);
         if (t < worldSize - 2 || (t == worldSize - 2 && op == ReduceOp.SUM))
         {
-            FloatMath.add(data, at, buffer, offset, count);
+            math.add(dataFloats, at, buffer, offset, count);
         }
         else if (t == worldSize - 2)
         {
-            FloatMath.addThenDivide(data, at, buffer, offset, count, worldSize);
+            math.addThenDivide(dataFloats, at, buffer, offset, count, worldSize);
         }
         else
         {
-            data.putBytes(at, buffer, offset, length);
+            data.putBytes(at << 2, buffer, offset, length);
+        }
+        return null;
+    }
+
+    @Override
+    public int forwardedSend(final int receiveIndex)
+    {
+        final int t = stepOf(receiveStepStart, receiveIndex);
+        return t + 1 < steps ? sendStepStart[t + 1] + (receiveIndex - receiveStepStart[t]) : -1;
+    }
+
+    /**
+     * The fused form of receive-then-send: a partial sum of the reduce-scatter goes straight to the next rank
+     * without being stored (every such segment is overwritten by the all-gather later); the final sum is stored and
+     * sent in one pass; an all-gather chunk is stored and passed on from the same read.
+     */
+    @Override
+    public String applyReceiveAndForward(final int receiveIndex, final DirectBuffer buffer, final int offset,
+        final int length, final MutableDirectBuffer out, final int outOffset)
+    {
+        final int t = stepOf(receiveStepStart, receiveIndex);
+        final int segment = receiveSegment(t);
+        final int chunk = receiveIndex - receiveStepStart[t];
+        final int count = plan.chunkLength(segment, chunk);
+        if (length != count << 2)
+        {
+            return "frame " + receiveIndex + " has " + length + " bytes, expected " + (count << 2);
+        }
+        final int at = (int)plan.chunkStart(segment, chunk);
+        if (t < worldSize - 2)
+        {
+            math.sumTo(dataFloats, at, buffer, offset, out, outOffset, count);
+        }
+        else if (t == worldSize - 2)
+        {
+            math.sumToBoth(dataFloats, at, buffer, offset, out, outOffset, count,
+                op == ReduceOp.MEAN ? worldSize : 1);
+        }
+        else
+        {
+            data.putBytes(at << 2, buffer, offset, length);
+            out.putBytes(outOffset, buffer, offset, length);
         }
         return null;
     }
@@ -133,7 +183,7 @@ final class AllReduceSchedule implements RingSchedule
 
     private int byteOffset(final int segment, final int chunk)
     {
-        return dataOffset + (int)(plan.chunkStart(segment, chunk) << 2);
+        return (int)(plan.chunkStart(segment, chunk) << 2);
     }
 
     private int sendSegment(final int t)

@@ -7,6 +7,9 @@ import org.nd4j.linalg.api.concurrency.AffinityManager;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
 /**
  * Gives the collective direct access to an INDArray's host memory. On the CUDA backend the host copy is
  * synchronised first and marked as the newest afterwards; on the CPU backend both calls are no-ops.
@@ -45,11 +48,21 @@ public final class Nd4jMemory
             array.data().length() >= array.length();
     }
 
-    /** Points {@code view} at the array's elements; the array must be {@link #isContiguous contiguous}. */
-    public static void wrapHostMemory(final INDArray array, final UnsafeBuffer view)
+    /**
+     * The array's elements as a direct native-order ByteBuffer over its own memory, or null when ND4J cannot give
+     * one that starts exactly at the array's first element (the caller then works on a copy).
+     */
+    public static ByteBuffer hostBytes(final INDArray array)
     {
         Nd4j.getAffinityManager().ensureLocation(array, AffinityManager.Location.HOST);
-        view.wrap(array.data().addressPointer().address(), (int)array.length() * Float.BYTES);
+        final ByteBuffer bytes = array.data().asNio();
+        final long byteLength = array.length() * Float.BYTES;
+        if (bytes == null || !bytes.isDirect() || bytes.capacity() < byteLength ||
+            new UnsafeBuffer(bytes).addressOffset() != array.data().addressPointer().address())
+        {
+            return null;
+        }
+        return bytes.duplicate().clear().limit((int)byteLength).order(ByteOrder.nativeOrder());
     }
 
     /** Marks the host copy as the newest after the collective wrote it. */

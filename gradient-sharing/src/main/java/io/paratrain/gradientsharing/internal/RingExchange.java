@@ -32,8 +32,8 @@ import java.util.concurrent.TimeUnit;
 public final class RingExchange
 {
     private static final Logger LOG = LoggerFactory.getLogger(RingExchange.class);
-    private static final int FRAGMENT_LIMIT = 16;
-    private static final int SEND_BURST = 16;
+    private static final int FRAGMENT_LIMIT = 1;
+    private static final int SEND_BURST = 1;
     private static final int MAX_REASON_BYTES = 1024;
     private static final long ABORT_SEND_NS = TimeUnit.MILLISECONDS.toNanos(50);
 
@@ -184,23 +184,68 @@ public final class RingExchange
                 FrameHeader.write(buffer, offset, FrameHeader.TYPE_DATA, schedule.kind(), sessionId, opSeq,
                     schedule.opParam(), rank, sendIndex, payloadLength);
                 schedule.writeSend(sendIndex, buffer, offset + headerLength);
-                if (authenticator != null)
-                {
-                    authenticator.sign(buffer, offset, payloadLength);
-                }
             }
             catch (final RuntimeException ex)
             {
                 link.abortClaim();
                 throw ex;
             }
-            link.commit();
-            sendIndex++;
+            commitSend(buffer, offset, payloadLength);
             sent++;
-            framesSent++;
-            bytesSent += headerLength + payloadLength;
         }
         return sent;
+    }
+
+    private void commitSend(final MutableDirectBuffer buffer, final int offset, final int payloadLength)
+    {
+        if (authenticator != null)
+        {
+            authenticator.sign(buffer, offset, payloadLength);
+        }
+        link.commit();
+        sendIndex++;
+        framesSent++;
+        bytesSent += headerLength + payloadLength;
+    }
+
+    /**
+     * Applies the current receive, fused with its forwarded send when that send is next and the log has room;
+     * returns null or what was wrong with the frame.
+     */
+    private String applyReceive(final DirectBuffer buffer, final int payloadOffset, final int payloadLength)
+    {
+        final int forward = current.forwardedSend(receiveIndex);
+        if (forward < 0 || forward != sendIndex)
+        {
+            return current.applyReceive(receiveIndex, buffer, payloadOffset, payloadLength);
+        }
+        final int forwardLength = current.sendLength(forward);
+        if (!link.tryClaim(headerLength + forwardLength))
+        {
+            return current.applyReceive(receiveIndex, buffer, payloadOffset, payloadLength);
+        }
+        final MutableDirectBuffer out = link.claimBuffer();
+        final int outOffset = link.claimOffset();
+        final String problem;
+        try
+        {
+            FrameHeader.write(out, outOffset, FrameHeader.TYPE_DATA, current.kind(), sessionId, opSeq,
+                current.opParam(), rank, forward, forwardLength);
+            problem = current.applyReceiveAndForward(receiveIndex, buffer, payloadOffset, payloadLength, out,
+                outOffset + headerLength);
+        }
+        catch (final RuntimeException ex)
+        {
+            link.abortClaim();
+            throw ex;
+        }
+        if (problem != null)
+        {
+            link.abortClaim();
+            return problem;
+        }
+        commitSend(out, outOffset, forwardLength);
+        return null;
     }
 
     private ControlledFragmentHandler.Action onFragment(
@@ -254,7 +299,7 @@ public final class RingExchange
         {
             return ControlledFragmentHandler.Action.BREAK;
         }
-        final String problem = current.applyReceive(receiveIndex, buffer, offset + headerLength, payloadLength);
+        final String problem = applyReceive(buffer, offset + headerLength, payloadLength);
         if (problem != null)
         {
             frameFailure = new CollectiveInputException(current.kind().displayName() + " on rank " + rank +

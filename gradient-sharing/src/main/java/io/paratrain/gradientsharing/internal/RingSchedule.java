@@ -35,6 +35,26 @@ public interface RingSchedule
     String applyReceive(int receiveIndex, DirectBuffer buffer, int offset, int length);
 
     /**
+     * The send that waits only for receive {@code receiveIndex} and carries data derived from it, or -1. When
+     * that send is next in line, the exchange lets {@link #applyReceiveAndForward} write it straight from the
+     * received frame, saving a pass over memory.
+     */
+    default int forwardedSend(final int receiveIndex)
+    {
+        return -1;
+    }
+
+    /**
+     * Applies receive {@code receiveIndex} and writes the payload of {@link #forwardedSend} at {@code outOffset}
+     * in the same pass. Returns null or a description of what was wrong, like {@link #applyReceive}.
+     */
+    default String applyReceiveAndForward(final int receiveIndex, final DirectBuffer buffer, final int offset,
+        final int length, final MutableDirectBuffer out, final int outOffset)
+    {
+        throw new UnsupportedOperationException("no forwarded sends");
+    }
+
+    /**
      * Describes how a peer's {@code opParam} disagrees with this rank's, e.g. "length 10 but rank 1 passed 12".
      */
     String describeMismatch(long peerOpParam, int peerRank);
