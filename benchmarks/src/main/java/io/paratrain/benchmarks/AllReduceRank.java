@@ -14,12 +14,14 @@ import java.nio.file.Path;
 /**
  * One rank of {@link AllReduceBenchmark}, in a JVM of its own. Arguments:
  * {@code rendezvousDir sessionId rank worldSize transport warmup size...}. For each size it warms up, then times
- * enough all-reduces (SUM) to move about 2 GB (3..50 rounds), checks exact results in one more round, and prints
- * {@code RESULT bytes secondsPerOperation}.
+ * enough all-reduces (SUM) to move about 4 GB (10..100 rounds, each started together after a barrier), checks
+ * exact results in one more round, and prints {@code ROUNDS bytes seconds...}, one time per round.
  */
 public final class AllReduceRank
 {
-    private static final long TARGET_BYTES_PER_SIZE = 2L << 30;
+    private static final long TARGET_BYTES_PER_SIZE = 4L << 30;
+    private static final int MIN_ROUNDS = 10;
+    private static final int MAX_ROUNDS = 100;
 
     private AllReduceRank()
     {
@@ -73,16 +75,17 @@ public final class AllReduceRank
                 }
                 // Timed rounds sum zeros (what a gradient all-reduce does, without values growing round by round);
                 // a separate round then checks exact results.
-                final int rounds = (int)Math.max(3, Math.min(50, TARGET_BYTES_PER_SIZE / bytes));
-                collective.barrier();
-                final long startNs = System.nanoTime();
+                final int rounds = (int)Math.max(MIN_ROUNDS, Math.min(MAX_ROUNDS, TARGET_BYTES_PER_SIZE / bytes));
+                final StringBuilder roundSeconds = new StringBuilder();
                 for (int r = 0; r < rounds; r++)
                 {
+                    collective.barrier();
+                    final long startNs = System.nanoTime();
                     collective.allReduce(data, ReduceOp.SUM);
+                    roundSeconds.append(' ').append((System.nanoTime() - startNs) / 1e9);
                 }
-                final double seconds = (System.nanoTime() - startNs) / 1e9 / rounds;
                 verify(collective, data, rank, worldSize);
-                System.out.println("RESULT " + bytes + " " + seconds + " rounds=" + rounds);
+                System.out.println("ROUNDS " + bytes + roundSeconds);
             }
             System.out.println("STATS " + collective.stats());
         }

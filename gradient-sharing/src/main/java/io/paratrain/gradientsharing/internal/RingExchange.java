@@ -32,8 +32,8 @@ import java.util.concurrent.TimeUnit;
 public final class RingExchange
 {
     private static final Logger LOG = LoggerFactory.getLogger(RingExchange.class);
-    private static final int FRAGMENT_LIMIT = 1;
-    private static final int SEND_BURST = 1;
+    private static final int FRAGMENT_LIMIT = 4;
+    private static final int SEND_BURST = 4;
     private static final int MAX_REASON_BYTES = 1024;
     private static final long ABORT_SEND_NS = TimeUnit.MILLISECONDS.toNanos(50);
 
@@ -46,6 +46,7 @@ public final class RingExchange
     private final long timeoutNs;
     private final FrameAuthenticator authenticator;
     private final int headerLength;
+    /** Spin, yield, then park 1 us .. 100 us: measured better than spinning or yielding on 2 shared cores. */
     private final IdleStrategy idle = new BackoffIdleStrategy(10, 20, 1_000, 100_000);
     private final ControlledFragmentHandler handler = this::onFragment;
 
