@@ -1,0 +1,195 @@
+package io.paratrain.sparktrainer;
+
+import io.paratrain.sparktrainer.exceptions.TrainerException;
+import io.paratrain.sparktrainer.exceptions.TrainingInputException;
+import io.paratrain.sparktrainer.internal.BarrierTrainingTask;
+import io.paratrain.sparktrainer.internal.ExamplePlan;
+import io.paratrain.sparktrainer.internal.ModelSnapshot;
+import io.paratrain.sparktrainer.internal.ProgressServer;
+import io.paratrain.sparktrainer.internal.WorkerPartitioner;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.rdd.RDD;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.evaluation.classification.Evaluation;
+import org.nd4j.linalg.dataset.DataSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.Function1;
+import scala.Tuple2;
+import scala.collection.JavaConverters;
+import scala.reflect.ClassTag;
+import scala.reflect.ClassTag$;
+
+import java.io.IOException;
+import java.io.Serializable;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * Synchronous data-parallel training of a DL4J {@link MultiLayerNetwork} on Spark: the direct Java API.
+ * <pre>{@code
+ * DataParallelTrainer trainer = new DataParallelTrainer(sc, TrainerConfig.builder().workers(4).build());
+ * TrainingSummary summary = trainer.fit(network, trainingData);   // trains `network` in place
+ * Evaluation evaluation = trainer.evaluate(network, testData);
+ * }</pre>
+ * A fit is one Spark barrier stage with one replica per task. Every replica starts from the network's current
+ * state, trains on its share of each global step (see {@link ExamplePlan}), and averages gradients with an exact
+ * ring all-reduce after every step, so the result equals single-process training with batch
+ * workers x batchSizePerWorker on the same data in the same order.
+ */
+public final class DataParallelTrainer
+{
+    private static final Logger LOG = LoggerFactory.getLogger(DataParallelTrainer.class);
+
+    private final JavaSparkContext sc;
+    private final TrainerConfig config;
+    private final List<TrainingListener> listeners = new CopyOnWriteArrayList<>();
+
+    public DataParallelTrainer(final JavaSparkContext sc, final TrainerConfig config)
+    {
+        this.sc = sc;
+        this.config = config;
+    }
+
+    public TrainerConfig config()
+    {
+        return config;
+    }
+
+    public DataParallelTrainer addListener(final TrainingListener listener)
+    {
+        listeners.add(listener);
+        return this;
+    }
+
+    /** Trains {@code network} in place on {@code data} (DataSets of any minibatch size, in order). */
+    public TrainingSummary fit(final MultiLayerNetwork network, final JavaRDD<DataSet> data)
+    {
+        final ModelSnapshot initial = ModelSnapshot.of(network);
+        final JavaPairRDD<DataSet, Long> indexed = data
+            .flatMap(minibatch -> minibatch.asList().iterator())
+            .zipWithIndex();
+        final long total = indexed.count();
+        if (total == 0)
+        {
+            throw new TrainingInputException("the training data is empty: nothing to train on");
+        }
+        if (total < config.workers())
+        {
+            throw new TrainingInputException("more workers (" + config.workers() + ") than training examples (" +
+                total + "): use at most " + total + " workers");
+        }
+        final ExamplePlan plan = new ExamplePlan(total, config.workers(), config.batchSizePerWorker());
+        LOG.info("Data-parallel fit: {} examples per epoch (all used), {} steps of {} = {} workers x {}, {} epochs",
+            total, plan.stepsPerEpoch(), plan.globalBatchSize(), config.workers(), config.batchSizePerWorker(),
+            config.epochs());
+
+        final JavaRDD<Tuple2<Long, DataSet>> routed = indexed
+            .mapToPair(pair -> new Tuple2<>(plan.workerOf(pair._2()), new Tuple2<>(pair._2(), pair._1())))
+            .partitionBy(new WorkerPartitioner(config.workers()))
+            .values();
+
+        final Broadcast<ModelSnapshot> broadcast = sc.broadcast(initial);
+        final SecureRandom random = new SecureRandom();
+        final long sessionId = random.nextLong() | 1L;
+        final byte[] secret = new byte[32];
+        random.nextBytes(secret);
+        final String token = HexFormat.of().toHexDigits(sessionId);
+        final String description = String.format("Paratrain data-parallel fit: %d workers x batch %d, %d epochs, " +
+            "%d examples", config.workers(), config.batchSizePerWorker(), config.epochs(), total);
+        final long startNs = System.nanoTime();
+        final LastLoss lastLoss = new LastLoss();
+        final List<TrainingListener> all = new ArrayList<>(listeners);
+        all.add(lastLoss);
+        final List<ModelSnapshot> results;
+        try (ProgressServer progress = new ProgressServer(driverHost(), token, all))
+        {
+            final BarrierTrainingTask task = new BarrierTrainingTask(broadcast, config, plan, sessionId, secret,
+                progress.address(), token);
+            sc.setJobDescription(description);
+            results = runBarrierStage(routed, task);
+        }
+        catch (final IOException ex)
+        {
+            throw new TrainerException("cannot open the progress socket on the driver", ex);
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            throw new TrainerException("interrupted while closing the progress socket", ex);
+        }
+        finally
+        {
+            sc.setJobDescription(null);
+            broadcast.destroy();
+        }
+        if (results.size() != 1)
+        {
+            throw new TrainerException("expected the model from rank 0, got " + results.size() + " models");
+        }
+        results.get(0).applyTo(network);
+        final double seconds = (System.nanoTime() - startNs) / 1e9;
+        return new TrainingSummary(total, plan.stepsPerEpoch(), config.epochs(), seconds,
+            total * config.epochs() / seconds, lastLoss.value);
+    }
+
+    /** Accuracy, precision, recall, F1 and confusion matrix of {@code network} on {@code data}, computed on executors. */
+    public Evaluation evaluate(final MultiLayerNetwork network, final JavaRDD<DataSet> data)
+    {
+        final Broadcast<ModelSnapshot> broadcast = sc.broadcast(ModelSnapshot.of(network));
+        try
+        {
+            sc.setJobDescription("Paratrain evaluation");
+            final int classes = network.layerSize(network.getnLayers() - 1);
+            final List<Evaluation> partial = data.mapPartitions(batches ->
+            {
+                final MultiLayerNetwork replica = broadcast.value().restore();
+                final Evaluation evaluation = new Evaluation(classes);
+                batches.forEachRemaining(ds -> evaluation.eval(ds.getLabels(), replica.output(ds.getFeatures())));
+                return List.of(evaluation).iterator();
+            }).collect();
+            final Evaluation merged = new Evaluation(classes);
+            partial.forEach(merged::merge);
+            return merged;
+        }
+        finally
+        {
+            sc.setJobDescription(null);
+            broadcast.destroy();
+        }
+    }
+
+    private String driverHost()
+    {
+        return sc.getConf().get("spark.driver.host", "127.0.0.1");
+    }
+
+    private static List<ModelSnapshot> runBarrierStage(final JavaRDD<Tuple2<Long, DataSet>> routed,
+        final BarrierTrainingTask task)
+    {
+        final ClassTag<ModelSnapshot> tag = ClassTag$.MODULE$.apply(ModelSnapshot.class);
+        final Function1<scala.collection.Iterator<Tuple2<Long, DataSet>>, scala.collection.Iterator<ModelSnapshot>>
+            body = (Function1<scala.collection.Iterator<Tuple2<Long, DataSet>>,
+            scala.collection.Iterator<ModelSnapshot>> & Serializable)partition -> JavaConverters.asScalaIterator(
+            task.train(JavaConverters.asJavaIterator(partition)));
+        final RDD<ModelSnapshot> models = routed.rdd().barrier().mapPartitions(body, false, tag);
+        return new JavaRDD<>(models, tag).collect();
+    }
+
+    private static final class LastLoss implements TrainingListener
+    {
+        private volatile double value = Double.NaN;
+
+        @Override
+        public void onStep(final StepMetrics metrics)
+        {
+            value = metrics.loss();
+        }
+    }
+}

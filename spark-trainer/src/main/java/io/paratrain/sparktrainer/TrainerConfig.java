@@ -1,0 +1,109 @@
+package io.paratrain.sparktrainer;
+
+import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
+
+import java.io.Serializable;
+
+/**
+ * Validated settings of a data-parallel fit.
+ *
+ * @param workers              replicas, one Spark barrier task each; needs that many free task slots.
+ * @param batchSizePerWorker   examples per replica per step; the global batch is workers x this.
+ * @param epochs               passes over the data.
+ * @param checksumEverySteps   compare a parameter checksum across replicas every this many steps (0 = never).
+ * @param collectiveTimeoutMs  longest wait for a peer in the gradient all-reduce before the stage fails.
+ * @param ompThreadsPerWorker  OpenMP threads each replica's ND4J uses (0 = leave ND4J's default).
+ */
+public record TrainerConfig(
+    int workers,
+    int batchSizePerWorker,
+    int epochs,
+    int checksumEverySteps,
+    long collectiveTimeoutMs,
+    int ompThreadsPerWorker) implements Serializable
+{
+    public static final int DEFAULT_CHECKSUM_EVERY_STEPS = 50;
+    public static final long DEFAULT_COLLECTIVE_TIMEOUT_MS = 120_000;
+
+    public TrainerConfig
+    {
+        require(workers >= 1, "workers", workers, ">= 1");
+        require(batchSizePerWorker >= 1, "batchSizePerWorker", batchSizePerWorker, ">= 1");
+        require(epochs >= 1, "epochs", epochs, ">= 1");
+        require(checksumEverySteps >= 0, "checksumEverySteps", checksumEverySteps, ">= 0 (0 = never)");
+        require(collectiveTimeoutMs > 0, "collectiveTimeoutMs", collectiveTimeoutMs, "> 0");
+        require(ompThreadsPerWorker >= 0, "ompThreadsPerWorker", ompThreadsPerWorker, ">= 0 (0 = ND4J default)");
+    }
+
+    public static Builder builder()
+    {
+        return new Builder();
+    }
+
+    /** Examples in one step over all replicas. */
+    public int globalBatchSize()
+    {
+        return workers * batchSizePerWorker;
+    }
+
+    private static void require(final boolean ok, final String field, final Object value, final String expected)
+    {
+        if (!ok)
+        {
+            throw new TrainerConfigException("invalid TrainerConfig." + field + "=" + value + ": expected " + expected);
+        }
+    }
+
+    /** Mutable builder with defaults: 2 workers, batch 32 per worker, 1 epoch. */
+    public static final class Builder
+    {
+        private int workers = 2;
+        private int batchSizePerWorker = 32;
+        private int epochs = 1;
+        private int checksumEverySteps = DEFAULT_CHECKSUM_EVERY_STEPS;
+        private long collectiveTimeoutMs = DEFAULT_COLLECTIVE_TIMEOUT_MS;
+        private int ompThreadsPerWorker;
+
+        public Builder workers(final int workers)
+        {
+            this.workers = workers;
+            return this;
+        }
+
+        public Builder batchSizePerWorker(final int batchSizePerWorker)
+        {
+            this.batchSizePerWorker = batchSizePerWorker;
+            return this;
+        }
+
+        public Builder epochs(final int epochs)
+        {
+            this.epochs = epochs;
+            return this;
+        }
+
+        public Builder checksumEverySteps(final int checksumEverySteps)
+        {
+            this.checksumEverySteps = checksumEverySteps;
+            return this;
+        }
+
+        public Builder collectiveTimeoutMs(final long collectiveTimeoutMs)
+        {
+            this.collectiveTimeoutMs = collectiveTimeoutMs;
+            return this;
+        }
+
+        public Builder ompThreadsPerWorker(final int ompThreadsPerWorker)
+        {
+            this.ompThreadsPerWorker = ompThreadsPerWorker;
+            return this;
+        }
+
+        public TrainerConfig build()
+        {
+            return new TrainerConfig(workers, batchSizePerWorker, epochs, checksumEverySteps, collectiveTimeoutMs,
+                ompThreadsPerWorker);
+        }
+    }
+}

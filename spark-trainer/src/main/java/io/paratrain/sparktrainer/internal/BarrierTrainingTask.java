@@ -1,0 +1,134 @@
+package io.paratrain.sparktrainer.internal;
+
+import io.paratrain.gradientsharing.Collective;
+import io.paratrain.gradientsharing.CollectiveConfig;
+import io.paratrain.gradientsharing.RingRendezvous;
+import io.paratrain.sparktrainer.StepMetrics;
+import io.paratrain.sparktrainer.TrainerConfig;
+import io.paratrain.sparktrainer.exceptions.TrainerException;
+import org.apache.spark.BarrierTaskContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.Tuple2;
+
+import java.io.Serializable;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.List;
+
+/**
+ * The body of the barrier stage: one replica per task. It rendezvouses through
+ * {@link BarrierTaskContext#allGather}, trains every epoch with {@link ReplicaStep}, checks that the replicas
+ * stay identical, and on rank 0 returns the final model. The collective is closed in all cases; a failure to
+ * close is logged and never hides the training error.
+ */
+public final class BarrierTrainingTask implements Serializable
+{
+    private static final Logger LOG = LoggerFactory.getLogger(BarrierTrainingTask.class);
+
+    private final Broadcast<ModelSnapshot> initialModel;
+    private final TrainerConfig config;
+    private final ExamplePlan plan;
+    private final long sessionId;
+    private final byte[] secret;
+    private final String progressAddress;
+    private final String progressToken;
+
+    public BarrierTrainingTask(final Broadcast<ModelSnapshot> initialModel, final TrainerConfig config,
+        final ExamplePlan plan, final long sessionId, final byte[] secret, final String progressAddress,
+        final String progressToken)
+    {
+        this.initialModel = initialModel;
+        this.config = config;
+        this.plan = plan;
+        this.sessionId = sessionId;
+        this.secret = secret;
+        this.progressAddress = progressAddress;
+        this.progressToken = progressToken;
+    }
+
+    public Iterator<ModelSnapshot> train(final Iterator<Tuple2<Long, DataSet>> partition)
+    {
+        final BarrierTaskContext context = BarrierTaskContext.get();
+        final int rank = context.partitionId();
+        final int worldSize = context.getTaskInfos().length;
+        if (worldSize != config.workers())
+        {
+            throw new TrainerException("barrier stage has " + worldSize + " tasks, expected " + config.workers());
+        }
+        if (config.ompThreadsPerWorker() > 0)
+        {
+            Nd4j.getEnvironment().setMaxMasterThreads(config.ompThreadsPerWorker());
+            Nd4j.getEnvironment().setMaxThreads(config.ompThreadsPerWorker());
+        }
+        ResourceBinding.bind(context.resourcesJMap(), rank);
+        final DataSet[] batches = LocalBatches.build(partition, plan, rank);
+        final MultiLayerNetwork network = initialModel.value().restore();
+
+        final String address = context.getTaskInfos()[rank].address();
+        final CollectiveConfig collectiveConfig = CollectiveConfig.builder(sessionId)
+            .bindHost(address.substring(0, address.lastIndexOf(':')))
+            .timeoutMs(config.collectiveTimeoutMs())
+            .hmacSecret(secret)
+            .build();
+        final RingRendezvous rendezvous = RingRendezvous.bind(collectiveConfig, rank, worldSize);
+        final List<String> endpoints;
+        try
+        {
+            endpoints = Arrays.asList(context.allGather(rendezvous.endpoint().toString()));
+        }
+        catch (final RuntimeException ex)
+        {
+            rendezvous.close();
+            throw ex;
+        }
+        try (Collective collective = rendezvous.connectText(endpoints);
+            ProgressReporter progress = new ProgressReporter(rank == 0 ? progressAddress : null, progressToken))
+        {
+            trainEpochs(network, collective, batches, rank, progress);
+            ParameterChecksum.verify(collective, network.params(), "at the end of training");
+        }
+        LOG.info("Rank {} of {} finished {} epochs", rank, worldSize, config.epochs());
+        return rank == 0 ? List.of(ModelSnapshot.of(network)).iterator() : Collections.emptyIterator();
+    }
+
+    private void trainEpochs(final MultiLayerNetwork network, final Collective collective, final DataSet[] batches,
+        final int rank, final ProgressReporter progress)
+    {
+        final ReplicaStep replicaStep = new ReplicaStep(network, collective);
+        final int stepsPerEpoch = plan.stepsPerEpoch();
+        long globalStep = 0;
+        for (int epoch = 0; epoch < config.epochs(); epoch++)
+        {
+            final long epochStartNs = System.nanoTime();
+            double lossSum = 0;
+            for (int step = 0; step < stepsPerEpoch; step++, globalStep++)
+            {
+                final long stepStartNs = System.nanoTime();
+                final double loss = replicaStep.run(batches[step], plan.stepExamples(step));
+                lossSum += loss;
+                if (config.checksumEverySteps() > 0 && (globalStep + 1) % config.checksumEverySteps() == 0)
+                {
+                    ParameterChecksum.verify(collective, network.params(),
+                        "after epoch " + epoch + " step " + step);
+                }
+                if (rank == 0)
+                {
+                    progress.step(new StepMetrics(epoch, step, stepsPerEpoch, globalStep, plan.stepExamples(step),
+                        loss, (System.nanoTime() - stepStartNs) / 1e6, replicaStep.lastCommunicationMs()));
+                }
+            }
+            network.incrementEpochCount();
+            if (rank == 0)
+            {
+                final double seconds = (System.nanoTime() - epochStartNs) / 1e9;
+                progress.epoch(epoch, lossSum / stepsPerEpoch, plan.totalExamples() / seconds);
+            }
+        }
+    }
+}
