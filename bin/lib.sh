@@ -34,14 +34,17 @@ paratrain_require_java17() {
 }
 
 # paratrain_classpath MODULE: prints MODULE's classes and dependency jars, building first if needed.
+# PARATRAIN_SCOPE=compile adds the provided dependencies (Spark) for running locally.
 paratrain_classpath() {
   local module="$1"
-  local cp_file="$paratrain_root/$module/target/classpath.txt"
+  local scope="${PARATRAIN_SCOPE:-runtime}"
+  local cp_file="$paratrain_root/$module/target/classpath-$scope.txt"
   if [ ! -f "$cp_file" ] || [ -n "$(find "$paratrain_root" -path '*/target' -prune -o \
        \( -path '*/src/*' -o -name pom.xml \) -newer "$cp_file" -print -quit)" ]; then
     echo "building $module (the first build downloads its dependencies) ..." >&2
     (cd "$paratrain_root" && mvn -q -B -pl "$module" -am -DskipTests \
-        package dependency:build-classpath -Dmdep.outputFile=target/classpath.txt -Dmdep.includeScope=runtime) >&2
+        package dependency:build-classpath -Dmdep.outputFile="target/classpath-$scope.txt" \
+        -Dmdep.includeScope="$scope") >&2
   fi
   echo "$paratrain_root/$module/target/classes:$(cat "$cp_file")"
 }

@@ -1,0 +1,203 @@
+package io.paratrain.sparktrainer.job;
+
+import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
+
+import java.util.Locale;
+
+/**
+ * Options of {@code bin/paratrain train} and the spark-submit main, validated.
+ *
+ * @param model          a DL4J MultiLayerConfiguration JSON file (any Hadoop path) or a preset name.
+ * @param trainPath      training data (CSV, LibSVM or Parquet; any Hadoop path), or null for the bundled data.
+ * @param testPath       test data, or null for the bundled data (or none when trainPath is given alone).
+ * @param format         csv, libsvm, parquet or auto (from the file name).
+ * @param featureScale   every feature is multiplied by this (NaN = 1/255 for the bundled data, else 1).
+ * @param epochs         passes over the training data.
+ * @param batchSize      examples per worker per step.
+ * @param workers        replicas (Spark barrier tasks).
+ * @param updater        adam, nesterovs or sgd (presets only; a JSON model keeps its own).
+ * @param learningRate   learning rate (presets only).
+ * @param seed           weight initialisation seed (presets only).
+ * @param output         where the trained model (ModelSerializer zip) is written; null = not written.
+ * @param metrics        JSON-lines metrics file; null = none.
+ * @param master         Spark master when the job starts Spark itself (spark-submit's wins).
+ */
+public record JobOptions(
+    String model,
+    String trainPath,
+    String testPath,
+    String format,
+    double featureScale,
+    int epochs,
+    int batchSize,
+    int workers,
+    String updater,
+    double learningRate,
+    long seed,
+    String output,
+    String metrics,
+    String master)
+{
+    public static final String HELP = """
+        usage: paratrain train [options]
+          Trains a DL4J network with synchronous data-parallel SGD on Spark and prints accuracy=<test accuracy>.
+
+          --model NAME|FILE      preset (mnist-mlp: 784-256-10, mnist-mlp-large: 784-1000-500-10) or a DL4J
+                                 MultiLayerConfiguration JSON file on any Hadoop path   [mnist-mlp]
+          --train PATH           training data: CSV (label first), LibSVM or Parquet (label + features columns);
+                                 any Hadoop path, .gz allowed                           [bundled MNIST, 8,000]
+          --test PATH            test data, same formats                                 [bundled MNIST, 2,000]
+          --format F             csv | libsvm | parquet | auto (from the file name)     [auto]
+          --feature-scale X      multiply every feature by X              [1/255 for the bundled data, else 1]
+          --epochs N             passes over the training data                          [3]
+          --batch-size N         examples per worker per step                           [64]
+          --workers N            replicas, one Spark barrier task each                  [2]
+          --updater U            adam | nesterovs | sgd (presets only)                  [adam]
+          --learning-rate X      (presets only)                                         [0.001]
+          --seed N               weight initialisation seed (presets only)              [42]
+          --output PATH          trained model, DL4J ModelSerializer zip                [paratrain-model.zip]
+          --no-output            do not write the model
+          --metrics PATH         JSON-lines metrics, one line per step and per epoch    [paratrain-metrics.jsonl]
+          --no-metrics           do not write metrics
+          --master URL           Spark master when not set by spark-submit             [local[workers]]
+          --help                 this text
+        """;
+
+    public JobOptions
+    {
+        require(model != null && !model.isBlank(), "--model", model, "a preset name or a JSON file");
+        require(format.equals("auto") || format.equals("csv") || format.equals("libsvm") || format.equals("parquet"),
+            "--format", format, "csv, libsvm, parquet or auto");
+        require(Double.isNaN(featureScale) || (featureScale > 0 && Double.isFinite(featureScale)),
+            "--feature-scale", featureScale, "a positive number");
+        require(epochs >= 1, "--epochs", epochs, ">= 1");
+        require(batchSize >= 1, "--batch-size", batchSize, ">= 1");
+        require(workers >= 1, "--workers", workers, ">= 1");
+        require(updater.equals("adam") || updater.equals("nesterovs") || updater.equals("sgd"), "--updater", updater,
+            "adam, nesterovs or sgd");
+        require(learningRate > 0 && Double.isFinite(learningRate), "--learning-rate", learningRate, "> 0");
+    }
+
+    public static JobOptions defaults()
+    {
+        return new Builder().build();
+    }
+
+    public boolean bundledData()
+    {
+        return trainPath == null;
+    }
+
+    /** The scale to apply: the given one, or 1/255 for the bundled 8-bit pixels. */
+    public double effectiveFeatureScale()
+    {
+        return Double.isNaN(featureScale) ? (bundledData() ? 1.0 / 255 : 1.0) : featureScale;
+    }
+
+    /** Parses {@code args}; returns null when --help was asked for. */
+    public static JobOptions parse(final String[] args)
+    {
+        final Builder b = new Builder();
+        for (int i = 0; i < args.length; i++)
+        {
+            final String name = args[i];
+            switch (name)
+            {
+                case "--help", "-h" ->
+                {
+                    return null;
+                }
+                case "--no-output" -> b.output = null;
+                case "--no-metrics" -> b.metrics = null;
+                default ->
+                {
+                    if (i + 1 >= args.length)
+                    {
+                        throw new TrainerConfigException("option " + name + " needs a value (see --help)");
+                    }
+                    b.set(name, args[++i]);
+                }
+            }
+        }
+        return b.build();
+    }
+
+    /** Mutable holder of the parsed values; {@link #build()} validates through the record. */
+    private static final class Builder
+    {
+        private String model = "mnist-mlp";
+        private String trainPath;
+        private String testPath;
+        private String format = "auto";
+        private double featureScale = Double.NaN;
+        private int epochs = 3;
+        private int batchSize = 64;
+        private int workers = 2;
+        private String updater = "adam";
+        private double learningRate = 1e-3;
+        private long seed = 42;
+        private String output = "paratrain-model.zip";
+        private String metrics = "paratrain-metrics.jsonl";
+        private String master;
+
+        private void set(final String name, final String value)
+        {
+            switch (name)
+            {
+                case "--model" -> model = value;
+                case "--train" -> trainPath = value;
+                case "--test" -> testPath = value;
+                case "--format" -> format = value.toLowerCase(Locale.ROOT);
+                case "--feature-scale" -> featureScale = number(name, value);
+                case "--epochs" -> epochs = integer(name, value);
+                case "--batch-size" -> batchSize = integer(name, value);
+                case "--workers" -> workers = integer(name, value);
+                case "--updater" -> updater = value.toLowerCase(Locale.ROOT);
+                case "--learning-rate" -> learningRate = number(name, value);
+                case "--seed" -> seed = integer(name, value);
+                case "--output" -> output = value;
+                case "--metrics" -> metrics = value;
+                case "--master" -> master = value;
+                default -> throw new TrainerConfigException("unknown option " + name + " (see --help)");
+            }
+        }
+
+        private JobOptions build()
+        {
+            return new JobOptions(model, trainPath, testPath, format, featureScale, epochs, batchSize, workers,
+                updater, learningRate, seed, output, metrics, master);
+        }
+    }
+
+    private static int integer(final String option, final String value)
+    {
+        try
+        {
+            return Integer.parseInt(value);
+        }
+        catch (final NumberFormatException ex)
+        {
+            throw new TrainerConfigException("option " + option + " expects an integer, got '" + value + "'");
+        }
+    }
+
+    private static double number(final String option, final String value)
+    {
+        try
+        {
+            return Double.parseDouble(value);
+        }
+        catch (final NumberFormatException ex)
+        {
+            throw new TrainerConfigException("option " + option + " expects a number, got '" + value + "'");
+        }
+    }
+
+    private static void require(final boolean ok, final String option, final Object value, final String expected)
+    {
+        if (!ok)
+        {
+            throw new TrainerConfigException("invalid " + option + " " + value + ": expected " + expected);
+        }
+    }
+}

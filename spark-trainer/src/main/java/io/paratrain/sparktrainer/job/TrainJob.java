@@ -1,0 +1,218 @@
+package io.paratrain.sparktrainer.job;
+
+import io.paratrain.sparktrainer.DataParallelTrainer;
+import io.paratrain.sparktrainer.TrainerConfig;
+import io.paratrain.sparktrainer.TrainingSummary;
+import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
+import io.paratrain.sparktrainer.exceptions.TrainerException;
+import io.paratrain.sparktrainer.exceptions.TrainingInputException;
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.evaluation.classification.Evaluation;
+import org.nd4j.linalg.dataset.DataSet;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The job: {@code spark-submit --class io.paratrain.sparktrainer.job.TrainJob paratrain-spark-trainer-all.jar
+ * [train] [options]} or {@code bin/paratrain train [options]} (local Spark). Reads and checks all data before the
+ * first step, trains, evaluates, writes the model and ends with the line {@code accuracy=<test accuracy>}.
+ * Exit codes: 0 done, 2 bad options or input (nothing written), 1 training failed.
+ */
+public final class TrainJob
+{
+    private static final int EVALUATION_BATCH = 256;
+
+    private TrainJob()
+    {
+    }
+
+    public static void main(final String[] args)
+    {
+        // Spark can leave non-daemon threads behind after stop(); the job must still end.
+        System.exit(run(args, System.out, System.err));
+    }
+
+    public static int run(final String[] arguments, final PrintStream out, final PrintStream err)
+    {
+        final String[] args = arguments.length > 0 && "train".equals(arguments[0]) ?
+            java.util.Arrays.copyOfRange(arguments, 1, arguments.length) : arguments;
+        final JobOptions options;
+        try
+        {
+            options = JobOptions.parse(args);
+        }
+        catch (final TrainerException ex)
+        {
+            err.println("error: " + ex.getMessage());
+            return 2;
+        }
+        if (options == null)
+        {
+            out.print(JobOptions.HELP);
+            return 0;
+        }
+        final SparkConf conf = new SparkConf().setAppName("paratrain train");
+        if (!conf.contains("spark.master"))
+        {
+            conf.setMaster(options.master() != null ? options.master() : "local[" + options.workers() + "]");
+        }
+        conf.setIfMissing("spark.ui.showConsoleProgress", "false");
+        try (JavaSparkContext sc = new JavaSparkContext(conf))
+        {
+            return train(sc, options, out);
+        }
+        catch (final RuntimeException ex)
+        {
+            final TrainerException cause = causeOf(ex);
+            if (cause instanceof TrainingInputException || cause instanceof TrainerConfigException)
+            {
+                err.println("error: " + cause.getMessage());
+                return 2;
+            }
+            err.println("error: training failed: " + (cause != null ? cause.getMessage() : ex.toString()));
+            ex.printStackTrace(err);
+            return 1;
+        }
+        catch (final IOException ex)
+        {
+            err.println("error: cannot write the model to " + options.output() + ": " + ex.getMessage());
+            return 1;
+        }
+    }
+
+    static int train(final JavaSparkContext sc, final JobOptions options, final PrintStream out) throws IOException
+    {
+        final MultiLayerConfiguration modelConf = ModelSource.load(options, sc.hadoopConfiguration());
+        final int[] shape = ModelSource.inputsAndClasses(modelConf);
+        final ExampleReader reader = new ExampleReader(shape[0], shape[1], options.effectiveFeatureScale());
+
+        sc.setJobDescription("Paratrain: reading and checking the data");
+        final JavaRDD<DataSet> train = (options.bundledData() ?
+            reader.readBundledCsv(sc, BundledData.TRAIN, options.workers() * 2) :
+            reader.read(sc, options.trainPath(), options.format())).cache();
+        final String testName = options.bundledData() ? "bundled " + BundledData.TEST :
+            options.testPath() != null ? options.testPath() : options.trainPath() + " (no --test: training data)";
+        final JavaRDD<DataSet> test = (options.bundledData() ?
+            reader.readBundledCsv(sc, BundledData.TEST, options.workers() * 2) :
+            options.testPath() != null ? reader.read(sc, options.testPath(), options.format()) : train).cache();
+        final long trainExamples = train.count();
+        final long testExamples = test.count();
+        if (trainExamples == 0)
+        {
+            throw new TrainingInputException("the training data " + describe(options) + " has no examples");
+        }
+        if (testExamples == 0)
+        {
+            throw new TrainingInputException("the test data " + testName + " has no examples");
+        }
+        if (trainExamples < options.workers())
+        {
+            throw new TrainingInputException("more workers (" + options.workers() + ") than training examples (" +
+                trainExamples + ")");
+        }
+        out.printf(Locale.ROOT, "data: %,d training examples (%s), %,d test examples (%s), %d features, " +
+            "%d classes%n", trainExamples, describe(options), testExamples, testName, shape[0], shape[1]);
+
+        final MultiLayerNetwork network = new MultiLayerNetwork(modelConf);
+        network.init();
+        out.printf(Locale.ROOT, "model: %s, %,d parameters; %d workers x batch %d, %d epochs%n", options.model(),
+            network.numParams(), options.workers(), options.batchSize(), options.epochs());
+        final DataParallelTrainer trainer = new DataParallelTrainer(sc, TrainerConfig.builder()
+            .workers(options.workers())
+            .batchSizePerWorker(options.batchSize())
+            .epochs(options.epochs())
+            .ompThreadsPerWorker(sc.master().startsWith("local") ? 1 : 0)
+            .build());
+        trainer.addListener(new ConsoleProgress(out, System.console() != null, options.epochs()));
+        final MetricsFile metrics = options.metrics() == null ? null : new MetricsFile(Path.of(options.metrics()));
+        try
+        {
+            if (metrics != null)
+            {
+                trainer.addListener(metrics);
+            }
+            final TrainingSummary summary = trainer.fit(network, train);
+            out.printf(Locale.ROOT, "trained: %,d steps in %.1f s, %,.0f samples/s, final loss %.4f%n",
+                summary.stepsPerEpoch() * summary.epochs(), summary.seconds(), summary.samplesPerSecond(),
+                summary.finalLoss());
+
+            final Evaluation evaluation = trainer.evaluate(network, batched(test));
+            if (metrics != null)
+            {
+                metrics.evaluation(evaluation.accuracy(), evaluation.precision(), evaluation.recall(), evaluation.f1());
+            }
+            if (options.output() != null)
+            {
+                ModelOutput.write(network, options.output(), sc.hadoopConfiguration());
+                out.println("model: written to " + options.output());
+            }
+            out.printf(Locale.ROOT, "test: %s%nprecision=%.4f recall=%.4f f1=%.4f%n", testName,
+                evaluation.precision(), evaluation.recall(), evaluation.f1());
+            out.println(evaluation.confusionToString());
+            out.printf(Locale.ROOT, "accuracy=%.4f%n", evaluation.accuracy());
+            return 0;
+        }
+        finally
+        {
+            if (metrics != null)
+            {
+                metrics.close();
+            }
+        }
+    }
+
+    private static String describe(final JobOptions options)
+    {
+        return options.bundledData() ? "bundled " + BundledData.TRAIN : options.trainPath();
+    }
+
+    private static JavaRDD<DataSet> batched(final JavaRDD<DataSet> examples)
+    {
+        return examples.mapPartitions(iterator ->
+        {
+            final List<DataSet> batches = new ArrayList<>();
+            final List<DataSet> batch = new ArrayList<>(EVALUATION_BATCH);
+            while (iterator.hasNext())
+            {
+                batch.add(iterator.next());
+                if (batch.size() == EVALUATION_BATCH || !iterator.hasNext())
+                {
+                    batches.add(DataSet.merge(batch));
+                    batch.clear();
+                }
+            }
+            return batches.iterator();
+        });
+    }
+
+    /** The trainer's own exception inside whatever Spark wrapped it in (task failures arrive as SparkException). */
+    static TrainerException causeOf(final Throwable error)
+    {
+        for (Throwable t = error; t != null; t = t.getCause())
+        {
+            if (t instanceof TrainerException trainerException)
+            {
+                return trainerException;
+            }
+            final String message = String.valueOf(t.getMessage());
+            final String marker = TrainingInputException.class.getName() + ": ";
+            final int at = message.indexOf(marker);
+            if (at >= 0)
+            {
+                final String rest = message.substring(at + marker.length());
+                final int end = rest.indexOf('\n');
+                return new TrainingInputException(end < 0 ? rest : rest.substring(0, end));
+            }
+        }
+        return null;
+    }
+}
