@@ -70,7 +70,12 @@ public final class TrainJob
         {
             return train(sc, options, out);
         }
-        catch (final RuntimeException ex)
+        catch (final IOException ex)
+        {
+            err.println("error: cannot write the model to " + options.output() + ": " + ex.getMessage());
+            return 1;
+        }
+        catch (final Exception ex) // Spark's job failures arrive as the checked SparkException
         {
             final TrainerException cause = causeOf(ex);
             if (cause instanceof TrainingInputException || cause instanceof TrainerConfigException)
@@ -80,11 +85,6 @@ public final class TrainJob
             }
             err.println("error: training failed: " + (cause != null ? cause.getMessage() : ex.toString()));
             ex.printStackTrace(err);
-            return 1;
-        }
-        catch (final IOException ex)
-        {
-            err.println("error: cannot write the model to " + options.output() + ": " + ex.getMessage());
             return 1;
         }
     }

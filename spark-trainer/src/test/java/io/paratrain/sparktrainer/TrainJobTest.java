@@ -1,0 +1,181 @@
+package io.paratrain.sparktrainer;
+
+import io.paratrain.sparktrainer.job.ModelSource;
+import io.paratrain.sparktrainer.job.TrainJob;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.util.ModelSerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.learning.config.Adam;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The job end to end on local Spark: a good run, and every kind of bad input refused before training. */
+@Timeout(300)
+class TrainJobTest
+{
+    @TempDir
+    Path dir;
+
+    private String out;
+    private String err;
+
+    private int run(final String... args)
+    {
+        final ByteArrayOutputStream stdout = new ByteArrayOutputStream();
+        final ByteArrayOutputStream stderr = new ByteArrayOutputStream();
+        final List<String> all = new ArrayList<>(List.of(args));
+        all.addAll(List.of("--master", "local[3]", "--output", dir.resolve("model.zip").toString(),
+            "--metrics", dir.resolve("metrics.jsonl").toString()));
+        final int code = TrainJob.run(all.toArray(String[]::new), new PrintStream(stdout, true, StandardCharsets.UTF_8),
+            new PrintStream(stderr, true, StandardCharsets.UTF_8));
+        out = stdout.toString(StandardCharsets.UTF_8);
+        err = stderr.toString(StandardCharsets.UTF_8);
+        return code;
+    }
+
+    /** A 4-feature, 3-class model as a DL4J JSON file. */
+    private Path model() throws Exception
+    {
+        final Path file = dir.resolve("model.json");
+        Files.writeString(file, ModelSource.mlp(4, new int[] {8}, 3, new Adam(0.05), 1).toJson());
+        return file;
+    }
+
+    /** {@code rows} separable examples: the label is the index of the largest of the first three features. */
+    private Path csv(final String name, final int rows) throws Exception
+    {
+        final Random random = new Random(rows);
+        final StringBuilder text = new StringBuilder();
+        for (int r = 0; r < rows; r++)
+        {
+            final double[] x = {random.nextDouble(), random.nextDouble(), random.nextDouble(), random.nextDouble()};
+            final int label = x[0] > x[1] && x[0] > x[2] ? 0 : x[1] > x[2] ? 1 : 2;
+            text.append(label).append(',').append(x[0]).append(',').append(x[1]).append(',').append(x[2])
+                .append(',').append(x[3]).append('\n');
+        }
+        final Path file = dir.resolve(name);
+        Files.writeString(file, text);
+        return file;
+    }
+
+    private void assertRefusedWithNothingWritten(final int code, final String expectedMessage)
+    {
+        assertEquals(2, code, "exit code; stderr: " + err);
+        assertTrue(err.contains(expectedMessage), "stderr should contain '" + expectedMessage + "' but was: " + err);
+        assertFalse(Files.exists(dir.resolve("model.zip")), "no model written");
+        assertFalse(Files.exists(dir.resolve("metrics.jsonl")), "no metrics written");
+        assertFalse(out.contains("accuracy="), out);
+    }
+
+    @Test
+    void trainsEvaluatesAndWritesTheModelAndMetrics() throws Exception
+    {
+        final int code = run("--model", model().toString(), "--train", csv("train.csv", 600).toString(),
+            "--test", csv("test.csv", 200).toString(), "--workers", "3", "--batch-size", "8", "--epochs", "4");
+        assertEquals(0, code, err);
+        final String[] lines = out.trim().split("\n");
+        final String last = lines[lines.length - 1];
+        assertTrue(last.matches("accuracy=\\d\\.\\d{4}"), last);
+        assertTrue(Double.parseDouble(last.substring("accuracy=".length())) > 0.8, last);
+        final MultiLayerNetwork saved = ModelSerializer.restoreMultiLayerNetwork(dir.resolve("model.zip").toFile());
+        assertEquals(4 * 8 + 8 + 8 * 3 + 3, saved.numParams());
+        assertEquals(4 * 25, saved.getIterationCount(), "4 epochs of 25 steps of 24 examples");
+        final List<String> metrics = Files.readAllLines(dir.resolve("metrics.jsonl"));
+        assertEquals(100, metrics.stream().filter(l -> l.startsWith("{\"type\":\"step\"")).count());
+        assertEquals(4, metrics.stream().filter(l -> l.startsWith("{\"type\":\"epoch\"")).count());
+        assertTrue(metrics.get(metrics.size() - 1).startsWith("{\"type\":\"evaluation\",\"accuracy\":"));
+        try (var files = Files.list(dir))
+        {
+            assertEquals(0, files.filter(p -> p.getFileName().toString().contains(".tmp-")).count(), "temp files");
+        }
+    }
+
+    @Test
+    void aFeatureCountThatDoesNotMatchTheModelIsRefused() throws Exception
+    {
+        final Path data = dir.resolve("wide.csv");
+        Files.writeString(data, "1,0.1,0.2,0.3,0.4\n2,0.1,0.2,0.3,0.4,0.5\n");
+        assertRefusedWithNothingWritten(run("--model", model().toString(), "--train", data.toString()),
+            "file:" + data + " line 2: expected 1 label and 4 features = 5 comma-separated fields (the model's nIn is 4), " +
+                "found 6");
+    }
+
+    @Test
+    void labelsOutOfRangeAreRefused() throws Exception
+    {
+        final Path data = dir.resolve("labels.csv");
+        Files.writeString(data, "1,0.1,0.2,0.3,0.4\n0,0.1,0.2,0.3,0.4\n7,0.1,0.2,0.3,0.4\n");
+        assertRefusedWithNothingWritten(run("--model", model().toString(), "--train", data.toString()),
+            "file:" + data + " line 3: label 7 is out of range 0..2 (the model's output layer has 3 classes)");
+    }
+
+    @Test
+    void malformedRowsAreRefusedNamingFileAndLine() throws Exception
+    {
+        final Path data = dir.resolve("malformed.csv");
+        Files.writeString(data, "1,0.1,0.2,0.3,0.4\n\n0,0.1,abc,0.3,0.4\n");
+        assertRefusedWithNothingWritten(run("--model", model().toString(), "--train", data.toString()),
+            "file:" + data + " line 3: field 3 'abc' is not a finite number");
+    }
+
+    @Test
+    void libSvmRowsAreCheckedToo() throws Exception
+    {
+        final Path data = dir.resolve("data.libsvm");
+        Files.writeString(data, "1 1:0.5 3:0.25\n2 2:0.5 9:1\n");
+        assertRefusedWithNothingWritten(run("--model", model().toString(), "--train", data.toString()),
+            "file:" + data + " line 2: index 9 in token 3 must be ascending and within 1..4 (the model's nIn)");
+    }
+
+    @Test
+    void anEmptyDatasetIsRefused() throws Exception
+    {
+        final Path data = dir.resolve("empty.csv");
+        Files.writeString(data, "");
+        assertRefusedWithNothingWritten(run("--model", model().toString(), "--train", data.toString()),
+            "the training data " + data + " has no examples");
+    }
+
+    @Test
+    void moreWorkersThanExamplesIsRefused() throws Exception
+    {
+        final Path data = dir.resolve("two.csv");
+        Files.writeString(data, "1,0.1,0.2,0.3,0.4\n0,0.1,0.2,0.3,0.4\n");
+        assertRefusedWithNothingWritten(run("--model", model().toString(), "--train", data.toString(),
+            "--workers", "3"), "more workers (3) than training examples (2)");
+    }
+
+    @Test
+    void anUnreadableModelIsRefused() throws Exception
+    {
+        final Path json = dir.resolve("broken.json");
+        Files.writeString(json, "{\"confs\": [ not json");
+        assertRefusedWithNothingWritten(run("--model", json.toString(), "--train", csv("train.csv", 10).toString()),
+            "--model " + json + " is not a DL4J MultiLayerConfiguration JSON file");
+        assertRefusedWithNothingWritten(run("--model", dir.resolve("missing.json").toString()),
+            "is neither a preset [");
+    }
+
+    @Test
+    void badOptionsAreRefused()
+    {
+        assertRefusedWithNothingWritten(run("--epochs", "zero"), "option --epochs expects an integer, got 'zero'");
+        assertRefusedWithNothingWritten(run("--updater", "adagrad"),
+            "invalid --updater adagrad: expected adam, nesterovs or sgd");
+        assertEquals(0, TrainJob.run(new String[] {"train", "--help"}, new PrintStream(new ByteArrayOutputStream()),
+            new PrintStream(new ByteArrayOutputStream())));
+    }
+}
