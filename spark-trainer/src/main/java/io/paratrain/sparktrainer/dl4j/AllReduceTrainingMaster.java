@@ -1,0 +1,184 @@
+package io.paratrain.sparktrainer.dl4j;
+
+import io.paratrain.sparktrainer.DataParallelTrainer;
+import io.paratrain.sparktrainer.TrainerConfig;
+import io.paratrain.sparktrainer.TrainingSummary;
+import org.apache.spark.SparkContext;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.deeplearning4j.core.storage.StatsStorageRouter;
+import org.deeplearning4j.optimize.api.TrainingListener;
+import org.deeplearning4j.spark.api.TrainingHook;
+import org.deeplearning4j.spark.api.TrainingMaster;
+import org.deeplearning4j.spark.api.TrainingResult;
+import org.deeplearning4j.spark.api.TrainingWorker;
+import org.deeplearning4j.spark.api.stats.SparkTrainingStats;
+import org.deeplearning4j.spark.impl.graph.SparkComputationGraph;
+import org.deeplearning4j.spark.impl.multilayer.SparkDl4jMultiLayer;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
+import org.deeplearning4j.core.loader.DataSetLoader;
+import org.deeplearning4j.core.loader.MultiDataSetLoader;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.Collection;
+import java.util.Locale;
+
+/**
+ * The drop-in for DL4J Spark: {@code new SparkDl4jMultiLayer(sc, conf, new AllReduceTrainingMaster(config)).fit(rdd)}
+ * trains with Paratrain's synchronous, exact all-reduce instead of parameter averaging or DL4J's lossy
+ * asynchronous gradient sharing. This package is the only one that touches dl4j-spark.
+ * <p>
+ * Supported: {@link SparkDl4jMultiLayer} with {@code JavaRDD<DataSet>}. The SPI's other entry points (computation
+ * graphs, MultiDataSets, path-based training, worker instances, hooks, DL4J listeners on the workers, DL4J's
+ * training stats) are refused with an explanation rather than ignored.
+ */
+public final class AllReduceTrainingMaster implements TrainingMaster<TrainingResult, TrainingWorker<TrainingResult>>
+{
+    private static final Logger LOG = LoggerFactory.getLogger(AllReduceTrainingMaster.class);
+
+    private final TrainerConfig config;
+    private TrainingSummary lastSummary;
+
+    public AllReduceTrainingMaster(final TrainerConfig config)
+    {
+        this.config = config;
+    }
+
+    public TrainerConfig config()
+    {
+        return config;
+    }
+
+    /** What the last fit did, or null before the first. */
+    public TrainingSummary lastSummary()
+    {
+        return lastSummary;
+    }
+
+    @Override
+    public void executeTraining(final SparkDl4jMultiLayer network, final JavaRDD<DataSet> trainingData)
+    {
+        lastSummary = new DataParallelTrainer(network.getSparkContext(), config).fit(network.getNetwork(), trainingData);
+        network.setScore(lastSummary.finalLoss());
+    }
+
+    @Override
+    public void executeTraining(final SparkComputationGraph graph, final JavaRDD<DataSet> trainingData)
+    {
+        throw unsupported("training a ComputationGraph (SparkComputationGraph)");
+    }
+
+    @Override
+    public void executeTrainingMDS(final SparkComputationGraph graph, final JavaRDD<MultiDataSet> trainingData)
+    {
+        throw unsupported("training on MultiDataSets");
+    }
+
+    @Override
+    public void executeTrainingPaths(final SparkDl4jMultiLayer network, final SparkComputationGraph graph,
+        final JavaRDD<String> trainingDataPaths, final DataSetLoader dsLoader, final MultiDataSetLoader mdsLoader)
+    {
+        throw unsupported("fitPaths (load the DataSets into a JavaRDD<DataSet> and call fit)");
+    }
+
+    @Override
+    public TrainingWorker<TrainingResult> getWorkerInstance(final SparkDl4jMultiLayer network)
+    {
+        throw unsupported("getWorkerInstance (replicas live inside the barrier stage)");
+    }
+
+    @Override
+    public TrainingWorker<TrainingResult> getWorkerInstance(final SparkComputationGraph graph)
+    {
+        throw unsupported("getWorkerInstance (replicas live inside the barrier stage)");
+    }
+
+    @Override
+    public void addHook(final TrainingHook trainingHook)
+    {
+        throw unsupported("TrainingHooks");
+    }
+
+    @Override
+    public void removeHook(final TrainingHook trainingHook)
+    {
+        throw unsupported("TrainingHooks");
+    }
+
+    @Override
+    public void setListeners(final Collection<TrainingListener> listeners)
+    {
+        if (listeners != null && !listeners.isEmpty())
+        {
+            throw unsupported("DL4J TrainingListeners on the workers (use io.paratrain.sparktrainer.TrainingListener " +
+                "with DataParallelTrainer)");
+        }
+    }
+
+    @Override
+    public void setListeners(final StatsStorageRouter router, final Collection<TrainingListener> listeners)
+    {
+        setListeners(listeners);
+    }
+
+    @Override
+    public void setCollectTrainingStats(final boolean collectTrainingStats)
+    {
+        if (collectTrainingStats)
+        {
+            throw unsupported("DL4J's SparkTrainingStats (per-step metrics go to io.paratrain.sparktrainer." +
+                "TrainingListener)");
+        }
+    }
+
+    @Override
+    public boolean getIsCollectTrainingStats()
+    {
+        return false;
+    }
+
+    @Override
+    public SparkTrainingStats getTrainingStats()
+    {
+        return null;
+    }
+
+    @Override
+    public boolean deleteTempFiles(final JavaSparkContext sc)
+    {
+        return true; // nothing is written to temporary files
+    }
+
+    @Override
+    public boolean deleteTempFiles(final SparkContext sc)
+    {
+        return true;
+    }
+
+    @Override
+    public String toJson()
+    {
+        return String.format(Locale.ROOT, "{\"@class\":\"%s\",\"workers\":%d,\"batchSizePerWorker\":%d,\"epochs\":%d," +
+            "\"checksumEverySteps\":%d,\"collectiveTimeoutMs\":%d,\"ompThreadsPerWorker\":%d}",
+            getClass().getName(), config.workers(), config.batchSizePerWorker(), config.epochs(),
+            config.checksumEverySteps(), config.collectiveTimeoutMs(), config.ompThreadsPerWorker());
+    }
+
+    @Override
+    public String toYaml()
+    {
+        return String.format(Locale.ROOT, "'@class': %s%nworkers: %d%nbatchSizePerWorker: %d%nepochs: %d%n" +
+            "checksumEverySteps: %d%ncollectiveTimeoutMs: %d%nompThreadsPerWorker: %d%n", getClass().getName(),
+            config.workers(), config.batchSizePerWorker(), config.epochs(), config.checksumEverySteps(),
+            config.collectiveTimeoutMs(), config.ompThreadsPerWorker());
+    }
+
+    private UnsupportedOperationException unsupported(final String what)
+    {
+        LOG.debug("refusing {}", what);
+        return new UnsupportedOperationException("AllReduceTrainingMaster does not support " + what +
+            "; it trains MultiLayerNetworks from JavaRDD<DataSet> via SparkDl4jMultiLayer.fit");
+    }
+}
