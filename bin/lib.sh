@@ -44,7 +44,7 @@ paratrain_classpath() {
     echo "building $module (the first build downloads its dependencies) ..." >&2
     (cd "$paratrain_root" && mvn -q -B -pl "$module" -am -DskipTests \
         package dependency:build-classpath -Dmdep.outputFile="target/classpath-$scope.txt" \
-        -Dmdep.includeScope="$scope") >&2
+        -DincludeScope="$scope" -Dparatrain.shade.skip=true) >&2
   fi
   echo "$paratrain_root/$module/target/classes:$(cat "$cp_file")"
 }
