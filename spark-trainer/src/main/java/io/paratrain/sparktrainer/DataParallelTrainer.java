@@ -4,10 +4,9 @@ import io.paratrain.sparktrainer.exceptions.TrainerException;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import io.paratrain.sparktrainer.internal.BarrierTrainingTask;
 import io.paratrain.sparktrainer.internal.ExamplePlan;
+import io.paratrain.sparktrainer.internal.ExampleRouting;
 import io.paratrain.sparktrainer.internal.ModelSnapshot;
 import io.paratrain.sparktrainer.internal.ProgressServer;
-import io.paratrain.sparktrainer.internal.WorkerPartitioner;
-import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -68,14 +67,16 @@ public final class DataParallelTrainer
         return this;
     }
 
-    /** Trains {@code network} in place on {@code data} (DataSets of any minibatch size, in order). */
+    /**
+     * Trains {@code network} in place on {@code data} (DataSets of any minibatch size, in RDD order). The data is
+     * read twice (a count, then the routing to the replicas): cache it if it is expensive to compute.
+     */
     public TrainingSummary fit(final MultiLayerNetwork network, final JavaRDD<DataSet> data)
     {
+        final long planStartNs = System.nanoTime();
         final ModelSnapshot initial = ModelSnapshot.of(network);
-        final JavaPairRDD<DataSet, Long> indexed = data
-            .flatMap(minibatch -> minibatch.asList().iterator())
-            .zipWithIndex();
-        final long total = indexed.count();
+        final long[] partitionCounts = ExampleRouting.countPerPartition(data);
+        final long total = java.util.Arrays.stream(partitionCounts).sum();
         if (total == 0)
         {
             throw new TrainingInputException("the training data is empty: nothing to train on");
@@ -86,14 +87,11 @@ public final class DataParallelTrainer
                 total + "): use at most " + total + " workers");
         }
         final ExamplePlan plan = new ExamplePlan(total, config.workers(), config.batchSizePerWorker());
-        LOG.info("Data-parallel fit: {} examples per epoch (all used), {} steps of {} = {} workers x {}, {} epochs",
-            total, plan.stepsPerEpoch(), plan.globalBatchSize(), config.workers(), config.batchSizePerWorker(),
-            config.epochs());
+        LOG.info("Data-parallel fit: {} examples per epoch (all used), {} steps of {} = {} workers x {}, {} epochs " +
+            "(counted in {} ms)", total, plan.stepsPerEpoch(), plan.globalBatchSize(), config.workers(),
+            config.batchSizePerWorker(), config.epochs(), (System.nanoTime() - planStartNs) / 1_000_000);
 
-        final JavaRDD<Tuple2<Long, DataSet>> routed = indexed
-            .mapToPair(pair -> new Tuple2<>(plan.workerOf(pair._2()), new Tuple2<>(pair._2(), pair._1())))
-            .partitionBy(new WorkerPartitioner(config.workers()))
-            .values();
+        final JavaRDD<Tuple2<Long, DataSet>> routed = ExampleRouting.route(data, partitionCounts, plan);
 
         final Broadcast<ModelSnapshot> broadcast = sc.broadcast(initial);
         final SecureRandom random = new SecureRandom();

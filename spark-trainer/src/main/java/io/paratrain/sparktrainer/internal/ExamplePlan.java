@@ -46,6 +46,22 @@ public record ExamplePlan(long totalExamples, int workers, int batchSizePerWorke
         return position < bigSlices ? position / (base + 1) : extra + (position - bigSlices) / base;
     }
 
+    /**
+     * One past the last example (global index) that the replica of example {@code index} trains on in that
+     * example's step: examples {@code index .. runEnd(index) - 1} go to the same replica and step.
+     */
+    public long runEnd(final long index)
+    {
+        final int step = stepOf(index);
+        final int worker = workerOf(index);
+        long end = step * globalBatchSize();
+        for (int w = 0; w <= worker; w++)
+        {
+            end += localExamples(step, w);
+        }
+        return end;
+    }
+
     /** How many examples replica {@code worker} trains on in step {@code step}. */
     public int localExamples(final int step, final int worker)
     {

@@ -17,8 +17,9 @@ public final class LocalBatches
     }
 
     /**
-     * Sorts the partition's (index, example) pairs by index and merges each step's examples.
-     * Element s is the replica's minibatch for step s, or null where the plan gives it none.
+     * Sorts the partition's (first index, examples) chunks by index and merges each step's chunks; a chunk holds
+     * consecutive examples of one step (see {@link ExampleRouting}). Element s is the replica's minibatch for
+     * step s, or null where the plan gives it none.
      */
     public static DataSet[] build(final Iterator<Tuple2<Long, DataSet>> partition, final ExamplePlan plan,
         final int rank)
@@ -31,18 +32,21 @@ public final class LocalBatches
         for (int step = 0; step < steps.length; step++)
         {
             final int count = plan.localExamples(step, rank);
-            final List<DataSet> batch = new ArrayList<>(count);
+            final List<DataSet> batch = new ArrayList<>();
+            int held = 0;
             while (next < examples.size() && plan.stepOf(examples.get(next)._1()) == step)
             {
-                batch.add(examples.get(next++)._2());
+                final DataSet chunk = examples.get(next++)._2();
+                batch.add(chunk);
+                held += chunk.numExamples();
             }
-            if (batch.size() != count)
+            if (held != count)
             {
-                throw new TrainerException("rank " + rank + " holds " + batch.size() + " examples for step " + step +
+                throw new TrainerException("rank " + rank + " holds " + held + " examples for step " + step +
                     " but the plan gives it " + count + "; the data changed between planning and training " +
                     "(is the RDD deterministic?)");
             }
-            steps[step] = count == 0 ? null : DataSet.merge(batch);
+            steps[step] = count == 0 ? null : batch.size() == 1 ? batch.get(0) : DataSet.merge(batch);
         }
         if (next != examples.size())
         {

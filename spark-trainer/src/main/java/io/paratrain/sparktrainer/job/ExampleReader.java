@@ -112,7 +112,7 @@ public final class ExampleReader implements Serializable
         }, true);
     }
 
-    DataSet parseCsv(final String line, final String where)
+    public DataSet parseCsv(final String line, final String where)
     {
         final String[] fields = line.split(",", -1);
         if (fields.length != features + 1)

@@ -140,7 +140,8 @@ public final class TrainJob
             {
                 trainer.addListener(metrics);
             }
-            final TrainingSummary summary = trainer.fit(network, train);
+            final JavaRDD<DataSet> trainBatches = batched(train).cache(); // fewer, larger objects to route
+            final TrainingSummary summary = trainer.fit(network, trainBatches);
             out.printf(Locale.ROOT, "trained: %,d steps in %.1f s, %,.0f samples/s, final loss %.4f%n",
                 summary.stepsPerEpoch() * summary.epochs(), summary.seconds(), summary.samplesPerSecond(),
                 summary.finalLoss());

@@ -1,0 +1,170 @@
+package io.paratrain.benchmarks;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * {@code bin/bench-train}: the same models on the same bundled data for the same epochs, one JVM per run:
+ * plain DL4J in one JVM (batch N x b, ND4J on both cores), Paratrain's all-reduce with N workers, DL4J's
+ * ParameterAveragingTrainingMaster with N workers, and DL4J's SharedTrainingMaster with N workers (in a JVM with
+ * its own classpath: it needs Aeron 1.32; bounded time). Prints each run's line and, last, for the headline
+ * model, {@code train allreduce_vs_single=<ratio> allreduce_vs_paramavg=<ratio>}.
+ */
+public final class TrainBenchmark
+{
+    private static final Pattern SPEED = Pattern.compile("samples_per_s=([0-9.]+)");
+
+    private record Model(String name, String hidden, int batchPerWorker)
+    {
+    }
+
+    private TrainBenchmark()
+    {
+    }
+
+    public static void main(final String[] args) throws Exception
+    {
+        int workers = 2;
+        int epochs = 2;
+        long sharedLimitS = 180;
+        String sharedClasspath = null;
+        String sharedFlags = "";
+        for (int i = 0; i < args.length; i++)
+        {
+            switch (args[i])
+            {
+                case "--workers" -> workers = Integer.parseInt(args[++i]);
+                case "--epochs" -> epochs = Integer.parseInt(args[++i]);
+                case "--shared-time-limit-s" -> sharedLimitS = Long.parseLong(args[++i]);
+                case "--shared-classpath" -> sharedClasspath = args[++i];
+                case "--shared-jvm-flags" -> sharedFlags = args[++i];
+                case "--help", "-h" ->
+                {
+                    System.out.println("usage: bin/bench-train [--workers 2] [--epochs 2] [--shared-time-limit-s 180]");
+                    return;
+                }
+                default -> throw new IllegalArgumentException("unknown option " + args[i] + " (try --help)");
+            }
+        }
+        final List<Model> models = List.of(new Model("mlp-784-1000-500-10", "1000,500", 128),
+            new Model("mlp-784-256-10", "256", 32));
+        final Map<String, Double> speed = new HashMap<>();
+        for (final Model model : models)
+        {
+            for (final String mode : List.of("single", "allreduce", "paramavg"))
+            {
+                final String line = runOwnJvm(model, mode, workers, epochs);
+                speed.put(model.name() + "/" + mode, speedOf(line));
+            }
+            System.out.println(runShared(model, workers, epochs, sharedClasspath, sharedFlags, sharedLimitS));
+        }
+        final String headline = models.get(0).name();
+        System.out.printf(Locale.ROOT, "train allreduce_vs_single=%.3f allreduce_vs_paramavg=%.3f%n",
+            speed.get(headline + "/allreduce") / speed.get(headline + "/single"),
+            speed.get(headline + "/allreduce") / speed.get(headline + "/paramavg"));
+    }
+
+    private static String runOwnJvm(final Model model, final String mode, final int workers, final int epochs)
+        throws IOException, InterruptedException
+    {
+        final List<String> command = java(System.getProperty("java.class.path"), jvmFlags());
+        command.addAll(List.of(TrainRun.class.getName(), mode, model.name(), model.hidden(),
+            Integer.toString(workers), Integer.toString(model.batchPerWorker()), Integer.toString(epochs)));
+        // single: ND4J/OpenBLAS on every core; the replicas of one local[N] JVM: one thread each
+        final int threads = "single".equals(mode) ? Runtime.getRuntime().availableProcessors() : 1;
+        final String line = run(command, threads, TimeUnit.MINUTES.toSeconds(20), model, mode, workers);
+        System.out.println(line);
+        return line;
+    }
+
+    private static String runShared(final Model model, final int workers, final int epochs, final String classpath,
+        final String flags, final long limitS) throws IOException, InterruptedException
+    {
+        if (classpath == null)
+        {
+            return String.format(Locale.ROOT, "train model=%s mode=shared workers=%d skipped=no_shared_classpath",
+                model.name(), workers);
+        }
+        final List<String> command = java(classpath, flags.isBlank() ? List.of() : List.of(flags.split(" ")));
+        command.addAll(List.of("io.paratrain.benchmarks.shared.SharedMasterRun",
+            "--train", dataFile("mnist-train.csv.gz"), "--test", dataFile("mnist-test.csv.gz"),
+            "--hidden", model.hidden(), "--workers", Integer.toString(workers),
+            "--batch-size", Integer.toString(model.batchPerWorker()), "--epochs", Integer.toString(epochs),
+            "--model-name", model.name(), "--time-limit-s", Long.toString(limitS)));
+        return run(command, 1, limitS + 60, model, "shared", workers);
+    }
+
+    /** Runs a command, returns its {@code train model=} line; kills it after {@code limitS}. */
+    private static String run(final List<String> command, final int threads, final long limitS, final Model model,
+        final String mode, final int workers) throws IOException, InterruptedException
+    {
+        final Path log = Files.createTempFile("paratrain-bench-train-", ".log");
+        try
+        {
+            final ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(log.toFile());
+            builder.environment().put("OMP_NUM_THREADS", Integer.toString(threads));
+            final Process process = builder.start();
+            if (!process.waitFor(limitS, TimeUnit.SECONDS))
+            {
+                process.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+                return String.format(Locale.ROOT, "train model=%s mode=%s workers=%d did_not_finish_in_s=%d",
+                    model.name(), mode, workers, limitS);
+            }
+            final List<String> lines = Files.readAllLines(log);
+            for (final String line : lines)
+            {
+                if (line.startsWith("train model="))
+                {
+                    return line;
+                }
+            }
+            return String.format(Locale.ROOT, "train model=%s mode=%s workers=%d failed=exit_%d (last output: %s)",
+                model.name(), mode, workers, process.exitValue(),
+                lines.isEmpty() ? "none" : lines.get(lines.size() - 1));
+        }
+        finally
+        {
+            Files.deleteIfExists(log);
+        }
+    }
+
+    private static List<String> java(final String classpath, final List<String> flags)
+    {
+        final List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(flags);
+        command.addAll(List.of("-Xmx6g", "-cp", classpath));
+        return command;
+    }
+
+    /** The flags this JVM was started with (bin/bench-train passes Spark's and Aeron's). */
+    private static List<String> jvmFlags()
+    {
+        return java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+            .filter(flag -> flag.startsWith("--add-") || flag.startsWith("-XX:+IgnoreUnrecognized") ||
+                flag.startsWith("-Djdk.reflect") || flag.startsWith("-Dlog4j2"))
+            .toList();
+    }
+
+    private static String dataFile(final String name)
+    {
+        return Path.of(System.getProperty("paratrain.root", "."), "spark-trainer", "src", "main", "resources", "io",
+            "paratrain", "sparktrainer", "data", name).toString();
+    }
+
+    private static double speedOf(final String line)
+    {
+        final Matcher matcher = SPEED.matcher(line);
+        return matcher.find() ? Double.parseDouble(matcher.group(1)) : Double.NaN;
+    }
+}

@@ -1,0 +1,145 @@
+package io.paratrain.benchmarks;
+
+import io.paratrain.sparktrainer.DataParallelTrainer;
+import io.paratrain.sparktrainer.TrainerConfig;
+import io.paratrain.sparktrainer.job.BundledData;
+import io.paratrain.sparktrainer.job.ExampleReader;
+import io.paratrain.sparktrainer.job.ModelSource;
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.spark.impl.multilayer.SparkDl4jMultiLayer;
+import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
+import org.nd4j.evaluation.classification.Evaluation;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.learning.config.Adam;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * One run of {@link TrainBenchmark}, in a JVM of its own so that modes do not share JIT, ND4J or thread state.
+ * Arguments: {@code mode model hidden(comma list) workers batchPerWorker epochs}. Trains on the bundled MNIST
+ * training set, times only the fit (all epochs), evaluates on the bundled test set and prints
+ * {@code train model=M mode=X workers=N samples_per_s=S accuracy=A}.
+ */
+public final class TrainRun
+{
+    private TrainRun()
+    {
+    }
+
+    public static void main(final String[] args) throws Exception
+    {
+        final String mode = args[0];
+        final String model = args[1];
+        final int[] hidden = Arrays.stream(args[2].split(",")).mapToInt(Integer::parseInt).toArray();
+        final int workers = Integer.parseInt(args[3]);
+        final int batch = Integer.parseInt(args[4]);
+        final int epochs = Integer.parseInt(args[5]);
+        final List<DataSet> train = load(BundledData.TRAIN);
+        final List<DataSet> test = load(BundledData.TEST);
+        final MultiLayerNetwork network = new MultiLayerNetwork(ModelSource.mlp(784, hidden, 10, new Adam(1e-3), 42));
+        network.init();
+
+        final double seconds = switch (mode)
+        {
+            case "single" -> single(network, train, workers * batch, epochs);
+            case "allreduce" -> withSpark(workers, sc -> allReduce(sc, network, train, workers, batch, epochs));
+            case "paramavg" -> withSpark(workers, sc -> parameterAveraging(sc, network, train, workers, batch, epochs));
+            default -> throw new IllegalArgumentException("unknown mode " + mode);
+        };
+        final Evaluation evaluation = network.evaluate(new ListDataSetIterator<>(batches(test, 500), 1));
+        System.out.printf(Locale.ROOT, "train model=%s mode=%s workers=%d samples_per_s=%.1f accuracy=%.4f%n", model,
+            mode, "single".equals(mode) ? 1 : workers, (double)train.size() * epochs / seconds, evaluation.accuracy());
+        System.exit(0); // Spark may leave non-daemon threads behind
+    }
+
+    /** Plain DL4J in this JVM (ND4J uses every core), batch workers x batchPerWorker. */
+    private static double single(final MultiLayerNetwork network, final List<DataSet> train, final int batch,
+        final int epochs)
+    {
+        final ListDataSetIterator<DataSet> iterator = new ListDataSetIterator<>(batches(train, batch), 1);
+        final long startNs = System.nanoTime();
+        network.fit(iterator, epochs);
+        return (System.nanoTime() - startNs) / 1e9;
+    }
+
+    private static double allReduce(final JavaSparkContext sc, final MultiLayerNetwork network,
+        final List<DataSet> train, final int workers, final int batch, final int epochs)
+    {
+        final JavaRDD<DataSet> rdd = sc.parallelize(batches(train, batch), workers).cache();
+        rdd.count();
+        final DataParallelTrainer trainer = new DataParallelTrainer(sc, TrainerConfig.builder()
+            .workers(workers).batchSizePerWorker(batch).epochs(epochs).ompThreadsPerWorker(1).build());
+        final long startNs = System.nanoTime();
+        trainer.fit(network, rdd);
+        return (System.nanoTime() - startNs) / 1e9;
+    }
+
+    /** DL4J's ParameterAveragingTrainingMaster with its defaults (averaging every 5 minibatches). */
+    private static double parameterAveraging(final JavaSparkContext sc, final MultiLayerNetwork network,
+        final List<DataSet> train, final int workers, final int batch, final int epochs)
+    {
+        final JavaRDD<DataSet> rdd = sc.parallelize(batches(train, batch), workers).cache();
+        rdd.count();
+        final ParameterAveragingTrainingMaster master = new ParameterAveragingTrainingMaster.Builder(batch)
+            .batchSizePerWorker(batch)
+            .workerPrefetchNumBatches(0)
+            .build();
+        final SparkDl4jMultiLayer spark = new SparkDl4jMultiLayer(sc, network, master);
+        final long startNs = System.nanoTime();
+        for (int epoch = 0; epoch < epochs; epoch++)
+        {
+            spark.fit(rdd);
+        }
+        final double seconds = (System.nanoTime() - startNs) / 1e9;
+        network.setParams(spark.getNetwork().params());
+        return seconds;
+    }
+
+    private interface SparkBody
+    {
+        double run(JavaSparkContext sc);
+    }
+
+    private static double withSpark(final int workers, final SparkBody body)
+    {
+        final SparkConf conf = new SparkConf()
+            .setMaster("local[" + workers + "]")
+            .setAppName("paratrain bench-train")
+            .set("spark.ui.enabled", "false")
+            .set("spark.driver.host", "127.0.0.1")
+            .set("spark.driver.bindAddress", "127.0.0.1");
+        try (JavaSparkContext sc = new JavaSparkContext(conf))
+        {
+            return body.run(sc);
+        }
+    }
+
+    private static List<DataSet> load(final String name)
+    {
+        final ExampleReader reader = new ExampleReader(784, 10, 1.0 / 255);
+        final List<String> lines = BundledData.lines(name);
+        final List<DataSet> examples = new ArrayList<>(lines.size());
+        for (int i = 0; i < lines.size(); i++)
+        {
+            examples.add(reader.parseCsv(lines.get(i), name + " line " + (i + 1)));
+        }
+        return examples;
+    }
+
+    private static List<DataSet> batches(final List<DataSet> examples, final int size)
+    {
+        final List<DataSet> batches = new ArrayList<>();
+        for (int start = 0; start < examples.size(); start += size)
+        {
+            batches.add(DataSet.merge(examples.subList(start, Math.min(examples.size(), start + size))));
+        }
+        return batches;
+    }
+}

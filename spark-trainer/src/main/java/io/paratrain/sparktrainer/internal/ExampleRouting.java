@@ -1,0 +1,79 @@
+package io.paratrain.sparktrainer.internal;
+
+import org.apache.spark.api.java.JavaRDD;
+import org.nd4j.linalg.dataset.DataSet;
+import scala.Tuple2;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Moves the training data to the replicas that the {@link ExamplePlan} assigns it to, without splitting it into
+ * single examples: every input minibatch is cut into runs of consecutive examples that belong to one replica and
+ * one step, each run travels as one DataSet keyed by its first example's global index. (Shuffling 8,000 single
+ * MNIST examples took about a second; runs are a few dozen objects.)
+ */
+public final class ExampleRouting
+{
+    private ExampleRouting()
+    {
+    }
+
+    /** Examples in each partition of {@code data}, in partition order (one Spark job). */
+    public static long[] countPerPartition(final JavaRDD<DataSet> data)
+    {
+        final List<Long> counts = data.mapPartitions(batches ->
+        {
+            long examples = 0;
+            while (batches.hasNext())
+            {
+                examples += batches.next().numExamples();
+            }
+            return List.of(examples).iterator();
+        }).collect();
+        return counts.stream().mapToLong(Long::longValue).toArray();
+    }
+
+    /** (replica, (first global index, run of examples)) for every run, partitioned by replica. */
+    public static JavaRDD<Tuple2<Long, DataSet>> route(final JavaRDD<DataSet> data, final long[] partitionCounts,
+        final ExamplePlan plan)
+    {
+        final long[] firstIndex = new long[partitionCounts.length];
+        for (int p = 1; p < partitionCounts.length; p++)
+        {
+            firstIndex[p] = firstIndex[p - 1] + partitionCounts[p - 1];
+        }
+        return data.mapPartitionsWithIndex((partition, batches) ->
+        {
+            final List<Tuple2<Integer, Tuple2<Long, DataSet>>> runs = new ArrayList<>();
+            long index = firstIndex[partition];
+            while (batches.hasNext())
+            {
+                final DataSet batch = batches.next();
+                final int size = batch.numExamples();
+                int start = 0;
+                while (start < size)
+                {
+                    final long global = index + start;
+                    final int end = (int)Math.min(size, plan.runEnd(global) - index);
+                    final DataSet run = start == 0 && end == size ? batch : slice(batch, start, end);
+                    runs.add(new Tuple2<>(plan.workerOf(global), new Tuple2<>(global, run)));
+                    start = end;
+                }
+                index += size;
+            }
+            return runs.iterator();
+        }, true)
+            .mapToPair(run -> run)
+            .partitionBy(new WorkerPartitioner(plan.workers()))
+            .values();
+    }
+
+    private static DataSet slice(final DataSet batch, final int start, final int end)
+    {
+        final DataSet run = (DataSet)batch.getRange(start, end);
+        return new DataSet(run.getFeatures().dup(), run.getLabels().dup(),
+            run.getFeaturesMaskArray() == null ? null : run.getFeaturesMaskArray().dup(),
+            run.getLabelsMaskArray() == null ? null : run.getLabelsMaskArray().dup());
+    }
+}
