@@ -34,7 +34,7 @@ public final class TrainBenchmark
     public static void main(final String[] args) throws Exception
     {
         int workers = 2;
-        int epochs = 2;
+        int epochs = 5;
         long sharedLimitS = 180;
         String sharedClasspath = null;
         String sharedFlags = "";
@@ -49,7 +49,7 @@ public final class TrainBenchmark
                 case "--shared-jvm-flags" -> sharedFlags = args[++i];
                 case "--help", "-h" ->
                 {
-                    System.out.println("usage: bin/bench-train [--workers 2] [--epochs 2] [--shared-time-limit-s 180]");
+                    System.out.println("usage: bin/bench-train [--workers 2] [--epochs 5] [--shared-time-limit-s 180]");
                     return;
                 }
                 default -> throw new IllegalArgumentException("unknown option " + args[i] + " (try --help)");

@@ -207,7 +207,7 @@ public final class SharedMasterRun {
         return new SharedTrainingMaster.Builder(voidConfiguration, options.workers(),
                         new AdaptiveThresholdAlgorithm(), options.batchSize())
                 .batchSizePerWorker(options.batchSize())
-                .workersPerNode(1)
+                .workersPerNode(options.workers())
                 // Direct: train from the in-memory RDD; the default (Export) first writes every
                 // minibatch to a temporary directory, which would be timed as part of fit.
                 .rddTrainingApproach(RDDTrainingApproach.Direct)
