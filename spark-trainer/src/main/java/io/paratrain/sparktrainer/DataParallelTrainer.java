@@ -11,6 +11,7 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.rdd.RDD;
+import org.apache.spark.util.LongAccumulator;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.evaluation.classification.Evaluation;
 import org.nd4j.linalg.dataset.DataSet;
@@ -108,8 +109,12 @@ public final class DataParallelTrainer
         final List<ModelSnapshot> results;
         try (ProgressServer progress = new ProgressServer(driverHost(), token, all))
         {
+            // The stage's accumulator table in the Spark UI shows the epochs done (refreshed with executor
+            // heartbeats); the job description names the fit.
+            final LongAccumulator epochsDone = sc.sc().longAccumulator("paratrain epochs done (of " +
+                config.epochs() + ")");
             final BarrierTrainingTask task = new BarrierTrainingTask(broadcast, config, plan, sessionId, secret,
-                progress.address(), token);
+                progress.address(), token, epochsDone);
             sc.setJobDescription(description);
             results = runBarrierStage(routed, task);
         }

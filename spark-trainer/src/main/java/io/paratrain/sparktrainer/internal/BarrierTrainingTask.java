@@ -8,6 +8,7 @@ import io.paratrain.sparktrainer.TrainerConfig;
 import io.paratrain.sparktrainer.exceptions.TrainerException;
 import org.apache.spark.BarrierTaskContext;
 import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.util.LongAccumulator;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
@@ -38,10 +39,11 @@ public final class BarrierTrainingTask implements Serializable
     private final byte[] secret;
     private final String progressAddress;
     private final String progressToken;
+    private final LongAccumulator epochsDone;
 
     public BarrierTrainingTask(final Broadcast<ModelSnapshot> initialModel, final TrainerConfig config,
         final ExamplePlan plan, final long sessionId, final byte[] secret, final String progressAddress,
-        final String progressToken)
+        final String progressToken, final LongAccumulator epochsDone)
     {
         this.initialModel = initialModel;
         this.config = config;
@@ -50,6 +52,7 @@ public final class BarrierTrainingTask implements Serializable
         this.secret = secret;
         this.progressAddress = progressAddress;
         this.progressToken = progressToken;
+        this.epochsDone = epochsDone;
     }
 
     public Iterator<ModelSnapshot> train(final Iterator<Tuple2<Long, DataSet>> partition)
@@ -137,6 +140,7 @@ public final class BarrierTrainingTask implements Serializable
             network.incrementEpochCount();
             if (rank == 0)
             {
+                epochsDone.add(1);
                 final double seconds = (System.nanoTime() - epochStartNs) / 1e9;
                 progress.epoch(epoch, lossSum / stepsPerEpoch, plan.totalExamples() / seconds);
             }
