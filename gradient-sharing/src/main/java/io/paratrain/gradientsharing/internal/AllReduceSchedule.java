@@ -31,6 +31,9 @@ final class AllReduceSchedule implements RingSchedule
     private final int[] receiveStepStart;
     private final int sendCount;
     private final int receiveCount;
+    private int receivedStep;
+    private int receivedCount;
+    private int receivedAt;
 
     /**
      * @param data       the floats to reduce, as bytes (for copies) ...
@@ -109,15 +112,14 @@ final class AllReduceSchedule implements RingSchedule
     @Override
     public String applyReceive(final int receiveIndex, final DirectBuffer buffer, final int offset, final int length)
     {
-        final int t = stepOf(receiveStepStart, receiveIndex);
-        final int segment = receiveSegment(t);
-        final int chunk = receiveIndex - receiveStepStart[t];
-        final int count = plan.chunkLength(segment, chunk);
-        if (length != count << 2)
+        final String problem = locate(receiveIndex, length);
+        if (problem != null)
         {
-            return "frame " + receiveIndex + " has " + length + " bytes, expected " + (count << 2);
+            return problem;
         }
-        final int at = (int)plan.chunkStart(segment, chunk);
+        final int t = receivedStep;
+        final int count = receivedCount;
+        final int at = receivedAt;
         if (t < worldSize - 2 || (t == worldSize - 2 && op == ReduceOp.SUM))
         {
             math.add(dataFloats, at, buffer, offset, count);
@@ -149,15 +151,14 @@ final class AllReduceSchedule implements RingSchedule
     public String applyReceiveAndForward(final int receiveIndex, final DirectBuffer buffer, final int offset,
         final int length, final MutableDirectBuffer out, final int outOffset)
     {
-        final int t = stepOf(receiveStepStart, receiveIndex);
-        final int segment = receiveSegment(t);
-        final int chunk = receiveIndex - receiveStepStart[t];
-        final int count = plan.chunkLength(segment, chunk);
-        if (length != count << 2)
+        final String problem = locate(receiveIndex, length);
+        if (problem != null)
         {
-            return "frame " + receiveIndex + " has " + length + " bytes, expected " + (count << 2);
+            return problem;
         }
-        final int at = (int)plan.chunkStart(segment, chunk);
+        final int t = receivedStep;
+        final int count = receivedCount;
+        final int at = receivedAt;
         if (t < worldSize - 2)
         {
             math.sumTo(dataFloats, at, buffer, offset, out, outOffset, count);
@@ -179,6 +180,26 @@ final class AllReduceSchedule implements RingSchedule
     public String describeMismatch(final long peerOpParam, final int peerRank)
     {
         return "rank " + rank + " passed " + length + " elements but rank " + peerRank + " passed " + peerOpParam;
+    }
+
+    /**
+     * Finds where receive {@code receiveIndex} belongs (step, element count, first element) and checks the
+     * frame's length; returns what is wrong, or null.
+     */
+    private String locate(final int receiveIndex, final int length)
+    {
+        final int t = stepOf(receiveStepStart, receiveIndex);
+        final int segment = receiveSegment(t);
+        final int chunk = receiveIndex - receiveStepStart[t];
+        final int count = plan.chunkLength(segment, chunk);
+        if (length != count << 2)
+        {
+            return "frame " + receiveIndex + " has " + length + " bytes, expected " + (count << 2);
+        }
+        receivedStep = t;
+        receivedCount = count;
+        receivedAt = (int)plan.chunkStart(segment, chunk);
+        return null;
     }
 
     private int byteOffset(final int segment, final int chunk)

@@ -110,19 +110,9 @@ public final class RingLink implements AutoCloseable
         return lastBlocked;
     }
 
-    public boolean isConnected()
-    {
-        return publication.isConnected();
-    }
-
     public int poll(final ControlledFragmentHandler handler, final int fragmentLimit)
     {
         return subscription.controlledPoll(handler, fragmentLimit);
-    }
-
-    public String publicationChannel()
-    {
-        return publicationChannel;
     }
 
     @Override

@@ -109,16 +109,6 @@ public final class SharedMediaDriver
         return driverId;
     }
 
-    public Path dir()
-    {
-        return dir;
-    }
-
-    public boolean ownsDriver()
-    {
-        return ownedDriver != null;
-    }
-
     /** Number of live drivers this JVM holds; tests use it to prove nothing is left behind. */
     public static int openCount()
     {

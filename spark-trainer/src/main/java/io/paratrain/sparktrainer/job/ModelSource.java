@@ -2,7 +2,6 @@ package io.paratrain.sparktrainer.job;
 
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -106,11 +105,6 @@ public final class ModelSource
                 "be dense/output layers with nIn and nOut");
         }
         return new int[] {(int)first.getNIn(), (int)last.getNOut()};
-    }
-
-    static FileSystem fileSystem(final Path path, final Configuration hadoop) throws IOException
-    {
-        return path.getFileSystem(hadoop);
     }
 
     private static String firstLine(final Throwable ex)
