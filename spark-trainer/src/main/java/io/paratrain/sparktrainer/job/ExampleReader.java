@@ -69,7 +69,10 @@ public final class ExampleReader implements Serializable
         {
             numbered.add(new scala.Tuple2<>(i + 1, lines.get(i)));
         }
-        return sc.parallelize(numbered, partitions)
+        // The lines travel inside the tasks: keep each under Spark's 1 MiB task-size warning.
+        final long chars = lines.stream().mapToLong(String::length).sum();
+        final int slices = (int)Math.max(partitions, chars / (512 * 1024) + 1);
+        return sc.parallelize(numbered, slices)
             .map(line -> parseCsv(line._2(), "bundled " + resource + " line " + line._1()));
     }
 
