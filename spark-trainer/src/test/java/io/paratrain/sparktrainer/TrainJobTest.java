@@ -104,6 +104,52 @@ class TrainJobTest
     }
 
     @Test
+    void parquetWithAVectorColumnTrainsAndAWrongVectorSizeIsRefused() throws Exception
+    {
+        final Path good = dir.resolve("train.parquet");
+        final Path wide = dir.resolve("wide.parquet");
+        final org.apache.spark.sql.SparkSession spark = org.apache.spark.sql.SparkSession.builder()
+            .master("local[1]").appName("write-parquet").config("spark.ui.enabled", "false")
+            .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1").getOrCreate();
+        try
+        {
+            final org.apache.spark.sql.types.StructType schema = new org.apache.spark.sql.types.StructType()
+                .add("label", org.apache.spark.sql.types.DataTypes.IntegerType)
+                .add("features", new org.apache.spark.ml.linalg.VectorUDT());
+            final List<org.apache.spark.sql.Row> rows = new ArrayList<>();
+            final List<org.apache.spark.sql.Row> wideRows = new ArrayList<>();
+            for (final String line : Files.readAllLines(csv("source.csv", 300)))
+            {
+                final String[] f = line.split(",");
+                final double[] x = {Double.parseDouble(f[1]), Double.parseDouble(f[2]), Double.parseDouble(f[3]),
+                    Double.parseDouble(f[4])};
+                rows.add(org.apache.spark.sql.RowFactory.create(Integer.parseInt(f[0]),
+                    org.apache.spark.ml.linalg.Vectors.dense(x)));
+                wideRows.add(org.apache.spark.sql.RowFactory.create(Integer.parseInt(f[0]),
+                    org.apache.spark.ml.linalg.Vectors.dense(x[0], x[1], x[2], x[3], 0.5)));
+            }
+            spark.createDataFrame(rows, schema).coalesce(1).write().parquet(good.toString());
+            spark.createDataFrame(wideRows, schema).coalesce(1).write().parquet(wide.toString());
+        }
+        finally
+        {
+            spark.stop();
+            org.apache.spark.sql.SparkSession.clearActiveSession();
+            org.apache.spark.sql.SparkSession.clearDefaultSession();
+        }
+        assertEquals(0, run("--model", model().toString(), "--train", good.toString(), "--workers", "2",
+            "--batch-size", "10", "--epochs", "3"), err);
+        final String last = out.trim().substring(out.trim().lastIndexOf('\n') + 1);
+        assertTrue(last.matches("accuracy=\\d\\.\\d{4}") &&
+            Double.parseDouble(last.substring("accuracy=".length())) > 0.6, last);
+        assertTrue(out.contains("300 training examples"), out);
+        Files.delete(dir.resolve("model.zip"));
+        Files.delete(dir.resolve("metrics.jsonl"));
+        assertRefusedWithNothingWritten(run("--model", model().toString(), "--train", wide.toString()),
+            "row 1: features vector has 5 elements, the model's nIn is 4");
+    }
+
+    @Test
     void aFeatureCountThatDoesNotMatchTheModelIsRefused() throws Exception
     {
         final Path data = dir.resolve("wide.csv");
