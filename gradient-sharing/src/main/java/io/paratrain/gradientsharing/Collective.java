@@ -9,7 +9,9 @@ import java.nio.ByteBuffer;
  * the same calls in the same order with agreeing arguments; a disagreement is reported as an error on the ranks
  * instead of corrupting data. Every call either completes or throws a
  * {@link io.paratrain.gradientsharing.exceptions.CollectiveException} within the configured timeout of the last
- * progress; after an error the collective cannot be used again (close it and build a new ring).
+ * progress; after an error the collective cannot be used again (close it and build a new ring). A rank that only
+ * sends in an operation (the root of a broadcast, the first rank of a reduce or gather chain) cannot see a
+ * peer's failure during that call; it gets the error at its next call.
  * <p>
  * Float data is reduced in place. Results are bitwise identical on every rank.
  * Obtain one with {@link RingRendezvous}. Not meant for concurrent use from several threads.
@@ -43,6 +45,23 @@ public interface Collective extends AutoCloseable
 
     /** Like {@link #broadcast(float[], int)} for a FLOAT INDArray of equal shape on every rank. */
     void broadcast(INDArray array, int root);
+
+    /**
+     * Sums every rank's floats (between position and limit of a direct buffer) into the root's buffer, in a fixed
+     * order, so the result is deterministic. Afterwards another rank's buffer holds its own values or a partial
+     * sum. For the model-split backward pass (partial input gradients summed on one rank).
+     */
+    void reduce(ByteBuffer directFloats, int root);
+
+    /** Like {@link #reduce(ByteBuffer, int)} for a FLOAT INDArray of equal length on every rank. */
+    void reduce(INDArray array, int root);
+
+    /**
+     * Gathers {@code blockBytes[r]} bytes from every rank r (this rank's are between position and limit of
+     * {@code mine}) into the root's {@code rootOut}, in rank order from its position. Every rank passes the same
+     * {@code blockBytes}; other ranks may pass null for {@code rootOut}.
+     */
+    void gather(ByteBuffer mine, ByteBuffer rootOut, int[] blockBytes, int root);
 
     /** Returns the root's bytes on every rank; other ranks may pass null as they do not know the length. */
     byte[] broadcastBytes(byte[] rootData, int root);

@@ -34,6 +34,7 @@ public final class AeronCollective implements Collective
     private final UnsafeBuffer view = new UnsafeBuffer(0, 0);
     private final FloatMath floatMath = new FloatMath();
     private ByteBuffer staging;
+    private ByteBuffer relay;
     private boolean closed;
 
     public AeronCollective(final int rank, final int worldSize, final RingLink link, final RingExchange exchange,
@@ -95,7 +96,7 @@ public final class AeronCollective implements Collective
     {
         ensureOpen("broadcast");
         requireNonNull(data, "broadcast", "data");
-        requireRoot(root);
+        requireRoot(root, "broadcast");
         final ByteBuffer stage = staging(data.length);
         if (rank == root)
         {
@@ -110,7 +111,7 @@ public final class AeronCollective implements Collective
     {
         ensureOpen("broadcast");
         requireDirect(directBytes, "broadcast", 1);
-        requireRoot(root);
+        requireRoot(root, "broadcast");
         broadcastRegion(directBytes.slice(directBytes.position(), directBytes.remaining()), root);
     }
 
@@ -119,15 +120,66 @@ public final class AeronCollective implements Collective
     {
         ensureOpen("broadcast");
         Nd4jMemory.requireFloat(array, "broadcast");
-        requireRoot(root);
+        requireRoot(root, "broadcast");
         onHostMemory(array, bytes -> broadcastRegion(bytes, root));
+    }
+
+    @Override
+    public synchronized void reduce(final ByteBuffer directFloats, final int root)
+    {
+        ensureOpen("reduce");
+        requireDirect(directFloats, "reduce", Float.BYTES);
+        requireRoot(root, "reduce");
+        reduceToRoot(directFloats.slice(directFloats.position(), directFloats.remaining()), root);
+    }
+
+    @Override
+    public synchronized void reduce(final INDArray array, final int root)
+    {
+        ensureOpen("reduce");
+        Nd4jMemory.requireFloat(array, "reduce");
+        requireRoot(root, "reduce");
+        onHostMemory(array, bytes -> reduceToRoot(bytes, root));
+    }
+
+    @Override
+    public synchronized void gather(final ByteBuffer mine, final ByteBuffer rootOut, final int[] blockBytes,
+        final int root)
+    {
+        ensureOpen("gather");
+        requireDirect(mine, "gather", 1);
+        requireRoot(root, "gather");
+        requireNonNull(blockBytes, "gather", "blockBytes");
+        if (blockBytes.length != worldSize || mine.remaining() != blockBytes[rank])
+        {
+            throw new CollectiveInputException("gather on rank " + rank + ": expected " + worldSize +
+                " block sizes with this rank's equal to its " + mine.remaining() + " bytes, got " +
+                java.util.Arrays.toString(blockBytes));
+        }
+        final long total = java.util.Arrays.stream(blockBytes).asLongStream().sum();
+        if (rank == root)
+        {
+            requireDirect(rootOut, "gather", 1);
+            if (rootOut.remaining() < total)
+            {
+                throw new CollectiveInputException("gather on root " + rank + ": rootOut has " +
+                    rootOut.remaining() + " bytes, the blocks need " + total);
+            }
+        }
+        final UnsafeBuffer own = new UnsafeBuffer(mine, mine.position(), mine.remaining());
+        final UnsafeBuffer out = rank == root ? new UnsafeBuffer(rootOut, rootOut.position(), rootOut.remaining()) :
+            null;
+        final int relayBytes = GatherSchedule.relayBytes(blockBytes, root, rank, worldSize);
+        final UnsafeBuffer relayView = relayBytes == 0 ? null : new UnsafeBuffer(relay(relayBytes), 0, relayBytes);
+        exchange.run(new GatherSchedule(own, out, relayView, blockBytes, root, rank, worldSize,
+            chunkFloats * Float.BYTES));
     }
 
     @Override
     public synchronized byte[] broadcastBytes(final byte[] rootData, final int root)
     {
         ensureOpen("broadcast");
-        requireRoot(root);
+        requireRoot(root, "broadcast");
         if (rank == root)
         {
             requireNonNull(rootData, "broadcast", "rootData on the root rank");
@@ -201,6 +253,11 @@ public final class AeronCollective implements Collective
             BufferUtil.free(staging);
             staging = null;
         }
+        if (relay != null)
+        {
+            BufferUtil.free(relay);
+            relay = null;
+        }
         LOG.debug("Rank {} of {} closed: {}", rank, worldSize, exchange.stats());
     }
 
@@ -211,6 +268,27 @@ public final class AeronCollective implements Collective
         final FloatBuffer floats = region.duplicate().order(ByteOrder.nativeOrder()).asFloatBuffer();
         exchange.run(new AllReduceSchedule(view, floats, region.limit() / Float.BYTES, op, rank, worldSize,
             chunkFloats, floatMath));
+    }
+
+    private void reduceToRoot(final ByteBuffer region, final int root)
+    {
+        view.wrap(region, 0, region.limit());
+        final FloatBuffer floats = region.duplicate().order(ByteOrder.nativeOrder()).asFloatBuffer();
+        exchange.run(new ReduceToRootSchedule(view, floats, region.limit() / Float.BYTES, root, rank, worldSize,
+            chunkFloats, floatMath));
+    }
+
+    private ByteBuffer relay(final int bytes)
+    {
+        if (relay == null || relay.capacity() < bytes)
+        {
+            if (relay != null)
+            {
+                BufferUtil.free(relay);
+            }
+            relay = ByteBuffer.allocateDirect(bytes);
+        }
+        return relay;
     }
 
     private void broadcastRegion(final ByteBuffer region, final int root)
@@ -276,11 +354,11 @@ public final class AeronCollective implements Collective
         }
     }
 
-    private void requireRoot(final int root)
+    private void requireRoot(final int root, final String operation)
     {
         if (root < 0 || root >= worldSize)
         {
-            throw new CollectiveInputException("broadcast on rank " + rank + ": root " + root +
+            throw new CollectiveInputException(operation + " on rank " + rank + ": root " + root +
                 " is not a rank of this ring (0.." + (worldSize - 1) + ")");
         }
     }

@@ -8,9 +8,11 @@ public enum OpKind
     ALL_REDUCE_MEAN(3, "allReduce(MEAN)"),
     BROADCAST(4, "broadcast"),
     ALL_GATHER(5, "allGather"),
-    BARRIER(6, "barrier");
+    BARRIER(6, "barrier"),
+    REDUCE(7, "reduce"),
+    GATHER(8, "gather");
 
-    private static final OpKind[] BY_CODE = new OpKind[8];
+    private static final OpKind[] BY_CODE = new OpKind[16];
 
     static
     {
