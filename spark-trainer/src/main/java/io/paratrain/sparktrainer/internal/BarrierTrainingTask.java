@@ -81,7 +81,9 @@ public final class BarrierTrainingTask implements Serializable
         final long modelReadyNs = System.nanoTime();
 
         final String address = context.getTaskInfos()[rank].address();
-        final CollectiveConfig collectiveConfig = CollectiveConfig.builder(sessionId)
+        // A retried stage gets a session of its own, so frames of a failed attempt can never mix into it.
+        final long attemptSession = sessionId ^ ((long)context.stageAttemptNumber() << 32);
+        final CollectiveConfig collectiveConfig = CollectiveConfig.builder(attemptSession)
             .bindHost(address.substring(0, address.lastIndexOf(':')))
             .timeoutMs(config.collectiveTimeoutMs())
             .hmacSecret(secret)
