@@ -1,0 +1,278 @@
+package io.paratrain.modelsplit;
+
+import io.paratrain.gradientsharing.Collective;
+import io.paratrain.gradientsharing.exceptions.CollectiveException;
+import io.paratrain.modelsplit.exceptions.ShardFailedException;
+import io.paratrain.modelsplit.exceptions.SplitConfigException;
+import io.paratrain.modelsplit.exceptions.SplitInputException;
+import io.paratrain.modelsplit.exceptions.UnsupportedModelException;
+import io.paratrain.modelsplit.internal.ModelSupport;
+import io.paratrain.modelsplit.internal.RankLayer;
+import io.paratrain.modelsplit.internal.RankModel;
+import io.paratrain.modelsplit.internal.ShardGather;
+import io.paratrain.modelsplit.internal.StepHeader;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * One rank of distributed model-split training over a {@link Collective} of N ranks. Rank 0 is the coordinator:
+ * it holds the minibatches, the layers that are not split, the loss, and shard 0 of every split layer; rank r
+ * in 1..N-1 holds shard r of every split layer. Rank 0 drives: {@link #fit} per minibatch, then {@link #finish};
+ * the other ranks call {@link #serve} (or {@link #serveOne} per command), which follows rank 0 until finish.
+ * <p>
+ * Each step starts with a 16-byte header broadcast from rank 0 {STEP, batch size, iteration, epoch}; then per
+ * layer the exchange of {@link RankLayer}. The result equals {@link InProcessSplitTrainer} and so DL4J's
+ * {@code MultiLayerNetwork.fit}, up to the order of float additions in the sum of partial input gradients.
+ * Not thread-safe; the caller owns (and closes) the collective.
+ */
+public final class SplitRank
+{
+    private final Collective ring;
+    private final int rank;
+    private final MultiLayerConfiguration conf;
+    private final OutputLayer output;
+    private final long nOut;
+    private final RankModel model;
+    private final StepHeader header = new StepHeader();
+    private int iteration;
+    private int epoch;
+    private boolean finished;
+
+    /**
+     * Every rank calls this at the same time with a network of the same configuration (checked); rank 0's
+     * parameters, updater state, iteration and epoch are the starting point and are broadcast into the others'
+     * networks, so they may pass freshly initialised ones. Afterwards each rank keeps only its own slices.
+     */
+    public SplitRank(final Collective ring, final MultiLayerNetwork network, final SplitConfig split)
+    {
+        this.ring = ring;
+        this.rank = ring.rank();
+        this.conf = network.getLayerWiseConfigurations();
+        if (split.shards() != ring.worldSize())
+        {
+            throw new SplitConfigException("rank " + rank + ": shards must equal the ring's world size "
+                + ring.worldSize() + ", found " + split.shards());
+        }
+        ModelSupport.check(conf, split.splitLayers());
+        if (network.params().dataType() != DataType.FLOAT)
+        {
+            throw new UnsupportedModelException("rank " + rank + ": the network's data type is "
+                + network.params().dataType() + ": distributed model split moves FLOAT only");
+        }
+        this.output = (OutputLayer)conf.getConf(conf.getConfs().size() - 1).getLayer();
+        this.nOut = network.getLayer(network.getnLayers() - 1).getParam("W").columns();
+        agreeOnConfiguration(split);
+        synchronizeStart(network);
+        this.model = RankModel.of(network, split, rank);
+    }
+
+    /** Rank 0's configuration and split reach every rank; each compares, and all learn who differs. */
+    private void agreeOnConfiguration(final SplitConfig split)
+    {
+        final byte[] mine = (conf.toJson() + "\n" + split).getBytes(StandardCharsets.UTF_8);
+        final byte[] root = collective("configuration check", () -> ring.broadcastBytes(mine, 0));
+        final byte[][] verdicts = collective("configuration check",
+            () -> ring.allGather(new byte[] {(byte)(Arrays.equals(root, mine) ? 1 : 0)}));
+        for (int r = 0; r < verdicts.length; r++)
+        {
+            if (verdicts[r][0] != 1)
+            {
+                throw new SplitConfigException("rank " + r + "'s network configuration or split differs from rank "
+                    + "0's: every rank must build the same MultiLayerConfiguration and SplitConfig");
+            }
+        }
+    }
+
+    /** Rank 0's parameters, updater state and clocks overwrite the other ranks' (one-off; full-size arrays). */
+    private void synchronizeStart(final MultiLayerNetwork network)
+    {
+        collective("start: parameter broadcast", () -> ring.broadcast(network.params(), 0));
+        final INDArray state = network.getUpdater(true).getStateViewArray();
+        if (state != null)
+        {
+            collective("start: updater state broadcast", () -> ring.broadcast(state, 0));
+        }
+        header.set(0, 0, network.getIterationCount(), network.getEpochCount());
+        collective("start: clock broadcast", () -> ring.broadcast(header.buffer(), 0));
+        this.iteration = header.iteration();
+        this.epoch = header.epoch();
+    }
+
+    /**
+     * Rank 0: one training step on {@code minibatch}, as {@code MultiLayerNetwork.fit(DataSet)} does it.
+     *
+     * @return the minibatch's mean loss (without regularization terms).
+     */
+    public double fit(final DataSet minibatch)
+    {
+        requireRank0("fit");
+        final INDArray labels = checked(minibatch);
+        final int batch = (int)minibatch.getFeatures().rows();
+        header.set(StepHeader.STEP, batch, iteration, epoch);
+        collective("step " + iteration + " header", () -> ring.broadcast(header.buffer(), 0));
+        final double score = step(minibatch.getFeatures().castTo(DataType.FLOAT), labels);
+        iteration++;
+        return score;
+    }
+
+    /** Ranks 1..N-1: follow rank 0 until it finishes. */
+    public void serve()
+    {
+        while (serveOne())
+        {
+            // each call runs one command
+        }
+    }
+
+    /** Ranks 1..N-1: run one command of rank 0; false once rank 0 has finished (the slices are then sent). */
+    public boolean serveOne()
+    {
+        if (rank == 0)
+        {
+            throw new IllegalStateException("serveOne on rank 0: the coordinator drives with fit and finish");
+        }
+        requireNotFinished("serveOne");
+        collective("waiting for rank 0's next command", () -> ring.broadcast(header.buffer(), 0));
+        iteration = header.iteration();
+        epoch = header.epoch();
+        switch (header.command())
+        {
+            case StepHeader.STEP ->
+            {
+                step(null, null);
+                iteration++;
+                return true;
+            }
+            case StepHeader.FINISH ->
+            {
+                finished = true;
+                ShardGather.gather(ring, model, null, iteration, epoch);
+                return false;
+            }
+            default -> throw new ShardFailedException("rank " + rank + ": rank 0 sent an unknown command "
+                + header.command() + " (expected " + StepHeader.STEP + " or " + StepHeader.FINISH + ")", null);
+        }
+    }
+
+    /** Rank 0: tells the shards to stop and gathers every slice into an ordinary DL4J network. */
+    public MultiLayerNetwork finish()
+    {
+        requireRank0("finish");
+        requireNotFinished("finish");
+        finished = true;
+        header.set(StepHeader.FINISH, 0, iteration, epoch);
+        collective("finish header", () -> ring.broadcast(header.buffer(), 0));
+        return ShardGather.gather(ring, model, conf, iteration, epoch);
+    }
+
+    /** Rank 0: marks the end of an epoch (schedules by epoch see it; the shards learn it with the next step). */
+    public void incrementEpoch()
+    {
+        requireRank0("incrementEpoch");
+        epoch++;
+    }
+
+    public int iteration()
+    {
+        return iteration;
+    }
+
+    public int rank()
+    {
+        return rank;
+    }
+
+    /**
+     * forward: H_0 = X, H_l = layer l (H_{l-1}); Z = last layer (H_{L-1}); rank 0: dZ = loss'(labels, Z).
+     * backward: dH_{l-1} = layer l backward (dH_l), each layer updated right after (its dX used the old W).
+     */
+    private double step(final INDArray features, final INDArray labels)
+    {
+        final int batch = header.batchSize();
+        final String where = "rank " + rank + " step " + header.iteration();
+        final List<RankLayer> layers = model.layers();
+        final int last = layers.size() - 1;
+        INDArray h = features;
+        for (int l = 0; l <= last; l++)
+        {
+            h = layers.get(l).forward(ring, h, batch, where);
+        }
+        double score = Double.NaN;
+        INDArray gradient = null;
+        if (rank == 0)
+        {
+            score = output.getLossFn().computeScore(labels, h.dup(), output.getActivationFn(), null, true);
+            gradient = output.getLossFn().computeGradient(labels, h.dup(), output.getActivationFn(), null);
+        }
+        for (int l = last; l >= 0; l--)
+        {
+            gradient = layers.get(l).backward(ring, gradient, batch, l > 0, where);
+            layers.get(l).update(batch, header.iteration(), header.epoch());
+        }
+        return score;
+    }
+
+    private INDArray checked(final DataSet minibatch)
+    {
+        if (minibatch.getFeaturesMaskArray() != null || minibatch.getLabelsMaskArray() != null)
+        {
+            throw new SplitInputException("minibatch has mask arrays: not supported");
+        }
+        final INDArray features = minibatch.getFeatures();
+        final INDArray labels = minibatch.getLabels();
+        if (features == null || labels == null || features.rank() != 2 || labels.rank() != 2
+            || labels.rows() != features.rows() || labels.columns() != nOut || features.rows() == 0)
+        {
+            throw new SplitInputException("expected features [batch, nIn] and labels [batch, " + nOut
+                + "] with batch > 0, found " + (features == null ? "null" : Arrays.toString(features.shape())) + " and "
+                + (labels == null ? "null" : Arrays.toString(labels.shape())));
+        }
+        return labels.castTo(DataType.FLOAT);
+    }
+
+    private void requireRank0(final String what)
+    {
+        if (rank != 0)
+        {
+            throw new IllegalStateException(what + " on rank " + rank + ": only rank 0, the coordinator, calls it");
+        }
+        requireNotFinished(what);
+    }
+
+    private void requireNotFinished(final String what)
+    {
+        if (finished)
+        {
+            throw new IllegalStateException(what + " on rank " + rank + ": training has finished");
+        }
+    }
+
+    private <T> T collective(final String phase, final java.util.function.Supplier<T> operation)
+    {
+        try
+        {
+            return operation.get();
+        }
+        catch (final CollectiveException ex)
+        {
+            throw new ShardFailedException("rank " + rank + ": " + phase + " failed: " + ex.getMessage(), ex);
+        }
+    }
+
+    private void collective(final String phase, final Runnable operation)
+    {
+        collective(phase, () ->
+        {
+            operation.run();
+            return null;
+        });
+    }
+}
