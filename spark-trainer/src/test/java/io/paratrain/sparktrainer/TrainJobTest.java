@@ -216,6 +216,37 @@ class TrainJobTest
     }
 
     @Test
+    void modelSplitTrainsEvaluatesAndWritesTheModel() throws Exception
+    {
+        final int code = run("--mode", "model-split", "--shards", "2", "--model", model().toString(),
+            "--train", csv("train.csv", 600).toString(), "--test", csv("test.csv", 200).toString(),
+            "--batch-size", "16", "--epochs", "4");
+        assertEquals(0, code, err);
+        assertTrue(out.contains("2 shards of layers [0, 1], batch 16"), out);  // none has 100,000 weights: all
+        final String[] lines = out.trim().split("\n");
+        final String last = lines[lines.length - 1];
+        assertTrue(last.matches("accuracy=\\d\\.\\d{4}"), last);
+        assertTrue(Double.parseDouble(last.substring("accuracy=".length())) > 0.8, last);
+        final MultiLayerNetwork saved = ModelSerializer.restoreMultiLayerNetwork(dir.resolve("model.zip").toFile());
+        assertEquals(4 * 38, saved.getIterationCount(), "4 epochs of 38 steps of 16 examples (the last of 8)");
+    }
+
+    @Test
+    void modelSplitOptionsAreChecked() throws Exception
+    {
+        final String train = csv("train.csv", 50).toString();
+        assertRefusedWithNothingWritten(run("--mode", "model-split", "--shards", "0", "--train", train),
+            "invalid --shards 0: expected >= 1");
+        assertRefusedWithNothingWritten(run("--mode", "model-split", "--model", model().toString(), "--train", train,
+            "--split-layers", "0,5"), "cannot split layers [0, 5] into 2 shards: split layer index 5 is out of " +
+            "range: the network has 2 layers (0..1)");
+        assertRefusedWithNothingWritten(run("--mode", "pipeline"),
+            "invalid --mode pipeline: expected data-parallel or model-split");
+        assertRefusedWithNothingWritten(run("--split-layers", "1"),
+            "invalid --split-layers [1]: expected only with --mode model-split");
+    }
+
+    @Test
     void badOptionsAreRefused()
     {
         assertRefusedWithNothingWritten(run("--epochs", "zero"), "option --epochs expects an integer, got 'zero'");

@@ -1,8 +1,6 @@
 package io.paratrain.sparktrainer.internal;
 
 import io.paratrain.gradientsharing.Collective;
-import io.paratrain.gradientsharing.CollectiveConfig;
-import io.paratrain.gradientsharing.RingRendezvous;
 import io.paratrain.sparktrainer.StepMetrics;
 import io.paratrain.sparktrainer.TrainerConfig;
 import io.paratrain.sparktrainer.exceptions.TrainerException;
@@ -17,7 +15,6 @@ import org.slf4j.LoggerFactory;
 import scala.Tuple2;
 
 import java.io.Serializable;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
@@ -80,27 +77,7 @@ public final class BarrierTrainingTask implements Serializable
         final MultiLayerNetwork network = initialModel.value().restore();
         final long modelReadyNs = System.nanoTime();
 
-        final String address = context.getTaskInfos()[rank].address();
-        // A retried stage gets a session of its own, so frames of a failed attempt can never mix into it.
-        final long attemptSession = sessionId ^ ((long)context.stageAttemptNumber() << 32);
-        final CollectiveConfig collectiveConfig = CollectiveConfig.builder(attemptSession)
-            .bindHost(address.substring(0, address.lastIndexOf(':')))
-            .timeoutMs(config.collectiveTimeoutMs())
-            .hmacSecret(secret)
-            .build();
-        final RingRendezvous rendezvous = RingRendezvous.bind(collectiveConfig, rank, worldSize);
-        final List<String> endpoints;
-        try
-        {
-            // Spark's barrier RPC answers on a ~1 s polling tick: this call costs about a second per fit.
-            endpoints = Arrays.asList(context.allGather(rendezvous.endpoint().toString()));
-        }
-        catch (final RuntimeException ex)
-        {
-            rendezvous.close();
-            throw ex;
-        }
-        try (Collective collective = rendezvous.connectText(endpoints);
+        try (Collective collective = BarrierRing.connect(context, sessionId, secret, config.collectiveTimeoutMs());
             ProgressReporter progress = new ProgressReporter(rank == 0 ? progressAddress : null, progressToken))
         {
             LOG.info("Rank {} of {} ready to train: data {} ms, model {} ms, ring {} ms", rank, worldSize,

@@ -38,6 +38,17 @@ public final class ExampleRouting
     public static JavaRDD<Tuple2<Long, DataSet>> route(final JavaRDD<DataSet> data, final long[] partitionCounts,
         final ExamplePlan plan)
     {
+        return route(data, partitionCounts, plan, plan.workers());
+    }
+
+    /**
+     * As {@link #route(JavaRDD, long[], ExamplePlan)} into {@code partitions >= plan.workers()} partitions:
+     * partition r holds replica r's runs, the partitions beyond the plan's workers are empty (a model-split stage
+     * has one task per shard but all data on rank 0).
+     */
+    public static JavaRDD<Tuple2<Long, DataSet>> route(final JavaRDD<DataSet> data, final long[] partitionCounts,
+        final ExamplePlan plan, final int partitions)
+    {
         final long[] firstIndex = new long[partitionCounts.length];
         for (int p = 1; p < partitionCounts.length; p++)
         {
@@ -65,7 +76,7 @@ public final class ExampleRouting
             return runs.iterator();
         }, true)
             .mapToPair(run -> run)
-            .partitionBy(new WorkerPartitioner(plan.workers()))
+            .partitionBy(new WorkerPartitioner(partitions))
             .values();
     }
 

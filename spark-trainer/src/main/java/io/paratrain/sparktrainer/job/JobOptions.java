@@ -2,6 +2,8 @@ package io.paratrain.sparktrainer.job;
 
 import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -21,6 +23,11 @@ import java.util.Locale;
  * @param output         where the trained model (ModelSerializer zip) is written; null = not written.
  * @param metrics        JSON-lines metrics file; null = none.
  * @param master         Spark master when the job starts Spark itself (spark-submit's wins).
+ * @param mode           data-parallel or model-split.
+ * @param shards         model-split: column shards, one Spark barrier task each.
+ * @param splitLayers    model-split: indices of the layers to split; null = chosen by splitThreshold.
+ * @param splitThreshold model-split without splitLayers: split every dense/output layer whose weight matrix has at
+ *                       least this many elements, or every dense/output layer when none has.
  */
 public record JobOptions(
     String model,
@@ -36,11 +43,19 @@ public record JobOptions(
     long seed,
     String output,
     String metrics,
-    String master)
+    String master,
+    String mode,
+    int shards,
+    List<Integer> splitLayers,
+    long splitThreshold)
 {
+    public static final String DATA_PARALLEL = "data-parallel";
+    public static final String MODEL_SPLIT = "model-split";
+
     public static final String HELP = """
         usage: paratrain train [options]
-          Trains a DL4J network with synchronous data-parallel SGD on Spark and prints accuracy=<test accuracy>.
+          Trains a DL4J network on Spark, data-parallel (replicas) or model-split (dense layers cut by columns
+          across shards), and prints accuracy=<test accuracy>.
 
           --model NAME|FILE      preset (mnist-mlp: 784-256-10, mnist-mlp-large: 784-1000-500-10) or a DL4J
                                  MultiLayerConfiguration JSON file on any Hadoop path   [mnist-mlp]
@@ -59,7 +74,13 @@ public record JobOptions(
           --no-output            do not write the model
           --metrics PATH         JSON-lines metrics, one line per step and per epoch    [paratrain-metrics.jsonl]
           --no-metrics           do not write metrics
-          --master URL           Spark master when not set by spark-submit             [local[workers]]
+          --mode M               data-parallel | model-split                            [data-parallel]
+          --shards N             model-split: column shards, one Spark barrier task each; --workers and
+                                 per-step metrics do not apply, --batch-size is the whole step [2]
+          --split-layers I,J     model-split: indices of the dense/output layers to split (0 = first)
+                                 [every dense/output layer with >= --split-threshold weights; all if none]
+          --split-threshold N    model-split: weight-matrix elements for the default choice  [100000]
+          --master URL           Spark master when not set by spark-submit   [local[workers], local[shards]]
           --help                 this text
         """;
 
@@ -76,6 +97,26 @@ public record JobOptions(
         require(updater.equals("adam") || updater.equals("nesterovs") || updater.equals("sgd"), "--updater", updater,
             "adam, nesterovs or sgd");
         require(learningRate > 0 && Double.isFinite(learningRate), "--learning-rate", learningRate, "> 0");
+        require(DATA_PARALLEL.equals(mode) || MODEL_SPLIT.equals(mode), "--mode", mode,
+            DATA_PARALLEL + " or " + MODEL_SPLIT);
+        require(shards >= 1, "--shards", shards, ">= 1");
+        require(splitLayers == null || (!splitLayers.isEmpty() && splitLayers.stream().allMatch(i -> i >= 0)),
+            "--split-layers", splitLayers, "a comma-separated list of layer indices >= 0");
+        require(splitLayers == null || MODEL_SPLIT.equals(mode), "--split-layers", splitLayers,
+            "only with --mode " + MODEL_SPLIT);
+        require(splitThreshold >= 1, "--split-threshold", splitThreshold, ">= 1");
+        splitLayers = splitLayers == null ? null : List.copyOf(splitLayers);
+    }
+
+    public boolean modelSplit()
+    {
+        return MODEL_SPLIT.equals(mode);
+    }
+
+    /** Barrier tasks the training stage runs: shards in model-split mode, else workers. */
+    public int tasks()
+    {
+        return modelSplit() ? shards : workers;
     }
 
     public static JobOptions defaults()
@@ -139,6 +180,10 @@ public record JobOptions(
         private String output = "paratrain-model.zip";
         private String metrics = "paratrain-metrics.jsonl";
         private String master;
+        private String mode = DATA_PARALLEL;
+        private int shards = 2;
+        private List<Integer> splitLayers;
+        private long splitThreshold = 100_000;
 
         private void set(final String name, final String value)
         {
@@ -158,6 +203,10 @@ public record JobOptions(
                 case "--output" -> output = value;
                 case "--metrics" -> metrics = value;
                 case "--master" -> master = value;
+                case "--mode" -> mode = value.toLowerCase(Locale.ROOT);
+                case "--shards" -> shards = integer(name, value);
+                case "--split-layers" -> splitLayers = integers(name, value);
+                case "--split-threshold" -> splitThreshold = integer(name, value);
                 default -> throw new TrainerConfigException("unknown option " + name + " (see --help)");
             }
         }
@@ -165,7 +214,7 @@ public record JobOptions(
         private JobOptions build()
         {
             return new JobOptions(model, trainPath, testPath, format, featureScale, epochs, batchSize, workers,
-                updater, learningRate, seed, output, metrics, master);
+                updater, learningRate, seed, output, metrics, master, mode, shards, splitLayers, splitThreshold);
         }
     }
 
@@ -179,6 +228,16 @@ public record JobOptions(
         {
             throw new TrainerConfigException("option " + option + " expects an integer, got '" + value + "'");
         }
+    }
+
+    private static List<Integer> integers(final String option, final String value)
+    {
+        final List<Integer> values = new ArrayList<>();
+        for (final String part : value.split(",", -1))
+        {
+            values.add(integer(option, part.trim()));
+        }
+        return values;
     }
 
     private static double number(final String option, final String value)

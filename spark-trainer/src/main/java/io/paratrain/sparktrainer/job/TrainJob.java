@@ -1,6 +1,8 @@
 package io.paratrain.sparktrainer.job;
 
+import io.paratrain.modelsplit.SplitConfig;
 import io.paratrain.sparktrainer.DataParallelTrainer;
+import io.paratrain.sparktrainer.ModelSplitTrainer;
 import io.paratrain.sparktrainer.TrainerConfig;
 import io.paratrain.sparktrainer.TrainingSummary;
 import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
@@ -20,6 +22,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.TreeSet;
 
 /**
  * The job: {@code spark-submit --class io.paratrain.sparktrainer.job.TrainJob paratrain-spark-trainer-all.jar
@@ -63,7 +66,7 @@ public final class TrainJob
         final SparkConf conf = new SparkConf().setAppName("paratrain train");
         if (!conf.contains("spark.master"))
         {
-            conf.setMaster(options.master() != null ? options.master() : "local[" + options.workers() + "]");
+            conf.setMaster(options.master() != null ? options.master() : "local[" + options.tasks() + "]");
         }
         conf.setIfMissing("spark.ui.showConsoleProgress", "false");
         try (JavaSparkContext sc = new JavaSparkContext(conf))
@@ -93,16 +96,21 @@ public final class TrainJob
     {
         final MultiLayerConfiguration modelConf = ModelSource.load(options, sc.hadoopConfiguration());
         final int[] shape = ModelSource.inputsAndClasses(modelConf);
+        final SplitConfig split = options.modelSplit() ? SplitChoice.of(options, modelConf) : null;
+        if (split != null)
+        {
+            ModelSplitTrainer.check(modelConf, split);
+        }
         final ExampleReader reader = new ExampleReader(shape[0], shape[1], options.effectiveFeatureScale());
 
         sc.setJobDescription("Paratrain: reading and checking the data");
         final JavaRDD<DataSet> train = (options.bundledData() ?
-            reader.readBundledCsv(sc, BundledData.TRAIN, options.workers() * 2) :
+            reader.readBundledCsv(sc, BundledData.TRAIN, options.tasks() * 2) :
             reader.read(sc, options.trainPath(), options.format())).cache();
         final String testName = options.bundledData() ? "bundled " + BundledData.TEST :
             options.testPath() != null ? options.testPath() : options.trainPath() + " (no --test: training data)";
         final JavaRDD<DataSet> test = (options.bundledData() ?
-            reader.readBundledCsv(sc, BundledData.TEST, options.workers() * 2) :
+            reader.readBundledCsv(sc, BundledData.TEST, options.tasks() * 2) :
             options.testPath() != null ? reader.read(sc, options.testPath(), options.format()) : train).cache();
         final long trainExamples = train.count();
         final long testExamples = test.count();
@@ -114,7 +122,7 @@ public final class TrainJob
         {
             throw new TrainingInputException("the test data " + testName + " has no examples");
         }
-        if (trainExamples < options.workers())
+        if (!options.modelSplit() && trainExamples < options.workers())
         {
             throw new TrainingInputException("more workers (" + options.workers() + ") than training examples (" +
                 trainExamples + ")");
@@ -124,8 +132,11 @@ public final class TrainJob
 
         final MultiLayerNetwork network = new MultiLayerNetwork(modelConf);
         network.init();
-        out.printf(Locale.ROOT, "model: %s, %,d parameters; %d workers x batch %d, %d epochs%n", options.model(),
-            network.numParams(), options.workers(), options.batchSize(), options.epochs());
+        out.printf(Locale.ROOT, "model: %s, %,d parameters; %s, %d epochs%n", options.model(), network.numParams(),
+            split != null ? split.shards() + " shards of layers " + new TreeSet<>(split.splitLayers()) + ", batch " +
+            options.batchSize() : options.workers() + " workers x batch " + options.batchSize(), options.epochs());
+        // Trains in data-parallel mode; in both modes it evaluates (on executors, with the whole trained model).
+        // Model-split training reports no per-step progress, so the metrics file then holds the evaluation only.
         final DataParallelTrainer trainer = new DataParallelTrainer(sc, TrainerConfig.builder()
             .workers(options.workers())
             .batchSizePerWorker(options.batchSize())
@@ -141,7 +152,10 @@ public final class TrainJob
                 trainer.addListener(metrics);
             }
             final JavaRDD<DataSet> trainBatches = batched(train).cache(); // fewer, larger objects to route
-            final TrainingSummary summary = trainer.fit(network, trainBatches);
+            final TrainingSummary summary = split != null ?
+                new ModelSplitTrainer(sc, split, options.epochs(), options.batchSize(),
+                    TrainerConfig.DEFAULT_COLLECTIVE_TIMEOUT_MS).fit(network, trainBatches) :
+                trainer.fit(network, trainBatches);
             out.printf(Locale.ROOT, "trained: %,d steps in %.1f s, %,.0f samples/s, final loss %.4f%n",
                 summary.stepsPerEpoch() * summary.epochs(), summary.seconds(), summary.samplesPerSecond(),
                 summary.finalLoss());

@@ -1,0 +1,168 @@
+package io.paratrain.sparktrainer;
+
+import io.paratrain.modelsplit.SplitConfig;
+import io.paratrain.modelsplit.exceptions.ModelSplitException;
+import io.paratrain.modelsplit.internal.ModelSupport;
+import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
+import io.paratrain.sparktrainer.exceptions.TrainerException;
+import io.paratrain.sparktrainer.exceptions.TrainingInputException;
+import io.paratrain.sparktrainer.internal.ExamplePlan;
+import io.paratrain.sparktrainer.internal.ExampleRouting;
+import io.paratrain.sparktrainer.internal.ModelSnapshot;
+import io.paratrain.sparktrainer.internal.SplitBarrierTask;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.rdd.RDD;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.dataset.DataSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.Function1;
+import scala.Tuple2;
+import scala.collection.JavaConverters;
+import scala.reflect.ClassTag;
+import scala.reflect.ClassTag$;
+
+import java.io.Serializable;
+import java.security.SecureRandom;
+import java.util.Arrays;
+import java.util.List;
+import java.util.TreeSet;
+
+/**
+ * Model-split training of a DL4J {@link MultiLayerNetwork} on Spark: the chosen dense/output layers are cut by
+ * columns into N shards, one per task of a single Spark barrier stage.
+ * <pre>{@code
+ * ModelSplitTrainer trainer = new ModelSplitTrainer(sc, SplitConfig.of(2, 0, 1), epochs, 64, 120_000);
+ * TrainingSummary summary = trainer.fit(network, trainingData);   // trains `network` in place
+ * }</pre>
+ * The data is regrouped into minibatches of {@code batchSize} in RDD order (the last may be smaller; none is
+ * dropped) and all of it goes to the task of rank 0, the coordinator, which runs the unsplit layers, the loss and
+ * shard 0; ranks 1..N-1 hold no data, only their shards. The result equals {@code MultiLayerNetwork.fit} on the
+ * same minibatches, up to the order of float additions (see {@link io.paratrain.modelsplit.SplitRank}).
+ */
+public final class ModelSplitTrainer
+{
+    private static final Logger LOG = LoggerFactory.getLogger(ModelSplitTrainer.class);
+
+    private final JavaSparkContext sc;
+    private final SplitConfig split;
+    private final int epochs;
+    private final int batchSize;
+    private final long collectiveTimeoutMs;
+
+    /**
+     * @param split               shards (= barrier tasks, needs that many free task slots) and the layers to split.
+     * @param epochs              passes over the data (>= 1).
+     * @param batchSize           examples per step (>= 1).
+     * @param collectiveTimeoutMs longest wait for a shard before the stage fails (> 0).
+     */
+    public ModelSplitTrainer(final JavaSparkContext sc, final SplitConfig split, final int epochs,
+        final int batchSize, final long collectiveTimeoutMs)
+    {
+        require(split != null, "split", split, "a SplitConfig");
+        require(epochs >= 1, "epochs", epochs, ">= 1");
+        require(batchSize >= 1, "batchSize", batchSize, ">= 1");
+        require(collectiveTimeoutMs > 0, "collectiveTimeoutMs", collectiveTimeoutMs, "> 0");
+        this.sc = sc;
+        this.split = split;
+        this.epochs = epochs;
+        this.batchSize = batchSize;
+        this.collectiveTimeoutMs = collectiveTimeoutMs;
+    }
+
+    public SplitConfig split()
+    {
+        return split;
+    }
+
+    /**
+     * Checks on the driver that {@code split} can be applied to {@code conf} (layer indices, layer types,
+     * activations, updaters), so a bad choice fails before any task starts.
+     *
+     * @throws TrainerConfigException naming the layer and what is wrong.
+     */
+    public static void check(final MultiLayerConfiguration conf, final SplitConfig split)
+    {
+        try
+        {
+            ModelSupport.check(conf, split.splitLayers());
+        }
+        catch (final ModelSplitException ex)
+        {
+            throw new TrainerConfigException("cannot split layers " + new TreeSet<>(split.splitLayers()) + " into " +
+                split.shards() + " shards: " + ex.getMessage());
+        }
+    }
+
+    /** Trains {@code network} in place on {@code data} (DataSets of any size, in RDD order); read twice. */
+    public TrainingSummary fit(final MultiLayerNetwork network, final JavaRDD<DataSet> data)
+    {
+        check(network.getLayerWiseConfigurations(), split);
+        final ModelSnapshot initial = ModelSnapshot.of(network);
+        final long[] partitionCounts = ExampleRouting.countPerPartition(data);
+        final long total = Arrays.stream(partitionCounts).sum();
+        if (total == 0)
+        {
+            throw new TrainingInputException("the training data is empty: nothing to train on");
+        }
+        // One "worker" in the plan: every step's examples go to rank 0; partitions 1..N-1 stay empty.
+        final ExamplePlan plan = new ExamplePlan(total, 1, batchSize);
+        LOG.info("Model-split fit: {} shards, split layers {}, {} examples per epoch, {} steps of {}, {} epochs",
+            split.shards(), split.splitLayers(), total, plan.stepsPerEpoch(), batchSize, epochs);
+        final JavaRDD<Tuple2<Long, DataSet>> routed = ExampleRouting.route(data, partitionCounts, plan,
+            split.shards());
+
+        final Broadcast<ModelSnapshot> broadcast = sc.broadcast(initial);
+        final SecureRandom random = new SecureRandom();
+        final long sessionId = random.nextLong() | 1L;
+        final byte[] secret = new byte[32];
+        random.nextBytes(secret);
+        final long startNs = System.nanoTime();
+        final List<SplitBarrierTask.Result> results;
+        try
+        {
+            sc.setJobDescription(String.format("Paratrain model-split fit: %d shards, layers %s, batch %d, " +
+                "%d epochs, %d examples", split.shards(), split.splitLayers(), batchSize, epochs, total));
+            results = runBarrierStage(routed, new SplitBarrierTask(broadcast, split, plan, epochs, sessionId,
+                secret, collectiveTimeoutMs));
+        }
+        finally
+        {
+            sc.setJobDescription(null);
+            broadcast.destroy();
+        }
+        if (results.size() != 1)
+        {
+            throw new TrainerException("expected the model from rank 0, got " + results.size() + " models");
+        }
+        results.get(0).model().applyTo(network);
+        final double seconds = (System.nanoTime() - startNs) / 1e9;
+        return new TrainingSummary(total, plan.stepsPerEpoch(), epochs, seconds, total * epochs / seconds,
+            results.get(0).lastLoss());
+    }
+
+    private static List<SplitBarrierTask.Result> runBarrierStage(final JavaRDD<Tuple2<Long, DataSet>> routed,
+        final SplitBarrierTask task)
+    {
+        final ClassTag<SplitBarrierTask.Result> tag = ClassTag$.MODULE$.apply(SplitBarrierTask.Result.class);
+        final Function1<scala.collection.Iterator<Tuple2<Long, DataSet>>,
+            scala.collection.Iterator<SplitBarrierTask.Result>> body =
+            (Function1<scala.collection.Iterator<Tuple2<Long, DataSet>>,
+                scala.collection.Iterator<SplitBarrierTask.Result>> & Serializable)partition ->
+                JavaConverters.asScalaIterator(task.train(JavaConverters.asJavaIterator(partition)));
+        final RDD<SplitBarrierTask.Result> results = routed.rdd().barrier().mapPartitions(body, false, tag);
+        return new JavaRDD<>(results, tag).collect();
+    }
+
+    private static void require(final boolean ok, final String field, final Object value, final String expected)
+    {
+        if (!ok)
+        {
+            throw new TrainerConfigException("invalid ModelSplitTrainer " + field + "=" + value + ": expected " +
+                expected);
+        }
+    }
+}
