@@ -11,11 +11,14 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntFunction;
 
-/** Test fixture: a ring of ranks as threads in this JVM, each rank's work run on its own thread. */
-final class TestRing implements AutoCloseable
+/**
+ * Test fixture: a ring of ranks as threads in this JVM, each rank's work run on its own thread. Shared with the
+ * other modules' tests through gradient-sharing's test jar.
+ */
+public final class TestRing implements AutoCloseable
 {
-    final List<Collective> ranks;
-    final List<Endpoint> endpoints;
+    public final List<Collective> ranks;
+    public final List<Endpoint> endpoints;
     private final ExecutorService threads;
 
     private TestRing(final List<Collective> ranks, final List<Endpoint> endpoints, final ExecutorService threads)
@@ -25,7 +28,7 @@ final class TestRing implements AutoCloseable
         this.threads = threads;
     }
 
-    static CollectiveConfig.Builder config(final Path driverBase, final Transport transport)
+    public static CollectiveConfig.Builder config(final Path driverBase, final Transport transport)
     {
         return CollectiveConfig.builder(ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE))
             .driverBaseDir(driverBase)
@@ -34,7 +37,7 @@ final class TestRing implements AutoCloseable
             .termBufferBytes(4 * 1024 * 1024);
     }
 
-    static TestRing connect(final CollectiveConfig config, final int worldSize) throws Exception
+    public static TestRing connect(final CollectiveConfig config, final int worldSize) throws Exception
     {
         final ExecutorService threads = Executors.newFixedThreadPool(worldSize);
         final List<RingRendezvous> bound = new ArrayList<>();
@@ -59,7 +62,7 @@ final class TestRing implements AutoCloseable
     }
 
     /** Runs {@code work} for every rank at once and returns each rank's result, rethrowing the first failure. */
-    <T> List<T> onEveryRank(final IntFunction<T> work) throws Exception
+    public <T> List<T> onEveryRank(final IntFunction<T> work) throws Exception
     {
         final List<Future<T>> futures = new ArrayList<>();
         for (int r = 0; r < ranks.size(); r++)
@@ -87,7 +90,7 @@ final class TestRing implements AutoCloseable
     }
 
     /** Like {@link #onEveryRank} but returns each rank's exception (or null) instead of throwing. */
-    List<Throwable> failuresOnEveryRank(final IntFunction<Object> work) throws Exception
+    public List<Throwable> failuresOnEveryRank(final IntFunction<Object> work) throws Exception
     {
         final List<Future<Object>> futures = new ArrayList<>();
         for (int r = 0; r < ranks.size(); r++)

@@ -1,5 +1,8 @@
 package io.paratrain.modelsplit;
 
+import io.paratrain.gradientsharing.TestRing;
+import io.paratrain.gradientsharing.Transport;
+
 import io.paratrain.gradientsharing.CollectiveStats;
 import io.paratrain.gradientsharing.internal.SharedMediaDriver;
 import io.paratrain.modelsplit.internal.StepTraffic;
@@ -74,7 +77,9 @@ class DistributedSplitTest
         final MultiLayerNetwork start = reference.clone();
         final List<DataSet> minibatches = SplitEquivalenceTest.minibatches(head);
 
-        try (SplitRing ring = SplitRing.connect(driverBase, shards, 10_000))
+        try (TestRing ring = TestRing.connect(
+
+            TestRing.config(driverBase, Transport.AUTO).timeoutMs(10_000).build(), shards))
         {
             final List<SplitRank> ranks = ring.onEveryRank(rank -> new SplitRank(ring.ranks.get(rank),
                 rank == 0 ? start : freshNetwork(conf), split));

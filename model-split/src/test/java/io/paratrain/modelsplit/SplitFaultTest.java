@@ -1,5 +1,8 @@
 package io.paratrain.modelsplit;
 
+import io.paratrain.gradientsharing.TestRing;
+import io.paratrain.gradientsharing.Transport;
+
 import io.paratrain.gradientsharing.exceptions.CollectiveTimeoutException;
 import io.paratrain.gradientsharing.internal.SharedMediaDriver;
 import io.paratrain.modelsplit.exceptions.ShardFailedException;
@@ -37,7 +40,8 @@ class SplitFaultTest
     void aSilentShardFailsTheCoordinatorsStepWithinTheTimeout() throws Exception
     {
         final MultiLayerConfiguration conf = SplitEquivalenceTest.configuration("adam", "softmax-mcxent");
-        try (SplitRing ring = SplitRing.connect(driverBase, 2, TIMEOUT_MS))
+        try (TestRing ring = TestRing.connect(
+            TestRing.config(driverBase, Transport.AUTO).timeoutMs(TIMEOUT_MS).build(), 2))
         {
             final List<SplitRank> ranks = ring.onEveryRank(rank -> new SplitRank(ring.ranks.get(rank),
                 DistributedSplitTest.freshNetwork(conf), SplitConfig.of(2, 0, 1, 2)));
