@@ -139,7 +139,7 @@ public final class AllReduceBenchmark
                 process.destroyForcibly();
                 process.waitFor(10, TimeUnit.SECONDS);
             }
-            deleteTree(work);
+            Folders.deleteTree(work);
         }
     }
 
@@ -164,17 +164,6 @@ public final class AllReduceBenchmark
             .redirectErrorStream(true)
             .redirectOutput(work.resolve("rank-" + rank + ".log").toFile())
             .start();
-    }
-
-    private static void deleteTree(final Path root) throws IOException
-    {
-        try (var paths = Files.walk(root))
-        {
-            for (final Path path : paths.sorted((a, b) -> b.getNameCount() - a.getNameCount()).toList())
-            {
-                Files.deleteIfExists(path);
-            }
-        }
     }
 
     /** Single-thread copy between two direct buffers, best of several rounds after a warm-up. */

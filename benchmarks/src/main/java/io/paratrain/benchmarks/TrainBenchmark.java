@@ -100,7 +100,35 @@ public final class TrainBenchmark
             "--hidden", model.hidden(), "--workers", Integer.toString(workers),
             "--batch-size", Integer.toString(model.batchPerWorker()), "--epochs", Integer.toString(epochs),
             "--model-name", model.name(), "--time-limit-s", Long.toString(limitS)));
-        return run(command, 1, limitS + 60, model, "shared", workers);
+        // DL4J's nd4j-aeron launches media drivers in /dev/shm/aeron-<user>-<uuid> and leaves them behind.
+        final List<Path> before = aeronDirs();
+        try
+        {
+            return run(command, 1, limitS + 60, model, "shared", workers);
+        }
+        finally
+        {
+            for (final Path dir : aeronDirs())
+            {
+                if (!before.contains(dir))
+                {
+                    Folders.deleteTree(dir);
+                }
+            }
+        }
+    }
+
+    private static List<Path> aeronDirs() throws IOException
+    {
+        final Path shm = Path.of("/dev/shm");
+        if (!Files.isDirectory(shm))
+        {
+            return List.of();
+        }
+        try (var entries = Files.list(shm))
+        {
+            return entries.filter(p -> p.getFileName().toString().startsWith("aeron-")).toList();
+        }
     }
 
     /** Runs a command, returns its {@code train model=} line; kills it after {@code limitS}. */
