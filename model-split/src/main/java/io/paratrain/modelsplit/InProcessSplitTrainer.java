@@ -1,6 +1,6 @@
 package io.paratrain.modelsplit;
 
-import io.paratrain.modelsplit.exceptions.SplitInputException;
+import io.paratrain.modelsplit.internal.MinibatchCheck;
 import io.paratrain.modelsplit.internal.ModelSupport;
 import io.paratrain.modelsplit.internal.NetworkTransfer;
 import io.paratrain.modelsplit.internal.SplitDenseLayer;
@@ -13,7 +13,6 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -69,7 +68,8 @@ public final class InProcessSplitTrainer
      */
     public double fit(final DataSet minibatch)
     {
-        final INDArray labels = checked(minibatch);
+        final INDArray labels = MinibatchCheck.labels(minibatch, layers.get(layers.size() - 1).shards().stream()
+            .mapToLong(s -> s.range().width()).sum(), dataType);
         final int batchSize = (int)minibatch.getFeatures().rows();
         final int last = layers.size() - 1;
 
@@ -91,25 +91,6 @@ public final class InProcessSplitTrainer
         }
         iteration++;
         return score;
-    }
-
-    private INDArray checked(final DataSet minibatch)
-    {
-        if (minibatch.getFeaturesMaskArray() != null || minibatch.getLabelsMaskArray() != null)
-        {
-            throw new SplitInputException("minibatch has mask arrays: not supported");
-        }
-        final INDArray features = minibatch.getFeatures();
-        final INDArray labels = minibatch.getLabels();
-        final long nOut = layers.get(layers.size() - 1).shards().stream().mapToLong(s -> s.range().width()).sum();
-        if (features == null || labels == null || features.rank() != 2 || labels.rank() != 2
-            || labels.rows() != features.rows() || labels.columns() != nOut || features.rows() == 0)
-        {
-            throw new SplitInputException("expected features [batch, nIn] and labels [batch, " + nOut
-                + "] with batch > 0, found " + (features == null ? "null" : Arrays.toString(features.shape())) + " and "
-                + (labels == null ? "null" : Arrays.toString(labels.shape())));
-        }
-        return labels.castTo(dataType);
     }
 
     /** Marks the end of an epoch, as DL4J's {@code incrementEpochCount()}: schedules by epoch see the new count. */

@@ -4,8 +4,8 @@ import io.paratrain.gradientsharing.Collective;
 import io.paratrain.gradientsharing.exceptions.CollectiveException;
 import io.paratrain.modelsplit.exceptions.ShardFailedException;
 import io.paratrain.modelsplit.exceptions.SplitConfigException;
-import io.paratrain.modelsplit.exceptions.SplitInputException;
 import io.paratrain.modelsplit.exceptions.UnsupportedModelException;
+import io.paratrain.modelsplit.internal.MinibatchCheck;
 import io.paratrain.modelsplit.internal.ModelSupport;
 import io.paratrain.modelsplit.internal.RankLayer;
 import io.paratrain.modelsplit.internal.RankModel;
@@ -114,7 +114,7 @@ public final class SplitRank
     public double fit(final DataSet minibatch)
     {
         requireRank0("fit");
-        final INDArray labels = checked(minibatch);
+        final INDArray labels = MinibatchCheck.labels(minibatch, nOut, DataType.FLOAT);
         final int batch = (int)minibatch.getFeatures().rows();
         header.set(StepHeader.STEP, batch, iteration, epoch);
         collective("step " + iteration + " header", () -> ring.broadcast(header.buffer(), 0));
@@ -218,24 +218,6 @@ public final class SplitRank
             layers.get(l).update(batch, header.iteration(), header.epoch());
         }
         return score;
-    }
-
-    private INDArray checked(final DataSet minibatch)
-    {
-        if (minibatch.getFeaturesMaskArray() != null || minibatch.getLabelsMaskArray() != null)
-        {
-            throw new SplitInputException("minibatch has mask arrays: not supported");
-        }
-        final INDArray features = minibatch.getFeatures();
-        final INDArray labels = minibatch.getLabels();
-        if (features == null || labels == null || features.rank() != 2 || labels.rank() != 2
-            || labels.rows() != features.rows() || labels.columns() != nOut || features.rows() == 0)
-        {
-            throw new SplitInputException("expected features [batch, nIn] and labels [batch, " + nOut
-                + "] with batch > 0, found " + (features == null ? "null" : Arrays.toString(features.shape())) + " and "
-                + (labels == null ? "null" : Arrays.toString(labels.shape())));
-        }
-        return labels.castTo(DataType.FLOAT);
     }
 
     private void requireRank0(final String what)

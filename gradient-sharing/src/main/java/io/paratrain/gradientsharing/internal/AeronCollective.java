@@ -69,7 +69,7 @@ public final class AeronCollective implements Collective
         requireNonNull(op, "allReduce", "op");
         final ByteBuffer stage = staging(data.length);
         stage.asFloatBuffer().put(data);
-        reduce(stage, op);
+        allReduceRegion(stage, op);
         stage.asFloatBuffer().get(data);
     }
 
@@ -79,7 +79,7 @@ public final class AeronCollective implements Collective
         ensureOpen("allReduce");
         requireDirect(directFloats, "allReduce", Float.BYTES);
         requireNonNull(op, "allReduce", "op");
-        reduce(directFloats.slice(directFloats.position(), directFloats.remaining()), op);
+        allReduceRegion(directFloats.slice(directFloats.position(), directFloats.remaining()), op);
     }
 
     @Override
@@ -88,7 +88,7 @@ public final class AeronCollective implements Collective
         ensureOpen("allReduce");
         Nd4jMemory.requireFloat(array, "allReduce");
         requireNonNull(op, "allReduce", "op");
-        onHostMemory(array, bytes -> reduce(bytes, op));
+        onHostMemory(array, bytes -> allReduceRegion(bytes, op));
     }
 
     @Override
@@ -262,7 +262,7 @@ public final class AeronCollective implements Collective
     }
 
     /** Reduces the floats of {@code region} (position 0 to limit) in place. */
-    private void reduce(final ByteBuffer region, final ReduceOp op)
+    private void allReduceRegion(final ByteBuffer region, final ReduceOp op)
     {
         view.wrap(region, 0, region.limit());
         final FloatBuffer floats = region.duplicate().order(ByteOrder.nativeOrder()).asFloatBuffer();
