@@ -7,6 +7,7 @@ import io.paratrain.sparktrainer.internal.ExamplePlan;
 import io.paratrain.sparktrainer.internal.ExampleRouting;
 import io.paratrain.sparktrainer.internal.ModelSnapshot;
 import io.paratrain.sparktrainer.internal.ProgressServer;
+import org.apache.spark.api.java.JavaFutureAction;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -75,8 +76,18 @@ public final class DataParallelTrainer
     public TrainingSummary fit(final MultiLayerNetwork network, final JavaRDD<DataSet> data)
     {
         final long planStartNs = System.nanoTime();
-        final ModelSnapshot initial = ModelSnapshot.of(network);
-        final long[] partitionCounts = ExampleRouting.countPerPartition(data);
+        final JavaFutureAction<List<Long>> counting = ExampleRouting.countPerPartitionAsync(data);
+        final ModelSnapshot initial;
+        try
+        {
+            initial = ModelSnapshot.of(network);
+        }
+        catch (final RuntimeException ex)
+        {
+            counting.cancel(true);
+            throw ex;
+        }
+        final long[] partitionCounts = ExampleRouting.awaitCounts(counting);
         final long total = java.util.Arrays.stream(partitionCounts).sum();
         if (total == 0)
         {

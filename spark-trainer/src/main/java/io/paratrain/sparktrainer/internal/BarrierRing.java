@@ -3,51 +3,156 @@ package io.paratrain.sparktrainer.internal;
 import io.paratrain.gradientsharing.Collective;
 import io.paratrain.gradientsharing.CollectiveConfig;
 import io.paratrain.gradientsharing.RingRendezvous;
+import io.paratrain.sparktrainer.exceptions.TrainerException;
 import org.apache.spark.BarrierTaskContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * The rendezvous every barrier task of a fit makes: bind an Aeron endpoint on this executor's address, exchange
  * endpoints through {@link BarrierTaskContext#allGather} (every task calls it once, in the same order), connect
  * the ring. Rank = partition id, world size = number of tasks in the stage.
+ * <p>
+ * Binding starts a media driver when this host has none yet (hundreds of ms: it maps its files and the terms);
+ * it touches no Spark state, so {@link #start} runs it on a thread of its own while the task thread reads its data
+ * and restores its model, and {@link #connect} then waits for it (deadline: the collective timeout).
  */
-public final class BarrierRing
+public final class BarrierRing implements AutoCloseable
 {
-    private BarrierRing()
+    private static final Logger LOG = LoggerFactory.getLogger(BarrierRing.class);
+
+    private final BarrierTaskContext context;
+    private final int rank;
+    private final int worldSize;
+    private final long timeoutMs;
+    private final long startNs = System.nanoTime();
+    private final CompletableFuture<RingRendezvous> bound;
+    private boolean connected;
+
+    private BarrierRing(final BarrierTaskContext context, final CollectiveConfig config, final long timeoutMs)
     {
+        this.context = context;
+        this.rank = context.partitionId();
+        this.worldSize = context.getTaskInfos().length;
+        this.timeoutMs = timeoutMs;
+        this.bound = CompletableFuture.supplyAsync(() -> RingRendezvous.bind(config, rank, worldSize), task ->
+        {
+            final Thread thread = new Thread(task, "paratrain-ring-bind-" + rank);
+            thread.setDaemon(true);
+            thread.start();
+        });
     }
 
     /**
+     * Starts binding this task's endpoint in the background.
+     *
      * @param sessionId the fit's session id; a retried stage attempt gets a session of its own, so frames of a
      *                  failed attempt can never mix into it.
      * @param secret    the fit's HMAC secret (shared through the task closure).
      */
-    public static Collective connect(final BarrierTaskContext context, final long sessionId, final byte[] secret,
+    public static BarrierRing start(final BarrierTaskContext context, final long sessionId, final byte[] secret,
         final long timeoutMs)
     {
-        final int rank = context.partitionId();
-        final int worldSize = context.getTaskInfos().length;
-        final String address = context.getTaskInfos()[rank].address();
+        final String address = context.getTaskInfos()[context.partitionId()].address();
         final long attemptSession = sessionId ^ ((long)context.stageAttemptNumber() << 32);
         final CollectiveConfig config = CollectiveConfig.builder(attemptSession)
             .bindHost(address.substring(0, address.lastIndexOf(':')))
             .timeoutMs(timeoutMs)
             .hmacSecret(secret)
             .build();
-        final RingRendezvous rendezvous = RingRendezvous.bind(config, rank, worldSize);
+        return new BarrierRing(context, config, timeoutMs);
+    }
+
+    /** Binds, exchanges endpoints and connects in one go. */
+    public static Collective connect(final BarrierTaskContext context, final long sessionId, final byte[] secret,
+        final long timeoutMs)
+    {
+        try (BarrierRing ring = start(context, sessionId, secret, timeoutMs))
+        {
+            return ring.connect();
+        }
+    }
+
+    /** Waits for the bind, exchanges endpoints with every task and connects the ring; call once, on the task thread. */
+    public Collective connect()
+    {
+        if (connected)
+        {
+            throw new IllegalStateException("rank " + rank + ": the ring is already connected");
+        }
+        final long waitStartNs = System.nanoTime();
+        final RingRendezvous rendezvous = awaitBind();
+        final long boundNs = System.nanoTime();
+        connected = true;
         final List<String> endpoints;
         try
         {
-            // Spark's barrier RPC answers on a ~1 s polling tick: this call costs about a second per fit.
-            endpoints = Arrays.asList(context.allGather(rendezvous.endpoint().toString()));
+            // Spark polls its barrier RPC once a second; PromptAllGather sees the answer within milliseconds.
+            endpoints = Arrays.asList(PromptAllGather.allGather(context, rendezvous.endpoint().toString()));
         }
         catch (final RuntimeException ex)
         {
             rendezvous.close();
             throw ex;
         }
-        return rendezvous.connectText(endpoints);
+        final long gatheredNs = System.nanoTime();
+        final Collective collective = rendezvous.connectText(endpoints);
+        LOG.info("Rank {} of {} joined the ring: bind {} ms in the background (waited {} ms for it), " +
+            "allGather {} ms, connect {} ms", rank, worldSize, (boundNs - startNs) / 1_000_000,
+            (boundNs - waitStartNs) / 1_000_000, (gatheredNs - boundNs) / 1_000_000,
+            (System.nanoTime() - gatheredNs) / 1_000_000);
+        return collective;
+    }
+
+    private RingRendezvous awaitBind()
+    {
+        try
+        {
+            // The bind has deadlines of its own (media driver start, port resolution); this one is a backstop.
+            return bound.get(2 * timeoutMs, TimeUnit.MILLISECONDS);
+        }
+        catch (final TimeoutException ex)
+        {
+            throw new TrainerException("rank " + rank + ": binding the Aeron endpoint did not finish within " +
+                2 * timeoutMs + " ms", ex);
+        }
+        catch (final ExecutionException ex)
+        {
+            if (ex.getCause() instanceof RuntimeException runtime)
+            {
+                throw runtime;
+            }
+            throw new TrainerException("rank " + rank + ": binding the Aeron endpoint failed", ex.getCause());
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            throw new TrainerException("rank " + rank + ": interrupted while binding the Aeron endpoint", ex);
+        }
+    }
+
+    /** Releases the bound endpoint if {@link #connect} was never reached (the task failed before it). */
+    @Override
+    public void close()
+    {
+        if (!connected)
+        {
+            connected = true;
+            // Closes now if the bind is done, else on the bind thread as soon as it is: the task never waits here.
+            bound.whenComplete((rendezvous, failure) ->
+            {
+                if (rendezvous != null)
+                {
+                    rendezvous.close();
+                }
+            });
+        }
     }
 }

@@ -72,19 +72,22 @@ public final class BarrierTrainingTask implements Serializable
             Nd4j.factory().blas().setMaxThreads(config.ompThreadsPerWorker());
         }
         ResourceBinding.bind(context.resourcesJMap(), rank);
-        final DataSet[] batches = LocalBatches.build(partition, plan, rank);
-        final long dataReadyNs = System.nanoTime();
-        final MultiLayerNetwork network = initialModel.value().restore();
-        final long modelReadyNs = System.nanoTime();
-
-        try (Collective collective = BarrierRing.connect(context, sessionId, secret, config.collectiveTimeoutMs());
-            ProgressReporter progress = new ProgressReporter(rank == 0 ? progressAddress : null, progressToken))
+        final MultiLayerNetwork network;
+        try (BarrierRing ring = BarrierRing.start(context, sessionId, secret, config.collectiveTimeoutMs()))
         {
-            LOG.info("Rank {} of {} ready to train: data {} ms, model {} ms, ring {} ms", rank, worldSize,
-                (dataReadyNs - startNs) / 1_000_000, (modelReadyNs - dataReadyNs) / 1_000_000,
-                (System.nanoTime() - modelReadyNs) / 1_000_000);
-            trainEpochs(network, collective, batches, rank, progress);
-            ParameterChecksum.verify(collective, network.params(), "at the end of training");
+            final DataSet[] batches = LocalBatches.build(partition, plan, rank);
+            final long dataReadyNs = System.nanoTime();
+            network = initialModel.value().restore();
+            final long modelReadyNs = System.nanoTime();
+            try (Collective collective = ring.connect();
+                ProgressReporter progress = new ProgressReporter(rank == 0 ? progressAddress : null, progressToken))
+            {
+                LOG.info("Rank {} of {} ready to train: data {} ms, model {} ms, ring {} ms more", rank, worldSize,
+                    (dataReadyNs - startNs) / 1_000_000, (modelReadyNs - dataReadyNs) / 1_000_000,
+                    (System.nanoTime() - modelReadyNs) / 1_000_000);
+                trainEpochs(network, collective, batches, rank, progress);
+                ParameterChecksum.verify(collective, network.params(), "at the end of training");
+            }
         }
         LOG.info("Rank {} of {} finished {} epochs", rank, worldSize, config.epochs());
         return rank == 0 ? List.of(ModelSnapshot.of(network)).iterator() : Collections.emptyIterator();

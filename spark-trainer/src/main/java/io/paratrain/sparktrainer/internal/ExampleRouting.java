@@ -1,11 +1,14 @@
 package io.paratrain.sparktrainer.internal;
 
+import io.paratrain.sparktrainer.exceptions.TrainerException;
+import org.apache.spark.api.java.JavaFutureAction;
 import org.apache.spark.api.java.JavaRDD;
 import org.nd4j.linalg.dataset.DataSet;
 import scala.Tuple2;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
 
 /**
  * Moves the training data to the replicas that the {@link ExamplePlan} assigns it to, without splitting it into
@@ -22,7 +25,13 @@ public final class ExampleRouting
     /** Examples in each partition of {@code data}, in partition order (one Spark job). */
     public static long[] countPerPartition(final JavaRDD<DataSet> data)
     {
-        final List<Long> counts = data.mapPartitions(batches ->
+        return awaitCounts(countPerPartitionAsync(data));
+    }
+
+    /** Starts the Spark job of {@link #countPerPartition}, so the driver can prepare the model meanwhile. */
+    public static JavaFutureAction<List<Long>> countPerPartitionAsync(final JavaRDD<DataSet> data)
+    {
+        return data.mapPartitions(batches ->
         {
             long examples = 0;
             while (batches.hasNext())
@@ -30,8 +39,30 @@ public final class ExampleRouting
                 examples += batches.next().numExamples();
             }
             return List.of(examples).iterator();
-        }).collect();
-        return counts.stream().mapToLong(Long::longValue).toArray();
+        }).collectAsync();
+    }
+
+    /** The counts of a job started by {@link #countPerPartitionAsync}; as long as the job runs, like collect(). */
+    public static long[] awaitCounts(final JavaFutureAction<List<Long>> counting)
+    {
+        try
+        {
+            return counting.get().stream().mapToLong(Long::longValue).toArray();
+        }
+        catch (final InterruptedException ex)
+        {
+            counting.cancel(true);
+            Thread.currentThread().interrupt();
+            throw new TrainerException("interrupted while counting the training examples", ex);
+        }
+        catch (final ExecutionException ex)
+        {
+            if (ex.getCause() instanceof RuntimeException runtime)
+            {
+                throw runtime;
+            }
+            throw new TrainerException("counting the training examples failed", ex.getCause());
+        }
     }
 
     /** (replica, (first global index, run of examples)) for every run, partitioned by replica. */
