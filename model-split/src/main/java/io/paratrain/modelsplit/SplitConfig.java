@@ -2,6 +2,7 @@ package io.paratrain.modelsplit;
 
 import io.paratrain.modelsplit.exceptions.SplitConfigException;
 
+import java.util.Collections;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -30,7 +31,9 @@ public record SplitConfig(int shards, Set<Integer> splitLayers)
                 throw new SplitConfigException("splitLayers must hold layer indices >= 0, found " + index);
             }
         }
-        splitLayers = Set.copyOf(new TreeSet<>(splitLayers));
+        // Sorted, so that toString (compared between rank JVMs by SplitRank) is the same in every JVM: Set.copyOf
+        // iterates in an order salted per JVM.
+        splitLayers = Collections.unmodifiableSortedSet(new TreeSet<>(splitLayers));
     }
 
     /** Splits the given layers into {@code shards} column shards each. */
