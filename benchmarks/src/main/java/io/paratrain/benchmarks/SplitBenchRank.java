@@ -31,7 +31,7 @@ import java.util.List;
 /**
  * One rank of {@link SplitBenchmark}, in a JVM of its own. Arguments:
  * {@code mode rendezvousDir sessionId rank worldSize sizes batch warmup steps}, mode one of {@code dataparallel},
- * {@code split}. Every step starts after a barrier (not counted); the rank prints
+ * {@code split} (wide layers by columns), {@code split-paired} (Megatron pairs: columns then rows). Every step starts after a barrier (not counted); the rank prints
  * {@code STEP ms bytesSent bytesReceived} per timed step, counted by the collective's own stats around the step.
  */
 public final class SplitBenchRank
@@ -107,8 +107,13 @@ public final class SplitBenchRank
         final int steps = Integer.parseInt(args[8]);
         final long threshold = Long.parseLong(args[9]);
 
-        final MultiLayerNetwork network = new MultiLayerNetwork(configuration(sizes));
-        network.init();
+        // Shards of a split build only their slices (SplitRank.shard); the coordinator and replicas the whole network.
+        final boolean wholeNetwork = mode.equals("dataparallel") || rank == 0;
+        final MultiLayerNetwork network = wholeNetwork ? new MultiLayerNetwork(configuration(sizes)) : null;
+        if (network != null)
+        {
+            network.init();
+        }
         final List<DataSet> minibatches = minibatches(sizes, batch);
         final CollectiveConfig config = CollectiveConfig.builder(session).timeoutMs(120_000).build();
         final RingRendezvous rendezvous = RingRendezvous.bind(config, rank, worldSize);
@@ -134,9 +139,12 @@ public final class SplitBenchRank
                     }
                     step[0] = () -> replica.run(mine.get(next[0]++ % mine.size()), batch);
                 }
-                case "split" ->
+                case "split", "split-paired" ->
                 {
-                    splitRank = new SplitRank(collective, network, split(sizes, worldSize, threshold));
+                    final SplitConfig columns = split(sizes, worldSize, threshold);
+                    final SplitConfig split = mode.equals("split") ? columns : columns.withPairing();
+                    splitRank = rank == 0 ? new SplitRank(collective, network, split)
+                        : SplitRank.shard(collective, configuration(sizes), split);
                     step[0] = rank == 0 ? () -> splitRank.fit(minibatches.get(next[0]++ % minibatches.size()))
                         : () -> requireStep(splitRank.serveOne());
                 }

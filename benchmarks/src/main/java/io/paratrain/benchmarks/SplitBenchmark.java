@@ -1,6 +1,7 @@
 package io.paratrain.benchmarks;
 
 import io.paratrain.modelsplit.SplitConfig;
+import io.paratrain.modelsplit.internal.RankLayer;
 import io.paratrain.modelsplit.internal.StepTraffic;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.dataset.DataSet;
@@ -18,8 +19,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * {@code bin/bench-split}: one wide MLP (784-4096-4096-10, batch 128, Adam by default), the same minibatches,
  * trained four ways in one run: single-process DL4J ({@code MultiLayerNetwork.fit}, this JVM, ND4J on both cores),
- * data parallel (N rank JVMs, each {@code ReplicaStep} on B/N examples, ring all-reduce of the gradient), and
- * model split (N rank JVMs, {@code SplitRank}, the wide layers cut by columns). Rank JVMs run one ND4J/BLAS thread
+ * data parallel (N rank JVMs, each {@code ReplicaStep} on B/N examples, ring all-reduce of the gradient), model
+ * split (N rank JVMs, {@code SplitRank}, the wide layers cut by columns) and model split with Megatron pairing
+ * (consecutive wide layers cut by columns then rows). The last line reports the unpaired split. Rank JVMs run one ND4J/BLAS thread
  * each (N ranks share the 2 cores, as Spark executors would), talk over the same-host default transport (IPC),
  * and start every step after a barrier that is neither timed nor counted.
  * <p>
@@ -70,8 +72,32 @@ public final class SplitBenchmark
                 + "bytes_per_step=%d analytic=%d%n", options.shards, split.splitLayers(), modelSplit.stepMs(),
             modelSplit.bytesPerStep(), splitAnalytic);
 
+        final SplitConfig paired = split.withPairing();
+        final List<StepTraffic.Layer> pairedLayers = traffic(sizes, paired);
+        final boolean anyPair = pairedLayers.stream().anyMatch(l -> l.role() == RankLayer.Role.ROWS);
+        Measured pairedSplit = null;
+        long pairedAnalytic = 0;
+        if (anyPair)
+        {
+            pairedSplit = runRanks(options, "split-paired");
+            pairedAnalytic = StepTraffic.perStep(options.shards, options.batch, pairedLayers,
+                pairedSplit.chunkBytes() / 4 * 4, FRAME_HEADER_BYTES);
+            System.out.printf(Locale.ROOT, "model-split %d shards, paired (%s): step_ms=%.1f bytes_per_step=%d "
+                    + "analytic=%d (%.1f%% of unpaired)%n", options.shards, roles(pairedLayers), pairedSplit.stepMs(),
+                pairedSplit.bytesPerStep(), pairedAnalytic, 100.0 * pairedSplit.bytesPerStep()
+                    / modelSplit.bytesPerStep());
+        }
+        else
+        {
+            System.out.println("model-split paired: no two consecutive split layers, nothing to pair");
+        }
+
         report("data-parallel", dataParallel.bytesPerStep(), dataParallelAnalytic);
         report("model-split", modelSplit.bytesPerStep(), splitAnalytic);
+        if (pairedSplit != null)
+        {
+            report("model-split paired", pairedSplit.bytesPerStep(), pairedAnalytic);
+        }
         System.out.printf(Locale.ROOT, "split shards=%d bytes_per_step=%d dataparallel_bytes_per_step=%d "
                 + "step_ms=%.1f single_step_ms=%.1f%n", options.shards, modelSplit.bytesPerStep(),
             dataParallel.bytesPerStep(), modelSplit.stepMs(), singleMs);
@@ -116,12 +142,17 @@ public final class SplitBenchmark
 
     private static List<StepTraffic.Layer> traffic(final int[] sizes, final SplitConfig split)
     {
-        final List<StepTraffic.Layer> layers = new ArrayList<>();
-        for (int l = 0; l < sizes.length - 1; l++)
+        return StepTraffic.layers(Arrays.stream(sizes).asLongStream().toArray(), split);
+    }
+
+    private static String roles(final List<StepTraffic.Layer> layers)
+    {
+        final List<String> roles = new ArrayList<>();
+        for (int l = 0; l < layers.size(); l++)
         {
-            layers.add(new StepTraffic.Layer(sizes[l], sizes[l + 1], split.splitLayers().contains(l)));
+            roles.add(l + ":" + layers.get(l).role().name().toLowerCase(Locale.ROOT));
         }
-        return layers;
+        return String.join(" ", roles);
     }
 
     private static Measured runRanks(final Options options, final String mode) throws Exception

@@ -13,6 +13,7 @@ import io.paratrain.modelsplit.internal.ShardGather;
 import io.paratrain.modelsplit.internal.SliceScatter;
 import io.paratrain.modelsplit.internal.StepHeader;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -125,7 +126,7 @@ public final class SplitRank
     /** Rank 0's configuration, split and start mode reach every rank; each compares, and all learn who differs. */
     private void agreeOnConfiguration(final SplitConfig split, final boolean fresh)
     {
-        final byte[] mine = (conf.toJson() + "\n" + split + "\nfresh=" + fresh).getBytes(StandardCharsets.UTF_8);
+        final byte[] mine = (canonicalJson(conf) + "\n" + split + "\nfresh=" + fresh).getBytes(StandardCharsets.UTF_8);
         final byte[] root = collective("configuration check", () -> ring.broadcastBytes(mine, 0));
         final byte[][] verdicts = collective("configuration check",
             () -> ring.allGather(new byte[] {(byte)(Arrays.equals(root, mine) ? 1 : 0)}));
@@ -138,6 +139,14 @@ public final class SplitRank
                     + "all start fresh or all from rank 0's network");
             }
         }
+    }
+
+    /** The configuration's JSON without the parameter names that {@code MultiLayerNetwork.init()} adds to it. */
+    private static String canonicalJson(final MultiLayerConfiguration conf)
+    {
+        final MultiLayerConfiguration copy = conf.clone();
+        copy.getConfs().forEach(NeuralNetConfiguration::clearVariables);
+        return copy.toJson();
     }
 
     /**
