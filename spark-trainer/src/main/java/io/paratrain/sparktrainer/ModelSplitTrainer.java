@@ -126,8 +126,8 @@ public final class ModelSplitTrainer
         {
             sc.setJobDescription(String.format("Paratrain model-split fit: %d shards, layers %s, batch %d, " +
                 "%d epochs, %d examples", split.shards(), split.splitLayers(), batchSize, epochs, total));
-            results = runBarrierStage(routed, new SplitBarrierTask(broadcast, split, plan, epochs, sessionId,
-                secret, collectiveTimeoutMs));
+            results = runBarrierStage(routed, new SplitBarrierTask(broadcast, initial.configurationJson(), split,
+                plan, epochs, sessionId, secret, collectiveTimeoutMs));
         }
         finally
         {

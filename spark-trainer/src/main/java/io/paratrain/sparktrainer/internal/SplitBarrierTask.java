@@ -6,7 +6,7 @@ import io.paratrain.modelsplit.SplitRank;
 import io.paratrain.sparktrainer.exceptions.TrainerException;
 import org.apache.spark.BarrierTaskContext;
 import org.apache.spark.broadcast.Broadcast;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.nd4j.linalg.dataset.DataSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,16 +19,18 @@ import java.util.List;
 
 /**
  * The body of a model-split barrier stage: one task per shard. Rank 0 holds every minibatch (the plan has one
- * worker), drives {@link SplitRank#fit} over the epochs and returns the gathered model; ranks 1..N-1 hold no data
- * and serve their column shards until rank 0 finishes. The collective is closed in all cases.
+ * worker) and the initial model, drives {@link SplitRank#fit} over the epochs and returns the gathered model;
+ * ranks 1..N-1 hold no data and only their slices of the model, and serve them until rank 0 finishes. The collective is closed in all cases.
  */
 public final class SplitBarrierTask implements Serializable
 {
     private static final Logger LOG = LoggerFactory.getLogger(SplitBarrierTask.class);
 
     private final Broadcast<ModelSnapshot> initialModel;
+    private final String configurationJson;
     private final int shards;
     private final int[] splitLayers;
+    private final boolean paired;
     private final ExamplePlan plan;
     private final int epochs;
     private final long sessionId;
@@ -40,13 +42,20 @@ public final class SplitBarrierTask implements Serializable
     {
     }
 
-    public SplitBarrierTask(final Broadcast<ModelSnapshot> initialModel, final SplitConfig split,
-        final ExamplePlan plan, final int epochs, final long sessionId, final byte[] secret,
+    /**
+     * @param initialModel      read by rank 0 only: Spark fetches a broadcast on first use, so the shards never
+     *                          receive the whole model.
+     * @param configurationJson what the shards build their slices from.
+     */
+    public SplitBarrierTask(final Broadcast<ModelSnapshot> initialModel, final String configurationJson,
+        final SplitConfig split, final ExamplePlan plan, final int epochs, final long sessionId, final byte[] secret,
         final long collectiveTimeoutMs)
     {
         this.initialModel = initialModel;
+        this.configurationJson = configurationJson;
         this.shards = split.shards();
         this.splitLayers = split.splitLayers().stream().mapToInt(Integer::intValue).toArray();
+        this.paired = split.paired();
         this.plan = plan;
         this.epochs = epochs;
         this.sessionId = sessionId;
@@ -65,12 +74,14 @@ public final class SplitBarrierTask implements Serializable
         }
         ResourceBinding.bind(context.resourcesJMap(), rank);
         final DataSet[] batches = rank == 0 ? LocalBatches.build(partition, plan, 0) : requireEmpty(partition, rank);
-        final MultiLayerNetwork network = initialModel.value().restore();
-        final SplitConfig split = SplitConfig.of(shards, splitLayers);
+        final SplitConfig unpaired = SplitConfig.of(shards, splitLayers);
+        final SplitConfig split = paired ? unpaired.withPairing() : unpaired;
         final Result result;
         try (Collective collective = BarrierRing.connect(context, sessionId, secret, collectiveTimeoutMs))
         {
-            final SplitRank splitRank = new SplitRank(collective, network, split);
+            // Rank 0 holds the initial network and sends each shard its slices; a shard allocates only those.
+            final SplitRank splitRank = rank == 0 ? new SplitRank(collective, initialModel.value().restore(), split)
+                : SplitRank.shard(collective, MultiLayerConfiguration.fromJson(configurationJson), split);
             LOG.info("Shard {} of {} ready (split layers {})", rank, worldSize, split.splitLayers());
             if (rank == 0)
             {
