@@ -3,6 +3,7 @@ package io.paratrain.sparktrainer;
 import io.paratrain.modelsplit.SplitConfig;
 import io.paratrain.modelsplit.exceptions.ModelSplitException;
 import io.paratrain.modelsplit.internal.ModelSupport;
+import io.paratrain.sparktrainer.exceptions.ShardLostException;
 import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
 import io.paratrain.sparktrainer.exceptions.TrainerException;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
@@ -52,6 +53,7 @@ public final class ModelSplitTrainer
     private final int epochs;
     private final int batchSize;
     private final long collectiveTimeoutMs;
+    private SplitBarrierTask.Fault fault;
 
     /**
      * @param split               shards (= barrier tasks, needs that many free task slots) and the layers to split.
@@ -76,6 +78,13 @@ public final class ModelSplitTrainer
     public SplitConfig split()
     {
         return split;
+    }
+
+    /** Tests only: makes one shard fail during the next fits (see {@link SplitBarrierTask.Fault}). */
+    ModelSplitTrainer injectFault(final SplitBarrierTask.Fault fault)
+    {
+        this.fault = fault;
+        return this;
     }
 
     /**
@@ -127,7 +136,11 @@ public final class ModelSplitTrainer
             sc.setJobDescription(String.format("Paratrain model-split fit: %d shards, layers %s, batch %d, " +
                 "%d epochs, %d examples", split.shards(), split.splitLayers(), batchSize, epochs, total));
             results = runBarrierStage(routed, new SplitBarrierTask(broadcast, initial.configurationJson(), split,
-                plan, epochs, sessionId, secret, collectiveTimeoutMs));
+                plan, epochs, sessionId, secret, collectiveTimeoutMs, fault));
+        }
+        catch (final Exception ex) // a task failure arrives as the checked SparkException
+        {
+            throw stageFailure(ex);
         }
         finally
         {
@@ -142,6 +155,31 @@ public final class ModelSplitTrainer
         final double seconds = (System.nanoTime() - startNs) / 1e9;
         return new TrainingSummary(total, plan.stepsPerEpoch(), epochs, seconds, total * epochs / seconds,
             results.get(0).lastLoss());
+    }
+
+    /**
+     * A task's failure reaches the driver as Spark's SparkException (a checked exception thrown through collect),
+     * whose message holds the task's own error; an error of the driver's own (a RuntimeException) passes as is.
+     */
+    private static RuntimeException stageFailure(final Exception ex)
+    {
+        if (!(ex instanceof org.apache.spark.SparkException))
+        {
+            return (RuntimeException)ex;
+        }
+        final String message = String.valueOf(ex.getMessage());
+        final String reason = firstLineAfter(message, "): ");
+        return new ShardLostException("model-split fit failed: a shard's task failed: " + reason, ex);
+    }
+
+    /** The line of Spark's "Lost task ... (executor X): <exception>: <message>" with the task's own error. */
+    private static String firstLineAfter(final String message, final String marker)
+    {
+        final int lost = message.indexOf("Lost task");
+        final int at = lost < 0 ? -1 : message.indexOf(marker, lost);
+        final String rest = at < 0 ? message : message.substring(at + marker.length());
+        final int end = rest.indexOf('\n');
+        return end < 0 ? rest : rest.substring(0, end);
     }
 
     private static List<SplitBarrierTask.Result> runBarrierStage(final JavaRDD<Tuple2<Long, DataSet>> routed,

@@ -36,6 +36,15 @@ public final class SplitBarrierTask implements Serializable
     private final long sessionId;
     private final byte[] secret;
     private final long collectiveTimeoutMs;
+    private final Fault fault;
+
+    /**
+     * A deliberate failure of one shard, for tests of what the driver sees: after serving {@code afterSteps} steps,
+     * shard {@code rank} (>= 1) throws, or, with {@code hang}, stops answering (blocks until its task is killed).
+     */
+    public record Fault(int rank, int afterSteps, boolean hang) implements Serializable
+    {
+    }
 
     /** What rank 0 returns: the trained model and the mean loss of the last step. */
     public record Result(ModelSnapshot model, double lastLoss) implements Serializable
@@ -89,12 +98,47 @@ public final class SplitBarrierTask implements Serializable
             }
             else
             {
-                splitRank.serve();
+                serve(splitRank, rank);
                 result = null;
             }
         }
         LOG.info("Shard {} of {} finished", rank, worldSize);
         return result == null ? Collections.emptyIterator() : List.of(result).iterator();
+    }
+
+    private void serve(final SplitRank splitRank, final int rank)
+    {
+        int served = 0;
+        while (splitRank.serveOne())
+        {
+            served++;
+            if (fault != null && fault.rank() == rank && served == fault.afterSteps())
+            {
+                injectFault(rank, served);
+            }
+        }
+    }
+
+    private void injectFault(final int rank, final int served)
+    {
+        if (!fault.hang())
+        {
+            throw new TrainerException("shard " + rank + ": injected fault after " + served + " steps");
+        }
+        LOG.warn("Shard {}: injected fault, not answering after {} steps until the task is killed", rank, served);
+        final Object never = new Object();
+        synchronized (never)
+        {
+            try
+            {
+                never.wait(); // an interrupt (Spark killing the task) ends it
+            }
+            catch (final InterruptedException ex)
+            {
+                Thread.currentThread().interrupt();
+                throw new TrainerException("shard " + rank + ": injected hang ended by an interrupt");
+            }
+        }
     }
 
     /** Rank 0: every step of every epoch, the epoch counter advanced after each, then the gather. */
