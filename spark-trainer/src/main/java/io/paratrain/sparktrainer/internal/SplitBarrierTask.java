@@ -55,11 +55,13 @@ public final class SplitBarrierTask implements Serializable
      * @param initialModel      read by rank 0 only: Spark fetches a broadcast on first use, so the shards never
      *                          receive the whole model.
      * @param configurationJson what the shards build their slices from.
+     * @param fault             null, or a deliberate failure of one shard (tests).
      */
     public SplitBarrierTask(final Broadcast<ModelSnapshot> initialModel, final String configurationJson,
         final SplitConfig split, final ExamplePlan plan, final int epochs, final long sessionId, final byte[] secret,
-        final long collectiveTimeoutMs)
+        final long collectiveTimeoutMs, final Fault fault)
     {
+        this.fault = fault;
         this.initialModel = initialModel;
         this.configurationJson = configurationJson;
         this.shards = split.shards();
