@@ -11,6 +11,7 @@ import io.paratrain.sparktrainer.internal.ExamplePlan;
 import io.paratrain.sparktrainer.internal.ExampleRouting;
 import io.paratrain.sparktrainer.internal.ModelSnapshot;
 import io.paratrain.sparktrainer.internal.SplitBarrierTask;
+import io.paratrain.sparktrainer.internal.StageFailures;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -47,6 +48,11 @@ import java.util.TreeSet;
 public final class ModelSplitTrainer
 {
     private static final Logger LOG = LoggerFactory.getLogger(ModelSplitTrainer.class);
+    private static final String JOB_GROUP = "spark.jobGroup.id";
+    private static final String JOB_DESCRIPTION = "spark.job.description";
+    private static final String JOB_INTERRUPT = "spark.job.interruptOnCancel";
+    /** How long the driver waits for the failed tasks' errors (listener events) after the stage failed. */
+    private static final long FAILURE_EVENT_WAIT_MS = 2_000;
 
     private final JavaSparkContext sc;
     private final SplitConfig split;
@@ -131,20 +137,29 @@ public final class ModelSplitTrainer
         random.nextBytes(secret);
         final long startNs = System.nanoTime();
         final List<SplitBarrierTask.Result> results;
-        try
+        final String jobGroup = "paratrain-model-split-" + Long.toHexString(sessionId);
+        final String[] callerGroup = {sc.getLocalProperty(JOB_GROUP), sc.getLocalProperty(JOB_DESCRIPTION),
+            sc.getLocalProperty(JOB_INTERRUPT)};
+        try (StageFailures failures = StageFailures.watch(sc, jobGroup))
         {
-            sc.setJobDescription(String.format("Paratrain model-split fit: %d shards, layers %s, batch %d, " +
-                "%d epochs, %d examples", split.shards(), split.splitLayers(), batchSize, epochs, total));
-            results = runBarrierStage(routed, new SplitBarrierTask(broadcast, initial.configurationJson(), split,
-                plan, epochs, sessionId, secret, collectiveTimeoutMs, fault));
-        }
-        catch (final Exception ex) // a task failure arrives as the checked SparkException
-        {
-            throw stageFailure(ex);
+            // interruptOnCancel: when the stage is aborted, Spark interrupts the other shards' tasks.
+            sc.setJobGroup(jobGroup, String.format("Paratrain model-split fit: %d shards, layers %s, batch %d, " +
+                "%d epochs, %d examples", split.shards(), split.splitLayers(), batchSize, epochs, total), true);
+            try
+            {
+                results = runBarrierStage(routed, new SplitBarrierTask(broadcast, initial.configurationJson(), split,
+                    plan, epochs, sessionId, secret, collectiveTimeoutMs, fault));
+            }
+            catch (final Exception ex) // a task failure arrives as the checked SparkException
+            {
+                throw stageFailure(ex, failures);
+            }
         }
         finally
         {
-            sc.setJobDescription(null);
+            sc.setLocalProperty(JOB_GROUP, callerGroup[0]);
+            sc.setLocalProperty(JOB_DESCRIPTION, callerGroup[1]);
+            sc.setLocalProperty(JOB_INTERRUPT, callerGroup[2]);
             broadcast.destroy();
         }
         if (results.size() != 1)
@@ -158,28 +173,29 @@ public final class ModelSplitTrainer
     }
 
     /**
-     * A task's failure reaches the driver as Spark's SparkException (a checked exception thrown through collect),
-     * whose message holds the task's own error; an error of the driver's own (a RuntimeException) passes as is.
+     * A task's failure reaches the driver as Spark's SparkException (a checked exception thrown through collect)
+     * that, for a barrier stage, does not say why the task failed; the task's own errors come from the listener.
+     * An error of the driver's own (a RuntimeException) passes as is.
      */
-    private static RuntimeException stageFailure(final Exception ex)
+    private static RuntimeException stageFailure(final Exception ex, final StageFailures failures)
     {
         if (!(ex instanceof org.apache.spark.SparkException))
         {
             return (RuntimeException)ex;
         }
-        final String message = String.valueOf(ex.getMessage());
-        final String reason = firstLineAfter(message, "): ");
-        return new ShardLostException("model-split fit failed: a shard's task failed: " + reason, ex);
-    }
-
-    /** The line of Spark's "Lost task ... (executor X): <exception>: <message>" with the task's own error. */
-    private static String firstLineAfter(final String message, final String marker)
-    {
-        final int lost = message.indexOf("Lost task");
-        final int at = lost < 0 ? -1 : message.indexOf(marker, lost);
-        final String rest = at < 0 ? message : message.substring(at + marker.length());
-        final int end = rest.indexOf('\n');
-        return end < 0 ? rest : rest.substring(0, end);
+        List<String> reasons;
+        try
+        {
+            reasons = failures.failures(FAILURE_EVENT_WAIT_MS);
+        }
+        catch (final InterruptedException interrupted)
+        {
+            Thread.currentThread().interrupt();
+            reasons = List.of();
+        }
+        return new ShardLostException("model-split fit failed: " + (reasons.isEmpty()
+            ? ex.getMessage() + " (no task error reported within " + FAILURE_EVENT_WAIT_MS + " ms)"
+            : String.join("; ", reasons)), ex);
     }
 
     private static List<SplitBarrierTask.Result> runBarrierStage(final JavaRDD<Tuple2<Long, DataSet>> routed,

@@ -40,7 +40,8 @@ public final class SplitBarrierTask implements Serializable
 
     /**
      * A deliberate failure of one shard, for tests of what the driver sees: after serving {@code afterSteps} steps,
-     * shard {@code rank} (>= 1) throws, or, with {@code hang}, stops answering (blocks until its task is killed).
+     * shard {@code rank} (>= 1) throws, or, with {@code hang}, stops answering (until its task is interrupted, at
+     * most 3 collective timeouts).
      */
     public record Fault(int rank, int afterSteps, boolean hang) implements Serializable
     {
@@ -127,13 +128,14 @@ public final class SplitBarrierTask implements Serializable
         {
             throw new TrainerException("shard " + rank + ": injected fault after " + served + " steps");
         }
-        LOG.warn("Shard {}: injected fault, not answering after {} steps until the task is killed", rank, served);
+        LOG.warn("Shard {}: injected fault, not answering after {} steps", rank, served);
         final Object never = new Object();
         synchronized (never)
         {
             try
             {
-                never.wait(); // an interrupt (Spark killing the task) ends it
+                // Spark interrupts the task when the stage is aborted; the bound keeps a test from leaving it behind.
+                never.wait(3 * collectiveTimeoutMs);
             }
             catch (final InterruptedException ex)
             {
@@ -141,6 +143,7 @@ public final class SplitBarrierTask implements Serializable
                 throw new TrainerException("shard " + rank + ": injected hang ended by an interrupt");
             }
         }
+        throw new TrainerException("shard " + rank + ": injected hang ended after " + 3 * collectiveTimeoutMs + " ms");
     }
 
     /** Rank 0: every step of every epoch, the epoch counter advanced after each, then the gather. */
