@@ -27,8 +27,13 @@ import java.util.List;
 /**
  * One rank of distributed model-split training over a {@link Collective} of N ranks. Rank 0 is the coordinator:
  * it holds the minibatches, the layers that are not split, the loss, and shard 0 of every split layer; rank r
- * in 1..N-1 holds shard r of every split layer. Rank 0 drives: {@link #fit} per minibatch, then {@link #finish};
- * the other ranks call {@link #serve} (or {@link #serveOne} per command), which follows rank 0 until finish.
+ * in 1..N-1 holds shard r of every split layer (by columns, or by rows for the second layer of a Megatron pair,
+ * see {@link SplitConfig#paired}). Rank 0 drives: {@link #fit} per minibatch, then {@link #finish} (gather) or
+ * {@link #stop}; the other ranks call {@link #serve} (or {@link #serveOne} per command), which follows rank 0.
+ * <p>
+ * Start: every rank allocates only its slices. Either rank 0's network is the starting point and each shard receives
+ * its slices from it (the constructor on rank 0, {@link #shard} or the constructor elsewhere), or every rank
+ * initialises its own slices ({@link #fresh}) and no rank ever holds the whole network.
  * <p>
  * Each step starts with a 16-byte header broadcast from rank 0 {STEP, batch size, iteration, epoch}; then per
  * layer the exchange of {@link RankLayer}. The result equals {@link InProcessSplitTrainer} and so DL4J's
