@@ -1,5 +1,6 @@
 package io.paratrain.benchmarks;
 
+import io.paratrain.gradientsharing.CollectiveConfig;
 import io.paratrain.modelsplit.SplitConfig;
 import io.paratrain.modelsplit.internal.RankLayer;
 import io.paratrain.modelsplit.internal.StepTraffic;
@@ -220,6 +221,13 @@ public final class SplitBenchmark
                 process.waitFor(10, TimeUnit.SECONDS);
             }
             Folders.deleteTree(work);
+            // A rank that failed, or was destroyed above, leaves the shared media driver's folder behind.
+            final Path driverDir = CollectiveConfig.builder(session).build().driverDir();
+            if (Files.exists(driverDir))
+            {
+                Folders.deleteTree(driverDir);
+            }
+            Files.deleteIfExists(driverDir.resolveSibling(driverDir.getFileName() + ".lock"));
         }
     }
 
