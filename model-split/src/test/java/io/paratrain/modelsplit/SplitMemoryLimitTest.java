@@ -113,7 +113,8 @@ class SplitMemoryLimitTest
         }
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), MemoryLimitRank.class.getName()));
         command.addAll(args);
-        final ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
+        // In the temp folder: DL4J writes a memory crash dump into the working directory when it runs out.
+        final ProcessBuilder builder = new ProcessBuilder(command).directory(temp.toFile()).redirectErrorStream(true)
             .redirectOutput(temp.resolve(name + ".log").toFile());
         builder.environment().put("OMP_NUM_THREADS", "1");
         final Process process = builder.start();
