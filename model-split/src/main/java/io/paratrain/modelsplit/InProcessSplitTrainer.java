@@ -1,5 +1,6 @@
 package io.paratrain.modelsplit;
 
+import io.paratrain.modelsplit.exceptions.SplitConfigException;
 import io.paratrain.modelsplit.internal.MinibatchCheck;
 import io.paratrain.modelsplit.internal.ModelSupport;
 import io.paratrain.modelsplit.internal.NetworkTransfer;
@@ -44,6 +45,11 @@ public final class InProcessSplitTrainer
     public InProcessSplitTrainer(final MultiLayerNetwork network, final SplitConfig split)
     {
         this.conf = network.getLayerWiseConfigurations();
+        if (split.paired())
+        {
+            throw new SplitConfigException("pairing (split by rows) runs across ranks only: use SplitRank, or an "
+                + "unpaired SplitConfig here");
+        }
         ModelSupport.check(conf, split.splitLayers());
         this.dataType = network.params().dataType();
         final boolean divideByMinibatch = network.conf().isMiniBatch();

@@ -10,8 +10,10 @@ import io.paratrain.modelsplit.internal.ModelSupport;
 import io.paratrain.modelsplit.internal.RankLayer;
 import io.paratrain.modelsplit.internal.RankModel;
 import io.paratrain.modelsplit.internal.ShardGather;
+import io.paratrain.modelsplit.internal.SliceScatter;
 import io.paratrain.modelsplit.internal.StepHeader;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -25,8 +27,13 @@ import java.util.List;
 /**
  * One rank of distributed model-split training over a {@link Collective} of N ranks. Rank 0 is the coordinator:
  * it holds the minibatches, the layers that are not split, the loss, and shard 0 of every split layer; rank r
- * in 1..N-1 holds shard r of every split layer. Rank 0 drives: {@link #fit} per minibatch, then {@link #finish};
- * the other ranks call {@link #serve} (or {@link #serveOne} per command), which follows rank 0 until finish.
+ * in 1..N-1 holds shard r of every split layer (by columns, or by rows for the second layer of a Megatron pair,
+ * see {@link SplitConfig#paired}). Rank 0 drives: {@link #fit} per minibatch, then {@link #finish} (gather) or
+ * {@link #stop}; the other ranks call {@link #serve} (or {@link #serveOne} per command), which follows rank 0.
+ * <p>
+ * Start: every rank allocates only its slices. Either rank 0's network is the starting point and each shard receives
+ * its slices from it (the constructor on rank 0, {@link #shard} or the constructor elsewhere), or every rank
+ * initialises its own slices ({@link #fresh}) and no rank ever holds the whole network.
  * <p>
  * Each step starts with a 16-byte header broadcast from rank 0 {STEP, batch size, iteration, epoch}; then per
  * layer the exchange of {@link RankLayer}. The result equals {@link InProcessSplitTrainer} and so DL4J's
@@ -47,37 +54,84 @@ public final class SplitRank
     private boolean finished;
 
     /**
-     * Every rank calls this at the same time with a network of the same configuration (checked); rank 0's
-     * parameters, updater state, iteration and epoch are the starting point and are broadcast into the others'
-     * networks, so they may pass freshly initialised ones. Afterwards each rank keeps only its own slices.
+     * Every rank calls this at the same time with a network of the same configuration (checked). Rank 0's
+     * parameters, updater state, iteration and epoch are the starting point; each other rank receives only its own
+     * slices and uses its network for the configuration alone (see {@link #shard} to pass none).
      */
     public SplitRank(final Collective ring, final MultiLayerNetwork network, final SplitConfig split)
     {
+        this(ring, network.getLayerWiseConfigurations(), ring.rank() == 0 ? network : null, split, false);
+    }
+
+    /**
+     * Ranks 1..N-1, while rank 0 calls {@link #SplitRank(Collective, MultiLayerNetwork, SplitConfig)}: this rank
+     * allocates and receives only its slices (parameters and updater state), never the whole network.
+     */
+    public static SplitRank shard(final Collective ring, final MultiLayerConfiguration conf, final SplitConfig split)
+    {
+        if (ring.rank() == 0)
+        {
+            throw new IllegalStateException("SplitRank.shard on rank 0: the coordinator passes the initial network");
+        }
+        return new SplitRank(ring, conf, null, split, false);
+    }
+
+    /**
+     * Every rank: no rank ever holds the whole network. Each builds only its slices and draws their initial values
+     * from the layers' own weight initialisation (full fan-in and fan-out, a random stream per layer and rank), so
+     * the start is a valid initialisation but not the one {@code MultiLayerNetwork.init()} draws for the seed.
+     * For models larger than one JVM's memory; end with {@link #stop} (or {@link #finish} if the result fits).
+     */
+    public static SplitRank fresh(final Collective ring, final MultiLayerConfiguration conf, final SplitConfig split)
+    {
+        return new SplitRank(ring, conf, null, split, true);
+    }
+
+    private SplitRank(final Collective ring, final MultiLayerConfiguration conf, final MultiLayerNetwork network,
+                      final SplitConfig split, final boolean fresh)
+    {
         this.ring = ring;
         this.rank = ring.rank();
-        this.conf = network.getLayerWiseConfigurations();
+        this.conf = conf;
         if (split.shards() != ring.worldSize())
         {
             throw new SplitConfigException("rank " + rank + ": shards must equal the ring's world size "
                 + ring.worldSize() + ", found " + split.shards());
         }
         ModelSupport.check(conf, split.splitLayers());
-        if (network.params().dataType() != DataType.FLOAT)
+        if (conf.getDataType() != DataType.FLOAT || (network != null && network.params().dataType() != DataType.FLOAT))
         {
             throw new UnsupportedModelException("rank " + rank + ": the network's data type is "
-                + network.params().dataType() + ": distributed model split moves FLOAT only");
+                + conf.getDataType() + ": distributed model split moves FLOAT only");
         }
         this.output = (OutputLayer)conf.getConf(conf.getConfs().size() - 1).getLayer();
-        this.nOut = network.getLayer(network.getnLayers() - 1).getParam("W").columns();
-        agreeOnConfiguration(split);
-        synchronizeStart(network);
-        this.model = RankModel.of(network, split, rank);
+        this.nOut = output.getNOut();
+        agreeOnConfiguration(split, fresh);
+        this.model = RankModel.allocate(conf, split, rank);
+        if (fresh)
+        {
+            model.initialise(conf, rank);
+            header.set(0, 0, 0, 0);
+        }
+        else
+        {
+            if (network != null)
+            {
+                network.getUpdater(true);
+            }
+            SliceScatter.scatter(ring, model, network);
+            header.set(0, 0, network == null ? 0 : network.getIterationCount(),
+                network == null ? 0 : network.getEpochCount());
+        }
+        collective("start: clock broadcast", () -> ring.broadcast(header.buffer(), 0));
+        this.iteration = header.iteration();
+        this.epoch = header.epoch();
     }
 
-    /** Rank 0's configuration and split reach every rank; each compares, and all learn who differs. */
-    private void agreeOnConfiguration(final SplitConfig split)
+    /** Rank 0's configuration, split and start mode reach every rank; each compares, and all learn who differs. */
+    private void agreeOnConfiguration(final SplitConfig split, final boolean fresh)
     {
-        final byte[] mine = (conf.toJson() + "\n" + split).getBytes(StandardCharsets.UTF_8);
+        final byte[] mine = (canonicalJson(conf) + "\n" + split + "\nfresh=" + fresh).getBytes(StandardCharsets.UTF_8);
         final byte[] root = collective("configuration check", () -> ring.broadcastBytes(mine, 0));
         final byte[][] verdicts = collective("configuration check",
             () -> ring.allGather(new byte[] {(byte)(Arrays.equals(root, mine) ? 1 : 0)}));
@@ -85,25 +139,19 @@ public final class SplitRank
         {
             if (verdicts[r][0] != 1)
             {
-                throw new SplitConfigException("rank " + r + "'s network configuration or split differs from rank "
-                    + "0's: every rank must build the same MultiLayerConfiguration and SplitConfig");
+                throw new SplitConfigException("rank " + r + "'s network configuration, split or start mode differs "
+                    + "from rank 0's: every rank must build the same MultiLayerConfiguration and SplitConfig, and "
+                    + "all start fresh or all from rank 0's network");
             }
         }
     }
 
-    /** Rank 0's parameters, updater state and clocks overwrite the other ranks' (one-off; full-size arrays). */
-    private void synchronizeStart(final MultiLayerNetwork network)
+    /** The configuration's JSON without the parameter names that {@code MultiLayerNetwork.init()} adds to it. */
+    private static String canonicalJson(final MultiLayerConfiguration conf)
     {
-        collective("start: parameter broadcast", () -> ring.broadcast(network.params(), 0));
-        final INDArray state = network.getUpdater(true).getStateViewArray();
-        if (state != null)
-        {
-            collective("start: updater state broadcast", () -> ring.broadcast(state, 0));
-        }
-        header.set(0, 0, network.getIterationCount(), network.getEpochCount());
-        collective("start: clock broadcast", () -> ring.broadcast(header.buffer(), 0));
-        this.iteration = header.iteration();
-        this.epoch = header.epoch();
+        final MultiLayerConfiguration copy = conf.clone();
+        copy.getConfs().forEach(NeuralNetConfiguration::clearVariables);
+        return copy.toJson();
     }
 
     /**
@@ -157,8 +205,14 @@ public final class SplitRank
                 ShardGather.gather(ring, model, null, iteration, epoch);
                 return false;
             }
+            case StepHeader.STOP ->
+            {
+                finished = true;
+                return false;
+            }
             default -> throw new ShardFailedException("rank " + rank + ": rank 0 sent an unknown command "
-                + header.command() + " (expected " + StepHeader.STEP + " or " + StepHeader.FINISH + ")", null);
+                + header.command() + " (expected " + StepHeader.STEP + ", " + StepHeader.FINISH + " or "
+                + StepHeader.STOP + ")", null);
         }
     }
 
@@ -171,6 +225,24 @@ public final class SplitRank
         header.set(StepHeader.FINISH, 0, iteration, epoch);
         collective("finish header", () -> ring.broadcast(header.buffer(), 0));
         return ShardGather.gather(ring, model, conf, iteration, epoch);
+    }
+
+    /**
+     * Rank 0: tells the shards to stop without gathering (for a model no single JVM can hold); the trained slices
+     * stay where they are and are released with this object.
+     */
+    public void stop()
+    {
+        requireRank0("stop");
+        finished = true;
+        header.set(StepHeader.STOP, 0, iteration, epoch);
+        collective("stop header", () -> ring.broadcast(header.buffer(), 0));
+    }
+
+    /** Floats of parameters and updater state this rank holds (its slices; on rank 0 also the whole layers). */
+    public long heldFloats()
+    {
+        return model.heldFloats();
     }
 
     /** Rank 0: marks the end of an epoch (schedules by epoch see it; the shards learn it with the next step). */

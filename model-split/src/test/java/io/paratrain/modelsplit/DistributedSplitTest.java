@@ -60,6 +60,12 @@ class DistributedSplitTest
                 }
             }
             cases.add(Arguments.of(shards, "adam", "softmax-mcxent", SplitConfig.of(shards, 1)));
+            // Megatron pairing: (0 by columns, 1 by rows) then 2 by columns; and (1 by columns, the output by rows).
+            for (final String updater : List.of("sgd", "adam"))
+            {
+                cases.add(Arguments.of(shards, updater, "softmax-mcxent", SplitConfig.of(shards, 0, 1, 2).withPairing()));
+                cases.add(Arguments.of(shards, updater, "identity-mse", SplitConfig.of(shards, 1, 2).withPairing()));
+            }
         }
         return cases.stream();
     }
@@ -126,7 +132,8 @@ class DistributedSplitTest
             final double stateDifference = referenceState == null
                 ? 0 : relativeDifference(trained.getUpdater().getStateViewArray(), referenceState);
             System.out.printf("distributed N=%d %s %s split=%s: params %.3e, updater state %.3e, bytes/step (last) %d%n",
-                shards, updater, head, split.splitLayers(), paramDifference, stateDifference,
+                shards, updater, head, split.splitLayers() + (split.paired() ? " paired" : ""), paramDifference,
+                stateDifference,
                 StepTraffic.perStep(shards, (int)minibatches.get(minibatches.size() - 1).getFeatures().rows(),
                     layers(reference, split), chunkBytes, FRAME_HEADER_BYTES));
 
@@ -146,12 +153,13 @@ class DistributedSplitTest
 
     static List<StepTraffic.Layer> layers(final MultiLayerNetwork network, final SplitConfig split)
     {
-        final List<StepTraffic.Layer> layers = new ArrayList<>();
+        final long[] widths = new long[network.getnLayers() + 1];
         for (int l = 0; l < network.getnLayers(); l++)
         {
             final INDArray w = network.getLayer(l).getParam("W");
-            layers.add(new StepTraffic.Layer(w.rows(), w.columns(), split.splitLayers().contains(l)));
+            widths[l] = w.rows();
+            widths[l + 1] = w.columns();
         }
-        return layers;
+        return StepTraffic.layers(widths, split);
     }
 }

@@ -89,6 +89,14 @@ class SplitErrorsTest
     }
 
     @Test
+    void splitConfigPrintsItsLayersInAscendingOrderInEveryJvm()
+    {
+        // SplitRank compares toString between rank JVMs: it must not depend on a per-JVM hash salt.
+        assertEquals("SplitConfig[shards=3, splitLayers=[0, 2, 5, 7, 11], paired=false]",
+            new SplitConfig(3, Set.of(11, 5, 0, 7, 2)).toString());
+    }
+
+    @Test
     void dropoutIsRefused()
     {
         final MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().dataType(DataType.FLOAT)

@@ -3,6 +3,7 @@ package io.paratrain.sparktrainer;
 import io.paratrain.modelsplit.SplitConfig;
 import io.paratrain.modelsplit.exceptions.ModelSplitException;
 import io.paratrain.modelsplit.internal.ModelSupport;
+import io.paratrain.sparktrainer.exceptions.ShardLostException;
 import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
 import io.paratrain.sparktrainer.exceptions.TrainerException;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
@@ -10,6 +11,7 @@ import io.paratrain.sparktrainer.internal.ExamplePlan;
 import io.paratrain.sparktrainer.internal.ExampleRouting;
 import io.paratrain.sparktrainer.internal.ModelSnapshot;
 import io.paratrain.sparktrainer.internal.SplitBarrierTask;
+import io.paratrain.sparktrainer.internal.StageFailures;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -46,12 +48,18 @@ import java.util.TreeSet;
 public final class ModelSplitTrainer
 {
     private static final Logger LOG = LoggerFactory.getLogger(ModelSplitTrainer.class);
+    private static final String JOB_GROUP = "spark.jobGroup.id";
+    private static final String JOB_DESCRIPTION = "spark.job.description";
+    private static final String JOB_INTERRUPT = "spark.job.interruptOnCancel";
+    /** How long the driver waits for the failed tasks' errors (listener events) after the stage failed. */
+    private static final long FAILURE_EVENT_WAIT_MS = 2_000;
 
     private final JavaSparkContext sc;
     private final SplitConfig split;
     private final int epochs;
     private final int batchSize;
     private final long collectiveTimeoutMs;
+    private SplitBarrierTask.Fault fault;
 
     /**
      * @param split               shards (= barrier tasks, needs that many free task slots) and the layers to split.
@@ -76,6 +84,13 @@ public final class ModelSplitTrainer
     public SplitConfig split()
     {
         return split;
+    }
+
+    /** Tests only: makes one shard fail during the next fits (see {@link SplitBarrierTask.Fault}). */
+    ModelSplitTrainer injectFault(final SplitBarrierTask.Fault fault)
+    {
+        this.fault = fault;
+        return this;
     }
 
     /**
@@ -122,16 +137,29 @@ public final class ModelSplitTrainer
         random.nextBytes(secret);
         final long startNs = System.nanoTime();
         final List<SplitBarrierTask.Result> results;
-        try
+        final String jobGroup = "paratrain-model-split-" + Long.toHexString(sessionId);
+        final String[] callerGroup = {sc.getLocalProperty(JOB_GROUP), sc.getLocalProperty(JOB_DESCRIPTION),
+            sc.getLocalProperty(JOB_INTERRUPT)};
+        try (StageFailures failures = StageFailures.watch(sc, jobGroup))
         {
-            sc.setJobDescription(String.format("Paratrain model-split fit: %d shards, layers %s, batch %d, " +
-                "%d epochs, %d examples", split.shards(), split.splitLayers(), batchSize, epochs, total));
-            results = runBarrierStage(routed, new SplitBarrierTask(broadcast, split, plan, epochs, sessionId,
-                secret, collectiveTimeoutMs));
+            // interruptOnCancel: when the stage is aborted, Spark interrupts the other shards' tasks.
+            sc.setJobGroup(jobGroup, String.format("Paratrain model-split fit: %d shards, layers %s, batch %d, " +
+                "%d epochs, %d examples", split.shards(), split.splitLayers(), batchSize, epochs, total), true);
+            try
+            {
+                results = runBarrierStage(routed, new SplitBarrierTask(broadcast, initial.configurationJson(), split,
+                    plan, epochs, sessionId, secret, collectiveTimeoutMs, fault));
+            }
+            catch (final Exception ex) // a task failure arrives as the checked SparkException
+            {
+                throw stageFailure(ex, failures);
+            }
         }
         finally
         {
-            sc.setJobDescription(null);
+            sc.setLocalProperty(JOB_GROUP, callerGroup[0]);
+            sc.setLocalProperty(JOB_DESCRIPTION, callerGroup[1]);
+            sc.setLocalProperty(JOB_INTERRUPT, callerGroup[2]);
             broadcast.destroy();
         }
         if (results.size() != 1)
@@ -142,6 +170,32 @@ public final class ModelSplitTrainer
         final double seconds = (System.nanoTime() - startNs) / 1e9;
         return new TrainingSummary(total, plan.stepsPerEpoch(), epochs, seconds, total * epochs / seconds,
             results.get(0).lastLoss());
+    }
+
+    /**
+     * A task's failure reaches the driver as Spark's SparkException (a checked exception thrown through collect)
+     * that, for a barrier stage, does not say why the task failed; the task's own errors come from the listener.
+     * An error of the driver's own (a RuntimeException) passes as is.
+     */
+    private static RuntimeException stageFailure(final Exception ex, final StageFailures failures)
+    {
+        if (!(ex instanceof org.apache.spark.SparkException))
+        {
+            return (RuntimeException)ex;
+        }
+        List<String> reasons;
+        try
+        {
+            reasons = failures.failures(FAILURE_EVENT_WAIT_MS);
+        }
+        catch (final InterruptedException interrupted)
+        {
+            Thread.currentThread().interrupt();
+            reasons = List.of();
+        }
+        return new ShardLostException("model-split fit failed: " + (reasons.isEmpty()
+            ? ex.getMessage() + " (no task error reported within " + FAILURE_EVENT_WAIT_MS + " ms)"
+            : String.join("; ", reasons)), ex);
     }
 
     private static List<SplitBarrierTask.Result> runBarrierStage(final JavaRDD<Tuple2<Long, DataSet>> routed,

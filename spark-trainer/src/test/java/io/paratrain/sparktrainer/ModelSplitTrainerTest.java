@@ -49,7 +49,8 @@ class ModelSplitTrainerTest
         return Stream.of(
             Arguments.of(SplitConfig.of(2, 0, 1, 2), 1),   // 22 full steps and a last one of 3 examples
             Arguments.of(SplitConfig.of(3, 0, 1), 1),      // uneven columns: 16 = 6+5+5, 10 = 4+3+3
-            Arguments.of(SplitConfig.of(3, 1, 2), 2));     // two epochs: 46 steps
+            Arguments.of(SplitConfig.of(3, 1, 2), 2),      // two epochs: 46 steps
+            Arguments.of(SplitConfig.of(3, 0, 1, 2).withPairing(), 1));  // 0 by columns, 1 by rows, 2 by columns
     }
 
     @ParameterizedTest(name = "{0} epochs={1}")

@@ -232,6 +232,19 @@ class TrainJobTest
     }
 
     @Test
+    void pairedModelSplitTrains() throws Exception
+    {
+        final int code = run("--mode", "model-split", "--shards", "2", "--split-pairing", "--model",
+            model().toString(), "--train", csv("train.csv", 600).toString(), "--test", csv("test.csv", 200).toString(),
+            "--batch-size", "16", "--epochs", "4");
+        assertEquals(0, code, err);
+        assertTrue(out.contains("2 shards of layers [0, 1] (paired), batch 16"), out);
+        final String[] lines = out.trim().split("\n");
+        final String last = lines[lines.length - 1];
+        assertTrue(Double.parseDouble(last.substring("accuracy=".length())) > 0.8, last);
+    }
+
+    @Test
     void modelSplitOptionsAreChecked() throws Exception
     {
         final String train = csv("train.csv", 50).toString();
@@ -244,6 +257,8 @@ class TrainJobTest
             "invalid --mode pipeline: expected data-parallel or model-split");
         assertRefusedWithNothingWritten(run("--split-layers", "1"),
             "invalid --split-layers [1]: expected only with --mode model-split");
+        assertRefusedWithNothingWritten(run("--split-pairing"),
+            "invalid --split-pairing true: expected only with --mode model-split");
     }
 
     @Test

@@ -9,6 +9,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * Shard i of a dense layer split by columns: W_i (nIn x w_i), b_i (1 x w_i) and the updater state of that slice.
@@ -19,8 +20,8 @@ import java.util.Arrays;
  *              dX_i = dZ_i W_i^T                              (partial: dX = sum_i dX_i)
  *   update:    W_i, b_i -= DL4J updater step of (dW_i, db_i)  ({@link SliceUpdater})
  * </pre>
- * The parameters are one flat row [W_i in column-major order, b_i], like a DL4J layer's parameter view, so the
- * columns [c0, c1) of the full W are elements [c0 * nIn, c1 * nIn) of the full layer's flat W.
+ * W_i is kept as a flat row in column-major order, like DL4J's parameter view of W, so the columns [c0, c1) of the
+ * full W are elements [c0 * nIn, c1 * nIn) of the full layer's flat W.
  * Not thread-safe; one forward, then one backward, then one update per step.
  */
 public final class ColumnShard
@@ -29,6 +30,7 @@ public final class ColumnShard
     private final ColumnRange range;
     private final IActivation activation;
     private final long nIn;
+    private final INDArray weightRow;
     private final INDArray weights;
     private final INDArray bias;
     private final INDArray weightGradient;
@@ -45,26 +47,34 @@ public final class ColumnShard
     public ColumnShard(final String name, final BaseLayer layer, final INDArray fullWeights, final INDArray fullBias,
                        final ColumnRange range, final boolean divideByMinibatch)
     {
+        this(name, layer, fullWeights.rows(), range, fullBias != null, fullWeights.dataType(), divideByMinibatch);
+        weights.assign(fullWeights.get(NDArrayIndex.all(), NDArrayIndex.interval(range.start(), range.end())));
+        if (fullBias != null)
+        {
+            bias.assign(fullBias.get(NDArrayIndex.interval(0, 0, true),
+                NDArrayIndex.interval(range.start(), range.end())));
+        }
+    }
+
+    /** A shard of zeros (parameters and updater state), filled by the caller: what a rank allocates for its slice. */
+    public ColumnShard(final String name, final BaseLayer layer, final long nIn, final ColumnRange range,
+                       final boolean hasBias, final DataType type, final boolean divideByMinibatch)
+    {
         this.name = name;
         this.range = range;
         this.activation = layer.getActivationFn();
-        this.nIn = fullWeights.rows();
-        final DataType type = fullWeights.dataType();
+        this.nIn = nIn;
         final long w = range.width();
-        final long weightLength = nIn * w;
-        final long length = weightLength + (fullBias == null ? 0 : w);
-        final INDArray params = Nd4j.zeros(type, 1, length);
-        final INDArray gradients = Nd4j.zeros(type, 1, length);
-
-        final INDArray weightRow = row(params, 0, weightLength);
-        final INDArray weightGradientRow = row(gradients, 0, weightLength);
+        // W_i and b_i are separate arrays, not views of one row: ND4J's element-wise ops (the updater) ran 2-3x
+        // slower on views of a larger buffer.
+        this.weightRow = Nd4j.zeros(type, 1, nIn * w);
+        final INDArray weightGradientRow = Nd4j.zeros(type, 1, nIn * w);
         this.weights = weightRow.reshape('f', nIn, w);
         this.weightGradient = weightGradientRow.reshape('f', nIn, w);
-        weights.assign(fullWeights.get(NDArrayIndex.all(), NDArrayIndex.interval(range.start(), range.end())));
         this.weightUpdater = new SliceUpdater(weightRow, weightGradientRow, layer.getUpdaterByParam("W"),
             layer.getRegularizationByParam("W"), divideByMinibatch);
 
-        if (fullBias == null)
+        if (!hasBias)
         {
             this.bias = null;
             this.biasGradient = null;
@@ -72,17 +82,11 @@ public final class ColumnShard
         }
         else
         {
-            this.bias = row(params, weightLength, length);
-            this.biasGradient = row(gradients, weightLength, length);
-            bias.assign(fullBias.get(NDArrayIndex.interval(0, 0, true), NDArrayIndex.interval(range.start(), range.end())));
+            this.bias = Nd4j.zeros(type, 1, w);
+            this.biasGradient = Nd4j.zeros(type, 1, w);
             this.biasUpdater = new SliceUpdater(bias, biasGradient, layer.getUpdaterByParam("b"),
                 layer.getRegularizationByParam("b"), divideByMinibatch);
         }
-    }
-
-    private static INDArray row(final INDArray flat, final long from, final long to)
-    {
-        return flat.get(NDArrayIndex.interval(0, 0, true), NDArrayIndex.interval(from, to));
     }
 
     /** Z_i = X W_i + b_i; remembers X for the backward pass. */
@@ -206,6 +210,25 @@ public final class ColumnShard
     public SliceUpdater updater(final String param)
     {
         return "W".equals(param) ? weightUpdater : biasUpdater;
+    }
+
+    /**
+     * The values of param ("W": flat column-major, "b") then its updater state components: what is gathered and
+     * scattered; empty for "b" without bias.
+     */
+    public List<INDArray> items(final String param)
+    {
+        if ("W".equals(param))
+        {
+            return RowShard.items(weightRow, weightUpdater);
+        }
+        return bias == null ? List.of() : RowShard.items(bias, biasUpdater);
+    }
+
+    /** A view [1, n] of W_i's flat (column-major) values, for weight initialisation. */
+    INDArray weightRow()
+    {
+        return weightRow;
     }
 
     /** Where this shard's part of param ("W" or "b") lies in the full layer's flat parameter of that name. */

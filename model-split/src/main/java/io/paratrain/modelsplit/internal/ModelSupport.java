@@ -6,6 +6,7 @@ import org.deeplearning4j.nn.conf.BackpropType;
 import org.deeplearning4j.nn.conf.GradientNormalization;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
+import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
@@ -45,8 +46,17 @@ public final class ModelSupport
     private static final Set<Class<? extends Regularization>> ELEMENT_WISE_REGULARIZATION = Set.of(
         L1Regularization.class, L2Regularization.class, WeightDecay.class);
 
+    /** The parameters of a dense or output layer, in DL4J's flat order. */
+    public static final List<String> PARAMS = List.of("W", "b");
+
     private ModelSupport()
     {
+    }
+
+    /** Whether a dense or output layer (checked by {@link #check}) has a bias vector. */
+    public static boolean hasBias(final Layer layer)
+    {
+        return layer instanceof DenseLayer dense ? dense.hasBias() : ((BaseOutputLayer)layer).hasBias();
     }
 
     /** Checks the split choice first (so the caller learns what they asked wrongly), then the whole model. */

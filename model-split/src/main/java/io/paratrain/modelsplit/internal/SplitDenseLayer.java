@@ -46,12 +46,6 @@ public final class SplitDenseLayer
         return new SplitDenseLayer(index, List.copyOf(shards));
     }
 
-    /** Some shards of a layer (those of one rank), for moving their parameters and state to and from a network. */
-    public static SplitDenseLayer ofShards(final int index, final List<ColumnShard> shards)
-    {
-        return new SplitDenseLayer(index, List.copyOf(shards));
-    }
-
     /** H = [act(X W_1 + b_1) ... act(X W_N + b_N)]. */
     public INDArray forward(final INDArray x)
     {

@@ -13,6 +13,7 @@ public final class StepHeader
     public static final int BYTES = 16;
     public static final int STEP = 1;
     public static final int FINISH = 2;
+    public static final int STOP = 3;
 
     private final ByteBuffer buffer = ByteBuffer.allocateDirect(BYTES).order(ByteOrder.nativeOrder());
 

@@ -1,5 +1,8 @@
 package io.paratrain.modelsplit.internal;
 
+import io.paratrain.modelsplit.SplitConfig;
+
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -7,27 +10,51 @@ import java.util.List;
  * {@code bytesSent} adds up to, and equally {@code bytesReceived}). A frame is a 48-byte header (80 with HMAC)
  * plus at most C payload bytes, C = the collective's chunk (64 KiB MTU less headers, a multiple of 4); an operation
  * on L bytes uses f(L) = max(1, ceil(L / C)) frames per link. On the ring 0 -> 1 -> ... -> N-1 -> 0, with B the
- * batch size and h the frame header:
+ * batch size, h the frame header and one(L) = (N-1) (L + h f(L)) (a broadcast from, or a chain reduce to, rank 0:
+ * every link but N-1 -> 0 carries L once):
  * <pre>
- *   header broadcast:       (N-1) (16 + h)
- *   per split layer l (nIn, nOut, widths w_r):
- *     broadcast X:          (N-1) (4 B nIn  + h f(4 B nIn))       every link but N-1 -> 0 carries X once
- *     gather H:             sum_{r=1}^{N-1} (N-r) (4 B w_r + h f(4 B w_r))   rank r's block travels N-r links
- *     broadcast dH:         (N-1) (4 B nOut + h f(4 B nOut))
- *     reduce dX (l > 0):    (N-1) (4 B nIn  + h f(4 B nIn))       a chain of partial sums ending at rank 0
- *   whole layers:           0 (rank 0 only)
+ *   header broadcast:                     one(16)
+ *   per layer l (nIn, nOut, widths w_r), by its role:
+ *     COLUMNS:         one(4 B nIn)                                   broadcast X
+ *                      + sum_{r=1}^{N-1} (N-r) (4 B w_r + h f(4 B w_r))  gather H: rank r's block travels N-r links
+ *                      + one(4 B nOut)                                broadcast dH
+ *                      + one(4 B nIn) if l > 0                        reduce dX
+ *     COLUMNS_PAIRED:  one(4 B nIn) + one(4 B nIn) if l > 0           broadcast X, reduce dX (H_r, dH_r stay local)
+ *     ROWS:            one(4 B nOut) + one(4 B nOut)                  reduce Z, broadcast dZ
+ *     WHOLE:           0 (rank 0 only)
  * </pre>
- * Rank 0's own block in the gather never travels, which is why the gather is cheaper than a broadcast.
+ * Rank 0's own block in the gather never travels, which is why the gather is cheaper than a broadcast. A pair
+ * (l by columns, l+1 by rows) thus replaces gather H + broadcast dH + broadcast H + gather H' + broadcast dH' +
+ * reduce dH by reduce Z + broadcast dZ.
  */
 public final class StepTraffic
 {
-    /** One layer of the network: its input and output widths and whether it is split. */
-    public record Layer(long nIn, long nOut, boolean split)
+    /** One layer of the network: its input and output widths and how it is held. */
+    public record Layer(long nIn, long nOut, RankLayer.Role role)
     {
+        /** A whole layer, or one split by columns without pairing. */
+        public Layer(final long nIn, final long nOut, final boolean split)
+        {
+            this(nIn, nOut, split ? RankLayer.Role.COLUMNS : RankLayer.Role.WHOLE);
+        }
     }
 
     private StepTraffic()
     {
+    }
+
+    /** The layers of an MLP of the given widths (input, hidden..., output) under {@code split}. */
+    public static List<Layer> layers(final long[] widths, final SplitConfig split)
+    {
+        final List<Layer> layers = new ArrayList<>();
+        for (int l = 0; l < widths.length - 1; l++)
+        {
+            final RankLayer.Role role = !split.splitLayers().contains(l) ? RankLayer.Role.WHOLE
+                : split.splitByRows(l) ? RankLayer.Role.ROWS
+                : split.pairedWithNext(l) ? RankLayer.Role.COLUMNS_PAIRED : RankLayer.Role.COLUMNS;
+            layers.add(new Layer(widths[l], widths[l + 1], role));
+        }
+        return layers;
     }
 
     public static long perStep(final int shards, final int batch, final List<Layer> layers, final int chunkBytes,
@@ -37,22 +64,30 @@ public final class StepTraffic
         for (int l = 0; l < layers.size(); l++)
         {
             final Layer layer = layers.get(l);
-            if (!layer.split())
-            {
-                continue;
-            }
             final long x = 4L * batch * layer.nIn();
-            bytes += broadcast(shards, x, chunkBytes, frameHeaderBytes);
-            final List<ColumnRange> ranges = ColumnRange.split(layer.nOut(), shards, "layer " + l);
-            for (int r = 1; r < shards; r++)
+            final long y = 4L * batch * layer.nOut();
+            switch (layer.role())
             {
-                final long block = 4L * batch * ranges.get(r).width();
-                bytes += (shards - r) * (block + frameHeaderBytes * frames(block, chunkBytes));
-            }
-            bytes += broadcast(shards, 4L * batch * layer.nOut(), chunkBytes, frameHeaderBytes);
-            if (l > 0)
-            {
-                bytes += broadcast(shards, x, chunkBytes, frameHeaderBytes);
+                case WHOLE ->
+                {
+                }
+                case ROWS -> bytes += 2 * broadcast(shards, y, chunkBytes, frameHeaderBytes);
+                case COLUMNS_PAIRED -> bytes += (l > 0 ? 2 : 1) * broadcast(shards, x, chunkBytes, frameHeaderBytes);
+                case COLUMNS ->
+                {
+                    bytes += broadcast(shards, x, chunkBytes, frameHeaderBytes);
+                    final List<ColumnRange> ranges = ColumnRange.split(layer.nOut(), shards, "layer " + l);
+                    for (int r = 1; r < shards; r++)
+                    {
+                        final long block = 4L * batch * ranges.get(r).width();
+                        bytes += (shards - r) * (block + frameHeaderBytes * frames(block, chunkBytes));
+                    }
+                    bytes += broadcast(shards, y, chunkBytes, frameHeaderBytes);
+                    if (l > 0)
+                    {
+                        bytes += broadcast(shards, x, chunkBytes, frameHeaderBytes);
+                    }
+                }
             }
         }
         return bytes;

@@ -6,7 +6,7 @@ import io.paratrain.modelsplit.SplitRank;
 import io.paratrain.sparktrainer.exceptions.TrainerException;
 import org.apache.spark.BarrierTaskContext;
 import org.apache.spark.broadcast.Broadcast;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.nd4j.linalg.dataset.DataSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,34 +19,55 @@ import java.util.List;
 
 /**
  * The body of a model-split barrier stage: one task per shard. Rank 0 holds every minibatch (the plan has one
- * worker), drives {@link SplitRank#fit} over the epochs and returns the gathered model; ranks 1..N-1 hold no data
- * and serve their column shards until rank 0 finishes. The collective is closed in all cases.
+ * worker) and the initial model, drives {@link SplitRank#fit} over the epochs and returns the gathered model;
+ * ranks 1..N-1 hold no data and only their slices of the model, and serve them until rank 0 finishes. The collective is closed in all cases.
  */
 public final class SplitBarrierTask implements Serializable
 {
     private static final Logger LOG = LoggerFactory.getLogger(SplitBarrierTask.class);
 
     private final Broadcast<ModelSnapshot> initialModel;
+    private final String configurationJson;
     private final int shards;
     private final int[] splitLayers;
+    private final boolean paired;
     private final ExamplePlan plan;
     private final int epochs;
     private final long sessionId;
     private final byte[] secret;
     private final long collectiveTimeoutMs;
+    private final Fault fault;
+
+    /**
+     * A deliberate failure of one shard, for tests of what the driver sees: after serving {@code afterSteps} steps,
+     * shard {@code rank} (>= 1) throws, or, with {@code hang}, stops answering (until its task is interrupted, at
+     * most 3 collective timeouts).
+     */
+    public record Fault(int rank, int afterSteps, boolean hang) implements Serializable
+    {
+    }
 
     /** What rank 0 returns: the trained model and the mean loss of the last step. */
     public record Result(ModelSnapshot model, double lastLoss) implements Serializable
     {
     }
 
-    public SplitBarrierTask(final Broadcast<ModelSnapshot> initialModel, final SplitConfig split,
-        final ExamplePlan plan, final int epochs, final long sessionId, final byte[] secret,
-        final long collectiveTimeoutMs)
+    /**
+     * @param initialModel      read by rank 0 only: Spark fetches a broadcast on first use, so the shards never
+     *                          receive the whole model.
+     * @param configurationJson what the shards build their slices from.
+     * @param fault             null, or a deliberate failure of one shard (tests).
+     */
+    public SplitBarrierTask(final Broadcast<ModelSnapshot> initialModel, final String configurationJson,
+        final SplitConfig split, final ExamplePlan plan, final int epochs, final long sessionId, final byte[] secret,
+        final long collectiveTimeoutMs, final Fault fault)
     {
+        this.fault = fault;
         this.initialModel = initialModel;
+        this.configurationJson = configurationJson;
         this.shards = split.shards();
         this.splitLayers = split.splitLayers().stream().mapToInt(Integer::intValue).toArray();
+        this.paired = split.paired();
         this.plan = plan;
         this.epochs = epochs;
         this.sessionId = sessionId;
@@ -65,12 +86,14 @@ public final class SplitBarrierTask implements Serializable
         }
         ResourceBinding.bind(context.resourcesJMap(), rank);
         final DataSet[] batches = rank == 0 ? LocalBatches.build(partition, plan, 0) : requireEmpty(partition, rank);
-        final MultiLayerNetwork network = initialModel.value().restore();
-        final SplitConfig split = SplitConfig.of(shards, splitLayers);
+        final SplitConfig unpaired = SplitConfig.of(shards, splitLayers);
+        final SplitConfig split = paired ? unpaired.withPairing() : unpaired;
         final Result result;
         try (Collective collective = BarrierRing.connect(context, sessionId, secret, collectiveTimeoutMs))
         {
-            final SplitRank splitRank = new SplitRank(collective, network, split);
+            // Rank 0 holds the initial network and sends each shard its slices; a shard allocates only those.
+            final SplitRank splitRank = rank == 0 ? new SplitRank(collective, initialModel.value().restore(), split)
+                : SplitRank.shard(collective, MultiLayerConfiguration.fromJson(configurationJson), split);
             LOG.info("Shard {} of {} ready (split layers {})", rank, worldSize, split.splitLayers());
             if (rank == 0)
             {
@@ -78,12 +101,49 @@ public final class SplitBarrierTask implements Serializable
             }
             else
             {
-                splitRank.serve();
+                serve(splitRank, rank);
                 result = null;
             }
         }
         LOG.info("Shard {} of {} finished", rank, worldSize);
         return result == null ? Collections.emptyIterator() : List.of(result).iterator();
+    }
+
+    private void serve(final SplitRank splitRank, final int rank)
+    {
+        int served = 0;
+        while (splitRank.serveOne())
+        {
+            served++;
+            if (fault != null && fault.rank() == rank && served == fault.afterSteps())
+            {
+                injectFault(rank, served);
+            }
+        }
+    }
+
+    private void injectFault(final int rank, final int served)
+    {
+        if (!fault.hang())
+        {
+            throw new TrainerException("shard " + rank + ": injected fault after " + served + " steps");
+        }
+        LOG.warn("Shard {}: injected fault, not answering after {} steps", rank, served);
+        final Object never = new Object();
+        synchronized (never)
+        {
+            try
+            {
+                // Spark interrupts the task when the stage is aborted; the bound keeps a test from leaving it behind.
+                never.wait(3 * collectiveTimeoutMs);
+            }
+            catch (final InterruptedException ex)
+            {
+                Thread.currentThread().interrupt();
+                throw new TrainerException("shard " + rank + ": injected hang ended by an interrupt");
+            }
+        }
+        throw new TrainerException("shard " + rank + ": injected hang ended after " + 3 * collectiveTimeoutMs + " ms");
     }
 
     /** Rank 0: every step of every epoch, the epoch counter advanced after each, then the gather. */

@@ -28,6 +28,7 @@ import java.util.Locale;
  * @param splitLayers    model-split: indices of the layers to split; null = chosen by splitThreshold.
  * @param splitThreshold model-split without splitLayers: split every dense/output layer whose weight matrix has at
  *                       least this many elements, or every dense/output layer when none has.
+ * @param splitPairing   model-split: Megatron pairing of consecutive split layers (columns, then rows).
  */
 public record JobOptions(
     String model,
@@ -47,7 +48,8 @@ public record JobOptions(
     String mode,
     int shards,
     List<Integer> splitLayers,
-    long splitThreshold)
+    long splitThreshold,
+    boolean splitPairing)
 {
     public static final String DATA_PARALLEL = "data-parallel";
     public static final String MODEL_SPLIT = "model-split";
@@ -80,6 +82,8 @@ public record JobOptions(
           --split-layers I,J     model-split: indices of the dense/output layers to split (0 = first)
                                  [every dense/output layer with >= --split-threshold weights; all if none]
           --split-threshold N    model-split: weight-matrix elements for the default choice  [100000]
+          --split-pairing        model-split: split consecutive split layers as Megatron pairs (the first by
+                                 columns, the next by rows: one sum-reduce between them)   [off]
           --master URL           Spark master when not set by spark-submit   [local[workers], local[shards]]
           --help                 this text
         """;
@@ -105,6 +109,8 @@ public record JobOptions(
         require(splitLayers == null || MODEL_SPLIT.equals(mode), "--split-layers", splitLayers,
             "only with --mode " + MODEL_SPLIT);
         require(splitThreshold >= 1, "--split-threshold", splitThreshold, ">= 1");
+        require(!splitPairing || MODEL_SPLIT.equals(mode), "--split-pairing", splitPairing,
+            "only with --mode " + MODEL_SPLIT);
         splitLayers = splitLayers == null ? null : List.copyOf(splitLayers);
     }
 
@@ -150,6 +156,7 @@ public record JobOptions(
                 }
                 case "--no-output" -> b.output = null;
                 case "--no-metrics" -> b.metrics = null;
+                case "--split-pairing" -> b.splitPairing = true;
                 default ->
                 {
                     if (i + 1 >= args.length)
@@ -184,6 +191,7 @@ public record JobOptions(
         private int shards = 2;
         private List<Integer> splitLayers;
         private long splitThreshold = 100_000;
+        private boolean splitPairing;
 
         private void set(final String name, final String value)
         {
@@ -214,7 +222,8 @@ public record JobOptions(
         private JobOptions build()
         {
             return new JobOptions(model, trainPath, testPath, format, featureScale, epochs, batchSize, workers,
-                updater, learningRate, seed, output, metrics, master, mode, shards, splitLayers, splitThreshold);
+                updater, learningRate, seed, output, metrics, master, mode, shards, splitLayers, splitThreshold,
+                splitPairing);
         }
     }
 

@@ -24,6 +24,12 @@ final class SplitChoice
      */
     static SplitConfig of(final JobOptions options, final MultiLayerConfiguration conf)
     {
+        final SplitConfig split = byColumns(options, conf);
+        return options.splitPairing() ? split.withPairing() : split;
+    }
+
+    private static SplitConfig byColumns(final JobOptions options, final MultiLayerConfiguration conf)
+    {
         if (options.splitLayers() != null)
         {
             return new SplitConfig(options.shards(), Set.copyOf(options.splitLayers()));

@@ -133,7 +133,8 @@ public final class TrainJob
         final MultiLayerNetwork network = new MultiLayerNetwork(modelConf);
         network.init();
         out.printf(Locale.ROOT, "model: %s, %,d parameters; %s, %d epochs%n", options.model(), network.numParams(),
-            split != null ? split.shards() + " shards of layers " + new TreeSet<>(split.splitLayers()) + ", batch " +
+            split != null ? split.shards() + " shards of layers " + new TreeSet<>(split.splitLayers())
+                + (split.paired() ? " (paired)" : "") + ", batch " +
             options.batchSize() : options.workers() + " workers x batch " + options.batchSize(), options.epochs());
         // Trains in data-parallel mode; in both modes it evaluates (on executors, with the whole trained model).
         // Model-split training reports no per-step progress, so the metrics file then holds the evaluation only.
