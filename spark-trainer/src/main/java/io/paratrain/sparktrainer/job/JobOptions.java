@@ -28,6 +28,7 @@ import java.util.Locale;
  * @param splitLayers    model-split: indices of the layers to split; null = chosen by splitThreshold.
  * @param splitThreshold model-split without splitLayers: split every dense/output layer whose weight matrix has at
  *                       least this many elements, or every dense/output layer when none has.
+ * @param plot           folder for PNG charts of loss, test accuracy per epoch and throughput; null = none.
  */
 public record JobOptions(
     String model,
@@ -47,7 +48,8 @@ public record JobOptions(
     String mode,
     int shards,
     List<Integer> splitLayers,
-    long splitThreshold)
+    long splitThreshold,
+    String plot)
 {
     public static final String DATA_PARALLEL = "data-parallel";
     public static final String MODEL_SPLIT = "model-split";
@@ -74,6 +76,8 @@ public record JobOptions(
           --no-output            do not write the model
           --metrics PATH         JSON-lines metrics, one line per step and per epoch    [paratrain-metrics.jsonl]
           --no-metrics           do not write metrics
+          --plot DIR             PNG charts in DIR: loss.png, throughput.png and accuracy.png (test accuracy
+                                 after every epoch: the job then trains one epoch per Spark stage, same result)
           --mode M               data-parallel | model-split                            [data-parallel]
           --shards N             model-split: column shards, one Spark barrier task each; --workers and
                                  per-step metrics do not apply, --batch-size is the whole step [2]
@@ -105,6 +109,8 @@ public record JobOptions(
         require(splitLayers == null || MODEL_SPLIT.equals(mode), "--split-layers", splitLayers,
             "only with --mode " + MODEL_SPLIT);
         require(splitThreshold >= 1, "--split-threshold", splitThreshold, ">= 1");
+        require(plot == null || !MODEL_SPLIT.equals(mode), "--plot", plot,
+            "only with --mode " + DATA_PARALLEL + " (model-split reports no per-step metrics)");
         splitLayers = splitLayers == null ? null : List.copyOf(splitLayers);
     }
 
@@ -184,6 +190,7 @@ public record JobOptions(
         private int shards = 2;
         private List<Integer> splitLayers;
         private long splitThreshold = 100_000;
+        private String plot;
 
         private void set(final String name, final String value)
         {
@@ -207,6 +214,7 @@ public record JobOptions(
                 case "--shards" -> shards = integer(name, value);
                 case "--split-layers" -> splitLayers = integers(name, value);
                 case "--split-threshold" -> splitThreshold = integer(name, value);
+                case "--plot" -> plot = value;
                 default -> throw new TrainerConfigException("unknown option " + name + " (see --help)");
             }
         }
@@ -214,7 +222,7 @@ public record JobOptions(
         private JobOptions build()
         {
             return new JobOptions(model, trainPath, testPath, format, featureScale, epochs, batchSize, workers,
-                updater, learningRate, seed, output, metrics, master, mode, shards, splitLayers, splitThreshold);
+                updater, learningRate, seed, output, metrics, master, mode, shards, splitLayers, splitThreshold, plot);
         }
     }
 

@@ -66,27 +66,33 @@ public final class MetricsCharts
                 meanThroughput.add(s[0], window / MEAN_STEPS);
             }
         }
-        written.add(save(chart("Training loss", "loss", false, loss), folder.resolve(LOSS)));
-        written.add(save(chart("Throughput", "samples/s", false, throughput, meanThroughput),
+        written.add(save(lineChart("Training loss", "global step", "loss", false, loss), folder.resolve(LOSS)));
+        written.add(save(lineChart("Throughput", "global step", "samples/s", false, throughput,
+            meanThroughput),
             folder.resolve(THROUGHPUT)));
         if (!log.evaluations().isEmpty())
         {
             final XYSeries accuracy = new XYSeries("test accuracy");
             log.evaluations().forEach(e -> accuracy.add(e[0], e[1]));
-            written.add(save(chart("Test accuracy", "accuracy", true, accuracy), folder.resolve(ACCURACY)));
+            written.add(save(lineChart("Test accuracy", "global step", "accuracy", true, accuracy),
+                folder.resolve(ACCURACY)));
         }
         return written;
     }
 
-    private static JFreeChart chart(final String title, final String yLabel, final boolean points,
-        final XYSeries... series)
+    /**
+     * A line chart in the style of the files this class writes, for notebooks and reports: {@code series} share
+     * the axes; with {@code points} every value is also marked. {@code chart.createBufferedImage(w, h)} draws it.
+     */
+    public static JFreeChart lineChart(final String title, final String xLabel, final String yLabel,
+        final boolean points, final XYSeries... series)
     {
         final XYSeriesCollection data = new XYSeriesCollection();
         for (final XYSeries s : series)
         {
             data.addSeries(s);
         }
-        final NumberAxis x = new NumberAxis("global step");
+        final NumberAxis x = new NumberAxis(xLabel);
         final NumberAxis y = new NumberAxis(yLabel);
         y.setAutoRangeIncludesZero(false);
         final XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(true, points);

@@ -65,11 +65,12 @@ class ParatrainClassifierTest
     }
 
     @Test
-    void trainsExactlyWhatTheDataParallelTrainerTrains()
+    void trainsExactlyWhatTheDataParallelTrainerTrainsAndPlots(@TempDir final Path dir) throws IOException
     {
         final Dataset<Row> frame = BundledFrames.mnistTrain(spark).limit(1000).cache();
         final ParatrainClassifier estimator = new ParatrainClassifier().setHiddenLayers(64).setWorkers(2)
-            .setBatchSizePerWorker(16).setEpochs(2).setUpdater("adam").setLearningRate(1e-3).setSeed(7);
+            .setBatchSizePerWorker(16).setEpochs(2).setUpdater("adam").setLearningRate(1e-3).setSeed(7)
+            .setPlotDir(dir.toString());
         final ParatrainClassificationModel model = estimator.fit(frame);
 
         final List<DataSet> examples = new ArrayList<>();
@@ -95,6 +96,12 @@ class ParatrainClassifierTest
             "the Estimator's parameters must be bit-identical to DataParallelTrainer's");
         assertEquals(2 * 32, model.history().steps().size(), "1000 examples / batch 32 = 31.25 -> 32 steps x 2");
         assertEquals(2, model.history().epochs().size());
+        assertEquals(64, java.nio.file.Files.readAllLines(dir.resolve(MetricsOutput.DEFAULT_FILE)).size() - 2,
+            "64 step lines and 2 epoch lines in the metrics file the charts are drawn from");
+        for (final String chart : List.of("loss.png", "throughput.png"))
+        {
+            assertEquals(720, javax.imageio.ImageIO.read(dir.resolve(chart).toFile()).getWidth(), chart);
+        }
         frame.unpersist();
     }
 
