@@ -39,8 +39,13 @@ public final class ParatrainClassificationModel
     private static final String NETWORK_FILE = "data/network.zip";
 
     private final String uid;
-    /** What executors get: the network travels as plain arrays and is rebuilt once per task. */
-    private final ModelSnapshot snapshot;
+    /** The whole trained state (with the updater's), on the driver: for {@link #network()}, copies and saving. */
+    private final transient ModelSnapshot snapshot;
+    /**
+     * What executors get for {@code transform}: configuration and parameters only (Adam's state would triple the
+     * task size), rebuilt into a network once per task.
+     */
+    private final ModelSnapshot weights;
     private final int numFeatures;
     private final int numClasses;
     private final transient TrainingHistory history;
@@ -56,6 +61,8 @@ public final class ParatrainClassificationModel
     {
         this.uid = token.take();
         this.snapshot = ModelSnapshot.of(network);
+        this.weights = new ModelSnapshot(snapshot.configurationJson(), snapshot.parameters(), null,
+            snapshot.iterationCount(), snapshot.epochCount());
         this.numFeatures = (int)network.layerInputSize(0);
         this.numClasses = (int)network.layerSize(network.getnLayers() - 1);
         this.history = history;
@@ -113,7 +120,7 @@ public final class ParatrainClassificationModel
         {
             if (network == null)
             {
-                network = snapshot.restore();
+                network = weights.restore();
             }
             output = network.output(input);
         }
