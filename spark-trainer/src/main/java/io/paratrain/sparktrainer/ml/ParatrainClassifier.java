@@ -1,6 +1,8 @@
 package io.paratrain.sparktrainer.ml;
 
+import io.paratrain.modelsplit.SplitConfig;
 import io.paratrain.sparktrainer.DataParallelTrainer;
+import io.paratrain.sparktrainer.ModelSplitTrainer;
 import io.paratrain.sparktrainer.TrainerConfig;
 import io.paratrain.sparktrainer.TrainingListener;
 import io.paratrain.sparktrainer.TrainingSummary;
@@ -24,6 +26,9 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.types.StructType;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.dataset.DataSet;
 import scala.Function1;
@@ -33,6 +38,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * A Spark ML {@code Estimator} that trains a DL4J network on a DataFrame with Paratrain's exact data-parallel
@@ -44,13 +50,16 @@ import java.util.Set;
  * is empty, an MLP with ReLU {@code hiddenLayers} and a softmax output sized from the data, built exactly as the
  * job's presets ({@link ModelSource#mlp}) with {@code updater}, {@code learningRate} and {@code seed}. Columns are
  * checked before training: present, of the right type, features as wide as the network's input, labels integral
- * and within its outputs.
+ * and within its outputs. With {@code mode=model-split} it trains with {@link ModelSplitTrainer} instead: every
+ * dense/output layer cut by columns into {@code shards} barrier tasks, {@code batchSizePerWorker} examples a step.
  */
 public final class ParatrainClassifier
     extends ProbabilisticClassifier<Vector, ParatrainClassifier, ParatrainClassificationModel>
     implements DefaultParamsWritable
 {
     private static final long serialVersionUID = 1L;
+    public static final String DATA_PARALLEL = "data-parallel";
+    public static final String MODEL_SPLIT = "model-split";
 
     private final String uid;
     private final Param<String> modelJson;
@@ -61,6 +70,8 @@ public final class ParatrainClassifier
     private final IntParam workers;
     private final IntParam batchSizePerWorker;
     private final IntParam epochs;
+    private final Param<String> mode;
+    private final IntParam shards;
     private final Param<String> metricsPath;
     private final Param<String> plotDir;
     /** Driver-side progress listeners; not parameters, so neither copied with the stage nor persisted. */
@@ -93,6 +104,11 @@ public final class ParatrainClassifier
         batchSizePerWorker = new IntParam(this, "batchSizePerWorker", "examples per replica per step (>= 1)",
             validator((Object n) -> (Integer)n >= 1));
         epochs = new IntParam(this, "epochs", "passes over the data (>= 1)", validator((Object n) -> (Integer)n >= 1));
+        mode = new Param<>(this, "mode", "data-parallel (replicas, exact gradient all-reduce) or model-split " +
+            "(every dense/output layer cut by columns into shards; batchSizePerWorker is then the whole step)",
+            validator((String name) -> Set.of(DATA_PARALLEL, MODEL_SPLIT).contains(name)));
+        shards = new IntParam(this, "shards", "model-split: column shards, one Spark barrier task each (>= 1)",
+            validator((Object n) -> (Integer)n >= 1));
         metricsPath = new Param<>(this, "metricsPath", "local JSON-lines file of per-step metrics; empty = none",
             validator(path -> true));
         plotDir = new Param<>(this, "plotDir", "local folder for PNG charts of loss and throughput; empty = none",
@@ -105,6 +121,8 @@ public final class ParatrainClassifier
         setDefault(workers, 2);
         setDefault(batchSizePerWorker, 64);
         setDefault(epochs, 3);
+        setDefault(mode, DATA_PARALLEL);
+        setDefault(shards, 2);
         setDefault(metricsPath, "");
         setDefault(plotDir, "");
     }
@@ -135,6 +153,8 @@ public final class ParatrainClassifier
     public IntParam workers() { return workers; }
     public IntParam batchSizePerWorker() { return batchSizePerWorker; }
     public IntParam epochs() { return epochs; }
+    public Param<String> mode() { return mode; }
+    public IntParam shards() { return shards; }
     public Param<String> metricsPath() { return metricsPath; }
     public Param<String> plotDir() { return plotDir; }
 
@@ -146,6 +166,8 @@ public final class ParatrainClassifier
     public ParatrainClassifier setWorkers(final int value) { return (ParatrainClassifier)set(workers, value); }
     public ParatrainClassifier setBatchSizePerWorker(final int value) { return (ParatrainClassifier)set(batchSizePerWorker, value); }
     public ParatrainClassifier setEpochs(final int value) { return (ParatrainClassifier)set(epochs, value); }
+    public ParatrainClassifier setMode(final String value) { return (ParatrainClassifier)set(mode, value); }
+    public ParatrainClassifier setShards(final int value) { return (ParatrainClassifier)set(shards, value); }
     public ParatrainClassifier setMetricsPath(final String value) { return (ParatrainClassifier)set(metricsPath, value); }
     public ParatrainClassifier setPlotDir(final String value) { return (ParatrainClassifier)set(plotDir, value); }
 
@@ -157,6 +179,8 @@ public final class ParatrainClassifier
     public int getWorkers() { return (Integer)getOrDefault(workers); }
     public int getBatchSizePerWorker() { return (Integer)getOrDefault(batchSizePerWorker); }
     public int getEpochs() { return (Integer)getOrDefault(epochs); }
+    public String getMode() { return getOrDefault(mode); }
+    public int getShards() { return (Integer)getOrDefault(shards); }
     public String getMetricsPath() { return getOrDefault(metricsPath); }
     public String getPlotDir() { return getOrDefault(plotDir); }
 
@@ -195,6 +219,12 @@ public final class ParatrainClassifier
             throw new TrainingInputException("column " + getLabelCol() + " has labels up to " + (classesInData - 1) +
                 " but the network has " + shape[1] + " outputs (labels must be 0.." + (shape[1] - 1) + ")");
         }
+        final SplitConfig split = MODEL_SPLIT.equals(getMode()) ?
+            new SplitConfig(getShards(), denseLayers(configuration)) : null;
+        if (split != null)
+        {
+            ModelSplitTrainer.check(configuration, split);
+        }
         final MultiLayerNetwork network = new MultiLayerNetwork(configuration);
         network.init();
 
@@ -217,7 +247,9 @@ public final class ParatrainClassifier
         final TrainingSummary summary;
         try
         {
-            summary = trainer.fit(network, data);
+            // Model split reports no per-step progress: the history then holds the summary only.
+            summary = split == null ? trainer.fit(network, data) : new ModelSplitTrainer(sc, split, getEpochs(),
+                getBatchSizePerWorker(), TrainerConfig.DEFAULT_COLLECTIVE_TIMEOUT_MS).fit(network, data);
         }
         finally
         {
@@ -237,6 +269,21 @@ public final class ParatrainClassifier
         }
         return ModelSource.mlp(features, getHiddenLayers(), Math.max(classes, 2),
             ModelSource.updater(getUpdater(), getLearningRate()), getSeed());
+    }
+
+    /** Indices of the dense and output layers: what model-split mode cuts. */
+    private static Set<Integer> denseLayers(final MultiLayerConfiguration configuration)
+    {
+        final Set<Integer> layers = new TreeSet<>();
+        for (int i = 0; i < configuration.getConfs().size(); i++)
+        {
+            final Layer layer = configuration.getConf(i).getLayer();
+            if (layer instanceof DenseLayer || layer instanceof OutputLayer)
+            {
+                layers.add(i);
+            }
+        }
+        return layers;
     }
 
     private static MultiLayerConfiguration configurationFromJson(final String json)

@@ -1,7 +1,9 @@
 package io.paratrain.sparktrainer.ml;
 
 import io.paratrain.sparktrainer.DataParallelTrainer;
+import io.paratrain.modelsplit.SplitConfig;
 import io.paratrain.sparktrainer.LocalSpark;
+import io.paratrain.sparktrainer.ModelSplitTrainer;
 import io.paratrain.sparktrainer.StepMetrics;
 import io.paratrain.sparktrainer.TrainerConfig;
 import io.paratrain.sparktrainer.TrainingListener;
@@ -73,19 +75,7 @@ class ParatrainClassifierTest
             .setPlotDir(dir.toString());
         final ParatrainClassificationModel model = estimator.fit(frame);
 
-        final List<DataSet> examples = new ArrayList<>();
-        for (final Row row : frame.collectAsList())
-        {
-            final double[] x = ((Vector)row.get(1)).toArray();
-            final float[] xf = new float[x.length];
-            for (int i = 0; i < x.length; i++)
-            {
-                xf[i] = (float)x[i];
-            }
-            final float[] y = new float[10];
-            y[(int)row.getDouble(0)] = 1;
-            examples.add(new DataSet(Nd4j.create(xf, 1, PIXELS), Nd4j.create(y, 1, 10)));
-        }
+        final List<DataSet> examples = examples(frame);
         final MultiLayerNetwork network = new MultiLayerNetwork(
             ModelSource.mlp(PIXELS, new int[] {64}, 10, new Adam(1e-3), 7));
         network.init();
@@ -103,6 +93,43 @@ class ParatrainClassifierTest
             assertEquals(720, javax.imageio.ImageIO.read(dir.resolve(chart).toFile()).getWidth(), chart);
         }
         frame.unpersist();
+    }
+
+    @Test
+    void modelSplitModeTrainsExactlyWhatModelSplitTrainerTrains()
+    {
+        final Dataset<Row> frame = BundledFrames.mnistTrain(spark).limit(600).cache();
+        final ParatrainClassificationModel model = new ParatrainClassifier().setMode("model-split").setShards(2)
+            .setHiddenLayers(32).setBatchSizePerWorker(32).setEpochs(1).setSeed(3).fit(frame);
+
+        final MultiLayerNetwork network = new MultiLayerNetwork(
+            ModelSource.mlp(PIXELS, new int[] {32}, 10, new Adam(1e-3), 3));
+        network.init();
+        new ModelSplitTrainer(sc, SplitConfig.of(2, 0, 1), 1, 32, 120_000)
+            .fit(network, sc.parallelize(examples(frame), 3));
+        assertArrayEquals(network.params().toFloatVector(), model.network().params().toFloatVector(),
+            "the Estimator's parameters must be bit-identical to ModelSplitTrainer's");
+        assertEquals(19, model.network().getIterationCount(), "600 examples / 32 = 18.75 -> 19 steps");
+        frame.unpersist();
+    }
+
+    /** The rows as one-example DataSets, features cast to float as the Estimator does. */
+    private static List<DataSet> examples(final Dataset<Row> frame)
+    {
+        final List<DataSet> examples = new ArrayList<>();
+        for (final Row row : frame.collectAsList())
+        {
+            final double[] x = ((Vector)row.get(1)).toArray();
+            final float[] xf = new float[x.length];
+            for (int i = 0; i < x.length; i++)
+            {
+                xf[i] = (float)x[i];
+            }
+            final float[] y = new float[10];
+            y[(int)row.getDouble(0)] = 1;
+            examples.add(new DataSet(Nd4j.create(xf, 1, PIXELS), Nd4j.create(y, 1, 10)));
+        }
+        return examples;
     }
 
     @Test
@@ -190,6 +217,9 @@ class ParatrainClassifierTest
         assertThrows(IllegalArgumentException.class, () -> estimator.setUpdater("rmsprop"));
         assertThrows(IllegalArgumentException.class, () -> estimator.setLearningRate(-1));
         assertThrows(IllegalArgumentException.class, () -> estimator.setHiddenLayers(16, 0));
+        assertThrows(IllegalArgumentException.class, () -> estimator.setMode("pipeline-parallel"));
+        assertThrows(IllegalArgumentException.class, () -> estimator.setShards(0));
+        assertEquals("data-parallel", estimator.getMode());
 
         estimator.setWorkers(3).setEpochs(5).setHiddenLayers(32, 16).setProbabilityCol("p");
         final ParatrainClassifier copy = estimator.copy(new org.apache.spark.ml.param.ParamMap()
