@@ -6,6 +6,7 @@ import io.paratrain.sparktrainer.ModelSplitTrainer;
 import io.paratrain.sparktrainer.TrainerConfig;
 import io.paratrain.sparktrainer.TrainingListener;
 import io.paratrain.sparktrainer.TrainingSummary;
+import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import io.paratrain.sparktrainer.job.ModelSource;
 import org.apache.spark.api.java.JavaRDD;
@@ -206,24 +207,19 @@ public final class ParatrainClassifier
     public ParatrainClassificationModel train(final Dataset<?> dataset)
     {
         final int features = ColumnCheck.featureCount(dataset, getFeaturesCol());
-        final int classesInData = ColumnCheck.classCount(dataset, getLabelCol());
-        final MultiLayerConfiguration configuration = configuration(features, classesInData);
-        final int[] shape = ModelSource.inputsAndClasses(configuration);
-        if (shape[0] != features)
-        {
-            throw new TrainingInputException("column " + getFeaturesCol() + " holds vectors of size " + features +
-                " but the network's first layer has nIn=" + shape[0]);
-        }
-        if (shape[1] < classesInData)
-        {
-            throw new TrainingInputException("column " + getLabelCol() + " has labels up to " + (classesInData - 1) +
-                " but the network has " + shape[1] + " outputs (labels must be 0.." + (shape[1] - 1) + ")");
-        }
+        final MultiLayerConfiguration configuration = checkedConfiguration(features,
+            ColumnCheck.classCount(dataset, getLabelCol()));
+        final int classes = ModelSource.inputsAndClasses(configuration)[1];
         final SplitConfig split = MODEL_SPLIT.equals(getMode()) ?
             new SplitConfig(getShards(), denseLayers(configuration)) : null;
         if (split != null)
         {
             ModelSplitTrainer.check(configuration, split);
+            if (!getPlotDir().isEmpty())
+            {
+                throw new TrainerConfigException("plotDir needs per-step metrics, which model-split training does " +
+                    "not report: use mode=" + DATA_PARALLEL + " or no plotDir");
+            }
         }
         final MultiLayerNetwork network = new MultiLayerNetwork(configuration);
         network.init();
@@ -243,7 +239,7 @@ public final class ParatrainClassifier
         metrics.listener().ifPresent(trainer::addListener);
 
         final JavaRDD<DataSet> data = RowBatches.of(dataset.select(getFeaturesCol(), getLabelCol()).toDF(),
-            features, shape[1]).cache();
+            features, classes).cache();
         final TrainingSummary summary;
         try
         {
@@ -258,6 +254,24 @@ public final class ParatrainClassifier
         }
         metrics.plot();
         return new ParatrainClassificationModel(uid(), network, history.result(summary));
+    }
+
+    /** The network for data of {@code features} columns and labels 0..classesInData-1, checked against them. */
+    private MultiLayerConfiguration checkedConfiguration(final int features, final int classesInData)
+    {
+        final MultiLayerConfiguration configuration = configuration(features, classesInData);
+        final int[] shape = ModelSource.inputsAndClasses(configuration);
+        if (shape[0] != features)
+        {
+            throw new TrainingInputException("column " + getFeaturesCol() + " holds vectors of size " + features +
+                " but the network's first layer has nIn=" + shape[0]);
+        }
+        if (shape[1] < classesInData)
+        {
+            throw new TrainingInputException("column " + getLabelCol() + " has labels up to " + (classesInData - 1) +
+                " but the network has " + shape[1] + " outputs (labels must be 0.." + (shape[1] - 1) + ")");
+        }
+        return configuration;
     }
 
     private MultiLayerConfiguration configuration(final int features, final int classes)

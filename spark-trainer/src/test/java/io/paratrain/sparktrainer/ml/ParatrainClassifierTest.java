@@ -7,6 +7,7 @@ import io.paratrain.sparktrainer.ModelSplitTrainer;
 import io.paratrain.sparktrainer.StepMetrics;
 import io.paratrain.sparktrainer.TrainerConfig;
 import io.paratrain.sparktrainer.TrainingListener;
+import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import io.paratrain.sparktrainer.job.ModelSource;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -197,6 +198,9 @@ class ParatrainClassifierTest
         final String json784x5 = ModelSource.mlp(PIXELS, new int[] {8}, 5, new Adam(1e-3), 1).toJson();
         assertMessage("column label has labels up to 9 but the network has 5 outputs (labels must be 0..4)",
             () -> new ParatrainClassifier().setModelJson(json784x5).addListener(counter).fit(frame));
+        assertEquals("plotDir needs per-step metrics, which model-split training does not report: use " +
+            "mode=data-parallel or no plotDir", assertThrows(TrainerConfigException.class,
+            () -> new ParatrainClassifier().setMode("model-split").setPlotDir("plots").fit(frame)).getMessage());
         assertEquals(0, steps.get(), "no bad input may reach a training step");
     }
 
