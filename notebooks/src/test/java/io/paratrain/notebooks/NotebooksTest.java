@@ -17,6 +17,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -52,6 +53,8 @@ class NotebooksTest
         assertEquals(accuracy, single(all, "loaded model: accuracy=(\\d\\.\\d{4})"),
             "the saved and loaded model predicts the same");
         assertTrue(all.contains("accuracy above 0.9: ok"), all);
+        final String removed = single(all, "removed (\\S+): true");
+        assertFalse(java.nio.file.Files.exists(Path.of(removed)), "the notebook's temporary model folder is gone");
 
         final List<BufferedImage> charts = images(notebook);
         assertEquals(2, charts.size(), "loss and accuracy charts");
