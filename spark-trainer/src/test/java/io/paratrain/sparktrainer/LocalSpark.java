@@ -4,13 +4,13 @@ import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 
 /** Test fixture: one local Spark context per test class, with as many task slots as the largest ring tested. */
-final class LocalSpark
+public final class LocalSpark
 {
     private LocalSpark()
     {
     }
 
-    static JavaSparkContext start(final int slots)
+    public static JavaSparkContext start(final int slots)
     {
         final SparkConf conf = new SparkConf()
             .setMaster("local[" + slots + "]")

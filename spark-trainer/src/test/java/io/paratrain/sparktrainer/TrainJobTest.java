@@ -104,6 +104,45 @@ class TrainJobTest
     }
 
     @Test
+    void plotWritesChartsAndEvaluatesEveryEpochWithoutChangingTheResult() throws Exception
+    {
+        final String[] common = {"--model", model().toString(), "--train", csv("train.csv", 300).toString(),
+            "--test", csv("test.csv", 100).toString(), "--workers", "2", "--batch-size", "10", "--epochs", "3"};
+        assertEquals(0, run(common), err);
+        final MultiLayerNetwork once = ModelSerializer.restoreMultiLayerNetwork(dir.resolve("model.zip").toFile());
+
+        final Path plots = dir.resolve("plots");
+        final List<String> withPlot = new ArrayList<>(List.of(common));
+        withPlot.addAll(List.of("--plot", plots.toString()));
+        assertEquals(0, run(withPlot.toArray(String[]::new)), err);
+        final MultiLayerNetwork epochByEpoch = ModelSerializer.restoreMultiLayerNetwork(
+            dir.resolve("model.zip").toFile());
+        assertEquals(once.params(), epochByEpoch.params(), "one fit per epoch must train exactly as one 3-epoch fit");
+        assertEquals(45, epochByEpoch.getIterationCount(), "3 epochs of 15 steps of 20 examples");
+        assertTrue(out.contains("plots: " + plots.resolve("loss.png")), out);
+
+        final List<String> metrics = Files.readAllLines(dir.resolve("metrics.jsonl"));
+        assertEquals(45, metrics.stream().filter(l -> l.startsWith("{\"type\":\"step\"")).count());
+        assertTrue(metrics.stream().anyMatch(l -> l.startsWith("{\"type\":\"step\",\"epoch\":2,\"step\":14," +
+            "\"global_step\":44,")), "global steps continue across the per-epoch fits");
+        assertEquals(List.of(15L, 30L, 45L), metrics.stream().filter(l -> l.startsWith("{\"type\":\"evaluation\""))
+            .map(l -> Long.parseLong(l.replaceAll(".*\"global_step\":(\\d+).*", "$1"))).toList());
+        for (final String chart : List.of("loss.png", "throughput.png", "accuracy.png"))
+        {
+            final java.awt.image.BufferedImage image = javax.imageio.ImageIO.read(plots.resolve(chart).toFile());
+            assertEquals(720, image.getWidth(), chart);
+            assertEquals(400, image.getHeight(), chart);
+        }
+    }
+
+    @Test
+    void plotIsRefusedInModelSplitMode()
+    {
+        assertRefusedWithNothingWritten(run("--mode", "model-split", "--plot", dir.resolve("p").toString()),
+            "invalid --plot " + dir.resolve("p") + ": expected only with --mode data-parallel");
+    }
+
+    @Test
     void parquetWithAVectorColumnTrainsAndAWrongVectorSizeIsRefused() throws Exception
     {
         final Path good = dir.resolve("train.parquet");

@@ -29,6 +29,7 @@ import java.util.Locale;
  * @param splitThreshold model-split without splitLayers: split every dense/output layer whose weight matrix has at
  *                       least this many elements, or every dense/output layer when none has.
  * @param splitPairing   model-split: Megatron pairing of consecutive split layers (columns, then rows).
+ * @param plot           folder for PNG charts of loss, test accuracy per epoch and throughput; null = none.
  */
 public record JobOptions(
     String model,
@@ -49,7 +50,8 @@ public record JobOptions(
     int shards,
     List<Integer> splitLayers,
     long splitThreshold,
-    boolean splitPairing)
+    boolean splitPairing,
+    String plot)
 {
     public static final String DATA_PARALLEL = "data-parallel";
     public static final String MODEL_SPLIT = "model-split";
@@ -76,6 +78,8 @@ public record JobOptions(
           --no-output            do not write the model
           --metrics PATH         JSON-lines metrics, one line per step and per epoch    [paratrain-metrics.jsonl]
           --no-metrics           do not write metrics
+          --plot DIR             PNG charts in DIR: loss.png, throughput.png and accuracy.png (test accuracy
+                                 after every epoch: the job then trains one epoch per Spark stage, same result)
           --mode M               data-parallel | model-split                            [data-parallel]
           --shards N             model-split: column shards, one Spark barrier task each; --workers and
                                  per-step metrics do not apply, --batch-size is the whole step [2]
@@ -111,6 +115,8 @@ public record JobOptions(
         require(splitThreshold >= 1, "--split-threshold", splitThreshold, ">= 1");
         require(!splitPairing || MODEL_SPLIT.equals(mode), "--split-pairing", splitPairing,
             "only with --mode " + MODEL_SPLIT);
+        require(plot == null || !MODEL_SPLIT.equals(mode), "--plot", plot,
+            "only with --mode " + DATA_PARALLEL + " (model-split reports no per-step metrics)");
         splitLayers = splitLayers == null ? null : List.copyOf(splitLayers);
     }
 
@@ -192,6 +198,7 @@ public record JobOptions(
         private List<Integer> splitLayers;
         private long splitThreshold = 100_000;
         private boolean splitPairing;
+        private String plot;
 
         private void set(final String name, final String value)
         {
@@ -215,6 +222,7 @@ public record JobOptions(
                 case "--shards" -> shards = integer(name, value);
                 case "--split-layers" -> splitLayers = integers(name, value);
                 case "--split-threshold" -> splitThreshold = integer(name, value);
+                case "--plot" -> plot = value;
                 default -> throw new TrainerConfigException("unknown option " + name + " (see --help)");
             }
         }
@@ -223,7 +231,7 @@ public record JobOptions(
         {
             return new JobOptions(model, trainPath, testPath, format, featureScale, epochs, batchSize, workers,
                 updater, learningRate, seed, output, metrics, master, mode, shards, splitLayers, splitThreshold,
-                splitPairing);
+                splitPairing, plot);
         }
     }
 

@@ -58,6 +58,15 @@ public final class MetricsFile implements TrainingListener, AutoCloseable
             "\"recall\":%.6f,\"f1\":%.6f}", accuracy, precision, recall, f1));
     }
 
+    /** An evaluation after {@code epochs} epochs, {@code globalSteps} steps (the charts place it there). */
+    public void evaluation(final int epochs, final long globalSteps, final double accuracy, final double precision,
+        final double recall, final double f1)
+    {
+        write(String.format(Locale.ROOT, "{\"type\":\"evaluation\",\"epochs\":%d,\"global_step\":%d," +
+            "\"accuracy\":%.6f,\"precision\":%.6f,\"recall\":%.6f,\"f1\":%.6f}", epochs, globalSteps, accuracy,
+            precision, recall, f1));
+    }
+
     private void write(final String line)
     {
         try

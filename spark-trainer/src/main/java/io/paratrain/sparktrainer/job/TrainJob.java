@@ -4,10 +4,12 @@ import io.paratrain.modelsplit.SplitConfig;
 import io.paratrain.sparktrainer.DataParallelTrainer;
 import io.paratrain.sparktrainer.ModelSplitTrainer;
 import io.paratrain.sparktrainer.TrainerConfig;
+import io.paratrain.sparktrainer.TrainingListener;
 import io.paratrain.sparktrainer.TrainingSummary;
 import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
 import io.paratrain.sparktrainer.exceptions.TrainerException;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
+import io.paratrain.sparktrainer.plot.MetricsCharts;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -23,6 +25,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.TreeSet;
+import java.util.stream.Collectors;
 
 /**
  * The job: {@code spark-submit --class io.paratrain.sparktrainer.job.TrainJob paratrain-spark-trainer-all.jar
@@ -33,6 +36,8 @@ import java.util.TreeSet;
 public final class TrainJob
 {
     private static final int EVALUATION_BATCH = 256;
+    /** The metrics file --plot writes into its folder when --no-metrics is given. */
+    static final String PLOT_METRICS = "paratrain-metrics.jsonl";
 
     private TrainJob()
     {
@@ -138,33 +143,57 @@ public final class TrainJob
             options.batchSize() : options.workers() + " workers x batch " + options.batchSize(), options.epochs());
         // Trains in data-parallel mode; in both modes it evaluates (on executors, with the whole trained model).
         // Model-split training reports no per-step progress, so the metrics file then holds the evaluation only.
-        final DataParallelTrainer trainer = new DataParallelTrainer(sc, TrainerConfig.builder()
+        final TrainerConfig config = TrainerConfig.builder()
             .workers(options.workers())
             .batchSizePerWorker(options.batchSize())
             .epochs(options.epochs())
             .ompThreadsPerWorker(sc.master().startsWith("local") ? 1 : 0)
-            .build());
-        trainer.addListener(new ConsoleProgress(out, System.console() != null, options.epochs()));
-        final MetricsFile metrics = options.metrics() == null ? null : new MetricsFile(Path.of(options.metrics()));
+            .build();
+        final DataParallelTrainer trainer = new DataParallelTrainer(sc, config);
+        final List<TrainingListener> listeners = new ArrayList<>();
+        listeners.add(new ConsoleProgress(out, System.console() != null, options.epochs()));
+        // The charts are drawn from the metrics file: --plot writes one into its folder when --no-metrics is given.
+        final String metricsPath = options.metrics() != null ? options.metrics() :
+            options.plot() != null ? Path.of(options.plot(), PLOT_METRICS).toString() : null;
+        final MetricsFile metrics = metricsPath == null ? null : new MetricsFile(Path.of(metricsPath));
+        if (metrics != null)
+        {
+            listeners.add(metrics);
+        }
         try
         {
-            if (metrics != null)
-            {
-                trainer.addListener(metrics);
-            }
             final JavaRDD<DataSet> trainBatches = batched(train).cache(); // fewer, larger objects to route
-            final TrainingSummary summary = split != null ?
-                new ModelSplitTrainer(sc, split, options.epochs(), options.batchSize(),
-                    TrainerConfig.DEFAULT_COLLECTIVE_TIMEOUT_MS).fit(network, trainBatches) :
-                trainer.fit(network, trainBatches);
+            final TrainingSummary summary;
+            final Evaluation evaluation;
+            if (options.plot() != null)
+            {
+                final EpochByEpoch.Result result = EpochByEpoch.fit(sc, config, listeners, metrics, network,
+                    trainBatches, batched(test));
+                summary = result.summary();
+                evaluation = result.evaluation();
+            }
+            else
+            {
+                listeners.forEach(trainer::addListener);
+                summary = split != null ?
+                    new ModelSplitTrainer(sc, split, options.epochs(), options.batchSize(),
+                        TrainerConfig.DEFAULT_COLLECTIVE_TIMEOUT_MS).fit(network, trainBatches) :
+                    trainer.fit(network, trainBatches);
+                evaluation = trainer.evaluate(network, batched(test));
+                if (metrics != null)
+                {
+                    metrics.evaluation(evaluation.accuracy(), evaluation.precision(), evaluation.recall(),
+                        evaluation.f1());
+                }
+            }
             out.printf(Locale.ROOT, "trained: %,d steps in %.1f s, %,.0f samples/s, final loss %.4f%n",
                 summary.stepsPerEpoch() * summary.epochs(), summary.seconds(), summary.samplesPerSecond(),
                 summary.finalLoss());
-
-            final Evaluation evaluation = trainer.evaluate(network, batched(test));
-            if (metrics != null)
+            if (options.plot() != null)
             {
-                metrics.evaluation(evaluation.accuracy(), evaluation.precision(), evaluation.recall(), evaluation.f1());
+                metrics.close();
+                final List<Path> charts = MetricsCharts.write(Path.of(metricsPath), Path.of(options.plot()));
+                out.println("plots: " + charts.stream().map(Path::toString).collect(Collectors.joining(", ")));
             }
             if (options.output() != null)
             {

@@ -1,0 +1,93 @@
+package io.paratrain.sparktrainer.job;
+
+import io.paratrain.sparktrainer.DataParallelTrainer;
+import io.paratrain.sparktrainer.StepMetrics;
+import io.paratrain.sparktrainer.TrainerConfig;
+import io.paratrain.sparktrainer.TrainingListener;
+import io.paratrain.sparktrainer.TrainingSummary;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.evaluation.classification.Evaluation;
+import org.nd4j.linalg.dataset.DataSet;
+
+import java.util.List;
+
+/**
+ * Data-parallel training one epoch per fit, with a test evaluation after each, for the accuracy chart. The result
+ * is the one multi-epoch fit gives: each fit starts from the network's parameters, updater state and iteration
+ * and epoch counters, and routes the same examples in the same order. It costs one more barrier stage (set-up and
+ * data routing) per epoch.
+ */
+final class EpochByEpoch
+{
+    /** What the run did and the evaluation after the last epoch. */
+    record Result(TrainingSummary summary, Evaluation evaluation)
+    {
+    }
+
+    private EpochByEpoch()
+    {
+    }
+
+    static Result fit(final JavaSparkContext sc, final TrainerConfig config, final List<TrainingListener> listeners,
+        final MetricsFile metrics, final MultiLayerNetwork network, final JavaRDD<DataSet> train,
+        final JavaRDD<DataSet> test)
+    {
+        final Shifted shifted = new Shifted(listeners);
+        final TrainerConfig oneEpoch = new TrainerConfig(config.workers(), config.batchSizePerWorker(), 1,
+            config.checksumEverySteps(), config.collectiveTimeoutMs(), config.ompThreadsPerWorker());
+        final DataParallelTrainer trainer = new DataParallelTrainer(sc, oneEpoch).addListener(shifted);
+        TrainingSummary last = null;
+        Evaluation evaluation = null;
+        double seconds = 0;
+        for (int epoch = 0; epoch < config.epochs(); epoch++)
+        {
+            last = trainer.fit(network, train);
+            seconds += last.seconds();
+            shifted.advance(last.stepsPerEpoch());
+            evaluation = trainer.evaluate(network, test);
+            if (metrics != null)
+            {
+                metrics.evaluation(epoch + 1, (long)(epoch + 1) * last.stepsPerEpoch(), evaluation.accuracy(),
+                    evaluation.precision(), evaluation.recall(), evaluation.f1());
+            }
+        }
+        final TrainingSummary summary = new TrainingSummary(last.examplesPerEpoch(), last.stepsPerEpoch(),
+            config.epochs(), seconds, last.examplesPerEpoch() * config.epochs() / seconds, last.finalLoss());
+        return new Result(summary, evaluation);
+    }
+
+    /** Renumbers the epochs and global steps of each one-epoch fit as parts of the whole run. */
+    private static final class Shifted implements TrainingListener
+    {
+        private final List<TrainingListener> targets;
+        private int epochOffset;
+        private long stepOffset;
+
+        Shifted(final List<TrainingListener> targets)
+        {
+            this.targets = List.copyOf(targets);
+        }
+
+        void advance(final int steps)
+        {
+            epochOffset++;
+            stepOffset += steps;
+        }
+
+        @Override
+        public void onStep(final StepMetrics m)
+        {
+            final StepMetrics shifted = new StepMetrics(m.epoch() + epochOffset, m.step(), m.stepsPerEpoch(),
+                m.globalStep() + stepOffset, m.examples(), m.loss(), m.stepMs(), m.communicationMs());
+            targets.forEach(t -> t.onStep(shifted));
+        }
+
+        @Override
+        public void onEpochEnd(final int epoch, final double meanLoss, final double samplesPerSecond)
+        {
+            targets.forEach(t -> t.onEpochEnd(epoch + epochOffset, meanLoss, samplesPerSecond));
+        }
+    }
+}
