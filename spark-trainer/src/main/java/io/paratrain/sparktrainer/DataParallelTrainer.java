@@ -2,6 +2,7 @@ package io.paratrain.sparktrainer;
 
 import io.paratrain.sparktrainer.exceptions.TrainerException;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
+import io.paratrain.sparktrainer.internal.BarrierSlots;
 import io.paratrain.sparktrainer.internal.BarrierTrainingTask;
 import io.paratrain.sparktrainer.internal.ExamplePlan;
 import io.paratrain.sparktrainer.internal.ExampleRouting;
@@ -87,6 +88,7 @@ public final class DataParallelTrainer
             throw new TrainingInputException("more workers (" + config.workers() + ") than training examples (" +
                 total + "): use at most " + total + " workers");
         }
+        BarrierSlots.await(sc, config.workers(), config.slotWaitMs(), "the data-parallel fit");
         final ExamplePlan plan = new ExamplePlan(total, config.workers(), config.batchSizePerWorker());
         LOG.info("Data-parallel fit: {} examples per epoch (all used), {} steps of {} = {} workers x {}, {} epochs " +
             "(counted in {} ms)", total, plan.stepsPerEpoch(), plan.globalBatchSize(), config.workers(),

@@ -28,6 +28,7 @@ import java.util.Locale;
  * @param splitLayers    model-split: indices of the layers to split; null = chosen by splitThreshold.
  * @param splitThreshold model-split without splitLayers: split every dense/output layer whose weight matrix has at
  *                       least this many elements, or every dense/output layer when none has.
+ * @param slotWaitSeconds longest wait for the cluster to offer a task slot per barrier task before failing.
  */
 public record JobOptions(
     String model,
@@ -47,7 +48,8 @@ public record JobOptions(
     String mode,
     int shards,
     List<Integer> splitLayers,
-    long splitThreshold)
+    long splitThreshold,
+    int slotWaitSeconds)
 {
     public static final String DATA_PARALLEL = "data-parallel";
     public static final String MODEL_SPLIT = "model-split";
@@ -80,6 +82,7 @@ public record JobOptions(
           --split-layers I,J     model-split: indices of the dense/output layers to split (0 = first)
                                  [every dense/output layer with >= --split-threshold weights; all if none]
           --split-threshold N    model-split: weight-matrix elements for the default choice  [100000]
+          --slot-wait-seconds N  fail when the cluster lacks a task slot per worker/shard after this long [60]
           --master URL           Spark master when not set by spark-submit   [local[workers], local[shards]]
           --help                 this text
         """;
@@ -105,6 +108,7 @@ public record JobOptions(
         require(splitLayers == null || MODEL_SPLIT.equals(mode), "--split-layers", splitLayers,
             "only with --mode " + MODEL_SPLIT);
         require(splitThreshold >= 1, "--split-threshold", splitThreshold, ">= 1");
+        require(slotWaitSeconds >= 0, "--slot-wait-seconds", slotWaitSeconds, ">= 0");
         splitLayers = splitLayers == null ? null : List.copyOf(splitLayers);
     }
 
@@ -184,6 +188,7 @@ public record JobOptions(
         private int shards = 2;
         private List<Integer> splitLayers;
         private long splitThreshold = 100_000;
+        private int slotWaitSeconds = 60;
 
         private void set(final String name, final String value)
         {
@@ -207,6 +212,7 @@ public record JobOptions(
                 case "--shards" -> shards = integer(name, value);
                 case "--split-layers" -> splitLayers = integers(name, value);
                 case "--split-threshold" -> splitThreshold = integer(name, value);
+                case "--slot-wait-seconds" -> slotWaitSeconds = integer(name, value);
                 default -> throw new TrainerConfigException("unknown option " + name + " (see --help)");
             }
         }
@@ -214,7 +220,8 @@ public record JobOptions(
         private JobOptions build()
         {
             return new JobOptions(model, trainPath, testPath, format, featureScale, epochs, batchSize, workers,
-                updater, learningRate, seed, output, metrics, master, mode, shards, splitLayers, splitThreshold);
+                updater, learningRate, seed, output, metrics, master, mode, shards, splitLayers, splitThreshold,
+                slotWaitSeconds);
         }
     }
 

@@ -8,6 +8,7 @@ import io.paratrain.sparktrainer.TrainingSummary;
 import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
 import io.paratrain.sparktrainer.exceptions.TrainerException;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
+import io.paratrain.sparktrainer.internal.BarrierSlots;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -101,6 +102,10 @@ public final class TrainJob
         {
             ModelSplitTrainer.check(modelConf, split);
         }
+        // Before reading any data: a cluster that cannot run the barrier stage fails the job now, not later.
+        BarrierSlots.await(sc, options.tasks(), options.slotWaitSeconds() * 1000L, options.modelSplit() ?
+            "model-split training with " + options.tasks() + " shards" : "training with " + options.tasks() +
+            " workers");
         final ExampleReader reader = new ExampleReader(shape[0], shape[1], options.effectiveFeatureScale());
 
         sc.setJobDescription("Paratrain: reading and checking the data");
@@ -142,6 +147,7 @@ public final class TrainJob
             .batchSizePerWorker(options.batchSize())
             .epochs(options.epochs())
             .ompThreadsPerWorker(sc.master().startsWith("local") ? 1 : 0)
+            .slotWaitMs(options.slotWaitSeconds() * 1000L)
             .build());
         trainer.addListener(new ConsoleProgress(out, System.console() != null, options.epochs()));
         final MetricsFile metrics = options.metrics() == null ? null : new MetricsFile(Path.of(options.metrics()));

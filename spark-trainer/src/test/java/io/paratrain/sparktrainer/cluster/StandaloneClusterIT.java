@@ -1,0 +1,162 @@
+package io.paratrain.sparktrainer.cluster;
+
+import io.paratrain.sparktrainer.job.TrainJob;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.util.ModelSerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The job on a real (loopback) Spark standalone cluster: executors are JVMs of their own started by a Worker,
+ * the job goes through SparkSubmit with the assembly jar and conf/spark-defaults-standalone.conf (Kryo with the
+ * registrator, GPU scheduling with a fake discovery script). Runs in the integration-test phase, after the
+ * assembly jar is built; the property is set only by that surefire execution.
+ */
+@Tag("slow")
+@EnabledIfSystemProperty(named = "paratrain.assemblyJar", matches = ".+")
+class StandaloneClusterIT
+{
+    private static final int EXECUTORS = 3;
+    private static final Path CONF = Path.of("..", "conf").toAbsolutePath().normalize();
+    private static final Pattern GPU_LINE = Pattern.compile("Rank (\\d+): Spark scheduled GPU (\\S+) for this task");
+
+    private static StandaloneCluster cluster;
+    private static Path jar;
+
+    @BeforeAll
+    @Timeout(120)
+    static void startCluster() throws Exception
+    {
+        jar = Path.of(System.getProperty("paratrain.assemblyJar"));
+        assertTrue(Files.isRegularFile(jar), jar + " is missing: the cluster tests need the assembly jar " +
+            "(mvn package without -Dparatrain.shade.skip=true)");
+        cluster = StandaloneCluster.start(EXECUTORS);
+    }
+
+    @AfterAll
+    @Timeout(120)
+    static void stopCluster() throws Exception
+    {
+        if (cluster != null)
+        {
+            cluster.close();
+        }
+    }
+
+    /** The template's settings plus what a loopback test cluster needs. */
+    private static Map<String, String> conf()
+    {
+        final String log4j = " -Dlog4j2.configurationFile=" + CONF.resolve("log4j2-cluster.properties");
+        final Map<String, String> conf = new LinkedHashMap<>();
+        conf.put("spark.executor.memory", "1g");
+        conf.put("spark.executor.extraJavaOptions", "--add-exports java.base/jdk.internal.misc=ALL-UNNAMED" + log4j);
+        conf.put("spark.executor.resource.gpu.discoveryScript", cluster.gpuScript().toString());
+        conf.put("spark.driver.host", StandaloneCluster.HOST);
+        conf.put("spark.driver.bindAddress", StandaloneCluster.HOST);
+        conf.put("spark.ui.enabled", "false");
+        return conf;
+    }
+
+    private static StandaloneCluster.Submission submit(final String name, final List<String> jobArgs)
+        throws Exception
+    {
+        final List<String> args = new ArrayList<>(List.of("train"));
+        args.addAll(jobArgs);
+        return cluster.submit(name, List.of("-Dlog4j2.configurationFile=" + CONF.resolve("log4j2-cluster.properties")),
+            CONF.resolve("spark-defaults-standalone.conf"), conf(), jar, TrainJob.class.getName(), args, 300_000);
+    }
+
+    @Test
+    @Timeout(600)
+    void dataParallelTrainingEqualsLocalModeAndEachReplicaGetsItsOwnGpu() throws Exception
+    {
+        final Path clusterModel = cluster.root().resolve("cluster-model.zip");
+        final List<String> training = List.of("--epochs", "1", "--workers", "2", "--batch-size", "64", "--seed", "7");
+        final List<String> clusterArgs = new ArrayList<>(training);
+        clusterArgs.addAll(List.of("--output", clusterModel.toString(), "--no-metrics"));
+        final StandaloneCluster.Submission run = submit("train", clusterArgs);
+        // exited on its own: the main ends after sc.stop() even with Spark's non-daemon threads left
+        assertTrue(run.exited(), "the driver did not exit within 300 s:\n" + tail(run.output()));
+        assertEquals(0, run.exitCode(), tail(run.output()));
+        assertTrue(run.output().lines().anyMatch(l -> l.matches("accuracy=0\\.[0-9]{4}")), tail(run.output()));
+        System.out.printf("cluster run: %.1f s (driver JVM start to exit)%n", run.seconds());
+
+        // each replica's executor had a GPU of its own, and the trainer logged that it would bind it
+        final Map<Integer, String> gpuByRank = new TreeMap<>();
+        for (final String log : cluster.executorLogs().values())
+        {
+            final Matcher m = GPU_LINE.matcher(log);
+            while (m.find())
+            {
+                gpuByRank.put(Integer.parseInt(m.group(1)), m.group(2));
+            }
+        }
+        assertEquals(List.of(0, 1), List.copyOf(gpuByRank.keySet()), "GPU lines by rank: " + gpuByRank);
+        assertNotEquals(gpuByRank.get(0), gpuByRank.get(1), "two replicas got the same GPU: " + gpuByRank);
+        assertTrue(gpuByRank.values().stream().allMatch(a -> a.matches("[0-" + (EXECUTORS - 1) + "]")), "" +
+            gpuByRank);
+
+        // the same run in local mode, in this JVM
+        final Path localModel = cluster.root().resolve("local-model.zip");
+        final List<String> localArgs = new ArrayList<>(List.of("train"));
+        localArgs.addAll(training);
+        localArgs.addAll(List.of("--output", localModel.toString(), "--no-metrics", "--master", "local[2]"));
+        final ByteArrayOutputStream local = new ByteArrayOutputStream();
+        try (PrintStream out = new PrintStream(local, true, StandardCharsets.UTF_8))
+        {
+            assertEquals(0, TrainJob.run(localArgs.toArray(String[]::new), out, out), local.toString());
+        }
+        final MultiLayerNetwork onCluster = ModelSerializer.restoreMultiLayerNetwork(clusterModel.toFile());
+        final MultiLayerNetwork inLocalMode = ModelSerializer.restoreMultiLayerNetwork(localModel.toFile());
+        assertEquals(inLocalMode.getIterationCount(), onCluster.getIterationCount());
+        assertArrayEquals(inLocalMode.params().toFloatVector(), onCluster.params().toFloatVector(),
+            "cluster and local mode trained different parameters");
+        assertArrayEquals(inLocalMode.getUpdater().getStateViewArray().toFloatVector(),
+            onCluster.getUpdater().getStateViewArray().toFloatVector());
+    }
+
+    @Test
+    @Timeout(300)
+    void moreWorkersThanSlotsFailsWithAClearErrorInBoundedTime() throws Exception
+    {
+        final StandaloneCluster.Submission run = submit("too-many-workers",
+            List.of("--epochs", "1", "--workers", String.valueOf(EXECUTORS + 1), "--slot-wait-seconds", "45",
+                "--no-output", "--no-metrics"));
+        assertTrue(run.exited(), "the driver waited for slots for ever:\n" + tail(run.output()));
+        assertEquals(1, run.exitCode(), tail(run.output()));
+        assertTrue(run.output().contains("needs " + (EXECUTORS + 1) + " task slots at once"), tail(run.output()));
+        assertTrue(run.output().contains("the cluster has " + EXECUTORS + " (master " + cluster.masterUrl() + ", " +
+            EXECUTORS + " executors registered"), tail(run.output()));
+        // JVM and Spark start-up plus the 45 s wait (executors register meanwhile: ~20-40 s on this loaded 2-core
+        // machine), before reading any data; Spark alone would keep the stage pending 40 x 15 s
+        assertTrue(run.seconds() < 120, "took " + run.seconds() + " s:\n" + tail(run.output()));
+        System.out.printf("too many workers: failed after %.1f s (driver JVM start to exit)%n", run.seconds());
+    }
+
+    private static String tail(final String text)
+    {
+        return text.substring(Math.max(0, text.length() - 6000));
+    }
+}
