@@ -15,6 +15,7 @@ import java.io.Serializable;
  * @param ompThreadsPerWorker  OpenMP threads each replica's ND4J uses (0 = leave ND4J's default).
  * @param slotWaitMs           longest wait on the driver for the cluster to offer {@code workers} task slots
  *                             before the fit fails (a barrier stage with too few slots would wait for ever).
+ * @param checkpoint           periodic checkpoints and resume; null = none.
  */
 public record TrainerConfig(
     int workers,
@@ -23,7 +24,8 @@ public record TrainerConfig(
     int checksumEverySteps,
     long collectiveTimeoutMs,
     int ompThreadsPerWorker,
-    long slotWaitMs) implements Serializable
+    long slotWaitMs,
+    CheckpointConfig checkpoint) implements Serializable
 {
     public static final int DEFAULT_CHECKSUM_EVERY_STEPS = 50;
     public static final long DEFAULT_COLLECTIVE_TIMEOUT_MS = 120_000;
@@ -69,6 +71,7 @@ public record TrainerConfig(
         private long collectiveTimeoutMs = DEFAULT_COLLECTIVE_TIMEOUT_MS;
         private int ompThreadsPerWorker;
         private long slotWaitMs = DEFAULT_SLOT_WAIT_MS;
+        private CheckpointConfig checkpoint;
 
         public Builder workers(final int workers)
         {
@@ -112,10 +115,17 @@ public record TrainerConfig(
             return this;
         }
 
+        public Builder checkpoint(final CheckpointConfig checkpoint)
+        {
+            this.checkpoint = checkpoint;
+            return this;
+        }
+
         public TrainerConfig build()
         {
             return new TrainerConfig(workers, batchSizePerWorker, epochs, checksumEverySteps, collectiveTimeoutMs,
-                ompThreadsPerWorker, slotWaitMs);
+                ompThreadsPerWorker, slotWaitMs,
+                checkpoint);
         }
     }
 }

@@ -29,6 +29,10 @@ import java.util.Locale;
  * @param splitThreshold model-split without splitLayers: split every dense/output layer whose weight matrix has at
  *                       least this many elements, or every dense/output layer when none has.
  * @param slotWaitSeconds longest wait for the cluster to offer a task slot per barrier task before failing.
+ * @param checkpointDir  data-parallel: checkpoint folder (any Hadoop path); null = no checkpoints.
+ * @param checkpointEverySteps data-parallel: also checkpoint every this many steps (0 = at epoch ends only).
+ * @param checkpointsKept newest checkpoints kept.
+ * @param resume         continue from the newest valid checkpoint in checkpointDir.
  */
 public record JobOptions(
     String model,
@@ -49,7 +53,11 @@ public record JobOptions(
     int shards,
     List<Integer> splitLayers,
     long splitThreshold,
-    int slotWaitSeconds)
+    int slotWaitSeconds,
+    String checkpointDir,
+    int checkpointEverySteps,
+    int checkpointsKept,
+    boolean resume)
 {
     public static final String DATA_PARALLEL = "data-parallel";
     public static final String MODEL_SPLIT = "model-split";
@@ -83,6 +91,12 @@ public record JobOptions(
                                  [every dense/output layer with >= --split-threshold weights; all if none]
           --split-threshold N    model-split: weight-matrix elements for the default choice  [100000]
           --slot-wait-seconds N  fail when the cluster lacks a task slot per worker/shard after this long [60]
+          --checkpoint-dir PATH  data-parallel: write checkpoints here (any Hadoop path shared by all executors)
+                                 at every epoch end; a retried training stage resumes from the newest
+          --checkpoint-every-steps N  also checkpoint every N global steps                [0 = epoch ends]
+          --checkpoints-kept N   newest checkpoints kept                                 [3]
+          --resume               continue from the newest valid checkpoint in --checkpoint-dir (same data,
+                                 workers and batch size); without it, old checkpoints there are deleted
           --master URL           Spark master when not set by spark-submit   [local[workers], local[shards]]
           --help                 this text
         """;
@@ -109,6 +123,12 @@ public record JobOptions(
             "only with --mode " + MODEL_SPLIT);
         require(splitThreshold >= 1, "--split-threshold", splitThreshold, ">= 1");
         require(slotWaitSeconds >= 0, "--slot-wait-seconds", slotWaitSeconds, ">= 0");
+        require(checkpointEverySteps >= 0, "--checkpoint-every-steps", checkpointEverySteps, ">= 0");
+        require(checkpointsKept >= 1, "--checkpoints-kept", checkpointsKept, ">= 1");
+        require(checkpointDir != null || (!resume && checkpointEverySteps == 0), "--checkpoint-dir", checkpointDir,
+            "a folder when --resume or --checkpoint-every-steps is given");
+        require(checkpointDir == null || DATA_PARALLEL.equals(mode), "--checkpoint-dir", checkpointDir,
+            "only with --mode " + DATA_PARALLEL);
         splitLayers = splitLayers == null ? null : List.copyOf(splitLayers);
     }
 
@@ -154,6 +174,7 @@ public record JobOptions(
                 }
                 case "--no-output" -> b.output = null;
                 case "--no-metrics" -> b.metrics = null;
+                case "--resume" -> b.resume = true;
                 default ->
                 {
                     if (i + 1 >= args.length)
@@ -189,6 +210,10 @@ public record JobOptions(
         private List<Integer> splitLayers;
         private long splitThreshold = 100_000;
         private int slotWaitSeconds = 60;
+        private String checkpointDir;
+        private int checkpointEverySteps;
+        private int checkpointsKept = 3;
+        private boolean resume;
 
         private void set(final String name, final String value)
         {
@@ -213,6 +238,9 @@ public record JobOptions(
                 case "--split-layers" -> splitLayers = integers(name, value);
                 case "--split-threshold" -> splitThreshold = integer(name, value);
                 case "--slot-wait-seconds" -> slotWaitSeconds = integer(name, value);
+                case "--checkpoint-dir" -> checkpointDir = value;
+                case "--checkpoint-every-steps" -> checkpointEverySteps = integer(name, value);
+                case "--checkpoints-kept" -> checkpointsKept = integer(name, value);
                 default -> throw new TrainerConfigException("unknown option " + name + " (see --help)");
             }
         }
@@ -221,7 +249,7 @@ public record JobOptions(
         {
             return new JobOptions(model, trainPath, testPath, format, featureScale, epochs, batchSize, workers,
                 updater, learningRate, seed, output, metrics, master, mode, shards, splitLayers, splitThreshold,
-                slotWaitSeconds);
+                slotWaitSeconds, checkpointDir, checkpointEverySteps, checkpointsKept, resume);
         }
     }
 

@@ -1,6 +1,7 @@
 package io.paratrain.sparktrainer.job;
 
 import io.paratrain.modelsplit.SplitConfig;
+import io.paratrain.sparktrainer.CheckpointConfig;
 import io.paratrain.sparktrainer.DataParallelTrainer;
 import io.paratrain.sparktrainer.ModelSplitTrainer;
 import io.paratrain.sparktrainer.TrainerConfig;
@@ -148,6 +149,8 @@ public final class TrainJob
             .epochs(options.epochs())
             .ompThreadsPerWorker(sc.master().startsWith("local") ? 1 : 0)
             .slotWaitMs(options.slotWaitSeconds() * 1000L)
+            .checkpoint(options.checkpointDir() == null ? null : new CheckpointConfig(options.checkpointDir(),
+                options.checkpointEverySteps(), options.checkpointsKept(), options.resume()))
             .build());
         trainer.addListener(new ConsoleProgress(out, System.console() != null, options.epochs()));
         final MetricsFile metrics = options.metrics() == null ? null : new MetricsFile(Path.of(options.metrics()));

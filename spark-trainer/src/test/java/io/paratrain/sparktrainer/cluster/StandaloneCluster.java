@@ -328,9 +328,19 @@ public final class StandaloneCluster implements AutoCloseable
                 interrupted = ex;
             }
         }
+        // Aeron folders that appeared while the cluster ran and whose media driver is dead (its executor was
+        // killed); a live driver (another test's, sharing this machine) keeps its folder.
         final Set<Path> leftOver = paratrainShm();
         leftOver.removeAll(shmBefore);
-        leftOver.forEach(StandaloneCluster::deleteTree);
+        for (final Path path : leftOver)
+        {
+            final boolean lockFile = path.getFileName().toString().endsWith(".lock");
+            if (!lockFile && !io.aeron.CommonContext.isDriverActive(path.toFile(), 5_000, message -> { }))
+            {
+                deleteTree(path);
+                deleteTree(path.resolveSibling(path.getFileName() + ".lock"));
+            }
+        }
         deleteTree(root);
         if (interrupted != null)
         {
