@@ -13,6 +13,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -129,6 +130,12 @@ public final class StandaloneCluster implements AutoCloseable
         return root;
     }
 
+    /** The Worker's work folder: one app-* folder per application, one folder per executor id inside. */
+    public Path workDir()
+    {
+        return workDir;
+    }
+
     public Path gpuScript()
     {
         return gpuScript;
@@ -140,8 +147,16 @@ public final class StandaloneCluster implements AutoCloseable
      * plus {@code driverJvmOptions} (in client mode spark.driver.extraJavaOptions cannot apply: the JVM runs).
      */
     public Submission submit(final String name, final List<String> driverJvmOptions, final Path propertiesFile,
-        final Map<String, String> conf, final Path jar, final String mainClass, final List<String> args, final long timeoutMs)
-        throws IOException, InterruptedException
+        final Map<String, String> conf, final Path jar, final String mainClass, final List<String> args,
+        final long timeoutMs) throws IOException, InterruptedException
+    {
+        return startSubmit(name, driverJvmOptions, propertiesFile, conf, jar, mainClass, args).await(timeoutMs);
+    }
+
+    /** Like {@link #submit} without waiting: the caller awaits the returned driver. */
+    public Driver startSubmit(final String name, final List<String> driverJvmOptions, final Path propertiesFile,
+        final Map<String, String> conf, final Path jar, final String mainClass, final List<String> args)
+        throws IOException
     {
         final List<String> submitArgs = new ArrayList<>(List.of("--master", masterUrl(), "--deploy-mode", "client",
             "--properties-file", propertiesFile.toString()));
@@ -152,18 +167,27 @@ public final class StandaloneCluster implements AutoCloseable
         }
         submitArgs.addAll(List.of("--class", mainClass, jar.toString()));
         submitArgs.addAll(args);
-        final Path log = logs.resolve(name + ".log");
-        final long startNs = System.nanoTime();
         final List<String> jvm = new ArrayList<>(List.of("-Xmx2g"));
         jvm.addAll(driverJvmOptions);
+        final long startNs = System.nanoTime();
         final Process driver = launch(name, jvm, "org.apache.spark.deploy.SparkSubmit", submitArgs);
-        final boolean exited = driver.waitFor(timeoutMs, TimeUnit.MILLISECONDS);
-        final double seconds = (System.nanoTime() - startNs) / 1e9;
-        if (!exited)
+        return new Driver(driver, logs.resolve(name + ".log"), startNs);
+    }
+
+    /** A running SparkSubmit JVM. */
+    public record Driver(Process process, Path log, long startNs)
+    {
+        /** Waits for the driver to exit; kills it (and its children) after {@code timeoutMs}. */
+        public Submission await(final long timeoutMs) throws IOException, InterruptedException
         {
-            kill(driver);
+            final boolean exited = process.waitFor(timeoutMs, TimeUnit.MILLISECONDS);
+            final double seconds = (System.nanoTime() - startNs) / 1e9;
+            if (!exited)
+            {
+                kill(process);
+            }
+            return new Submission(exited ? process.exitValue() : -1, exited, seconds, Files.readString(log));
         }
-        return new Submission(exited ? driver.exitValue() : -1, exited, seconds, Files.readString(log));
     }
 
     /** The result of one {@link #submit}: exit code (-1 if it had to be killed), time, stdout and stderr merged. */
@@ -185,10 +209,15 @@ public final class StandaloneCluster implements AutoCloseable
         return result;
     }
 
-    /** Process ids of the executor JVMs running now (children of the Worker). */
-    public List<ProcessHandle> executorProcesses()
+    /** The running executor JVM (a child of the Worker) with this executor id. */
+    public Optional<ProcessHandle> executorProcess(final String executorId)
     {
-        return worker.children().filter(ProcessHandle::isAlive).toList();
+        return worker.children().filter(ProcessHandle::isAlive).filter(handle ->
+        {
+            final List<String> args = List.of(handle.info().arguments().orElse(new String[0]));
+            final int at = args.indexOf("--executor-id");
+            return at >= 0 && at + 1 < args.size() && args.get(at + 1).equals(executorId);
+        }).findFirst();
     }
 
     private Process launch(final String name, final List<String> heap, final String mainClass,

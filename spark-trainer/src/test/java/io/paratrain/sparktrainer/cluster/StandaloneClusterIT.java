@@ -1,5 +1,6 @@
 package io.paratrain.sparktrainer.cluster;
 
+import io.paratrain.sparktrainer.internal.CheckpointStore;
 import io.paratrain.sparktrainer.job.TrainJob;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
@@ -19,9 +20,12 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -153,6 +157,105 @@ class StandaloneClusterIT
         // machine), before reading any data; Spark alone would keep the stage pending 40 x 15 s
         assertTrue(run.seconds() < 120, "took " + run.seconds() + " s:\n" + tail(run.output()));
         System.out.printf("too many workers: failed after %.1f s (driver JVM start to exit)%n", run.seconds());
+    }
+
+    /**
+     * Kills the executor JVM of rank 1 after the checkpoint at step 20: Spark re-runs the barrier stage on the
+     * other executors, it resumes from that checkpoint (or a later one), and the model ends exactly as in local mode.
+     */
+    @Test
+    @Timeout(900)
+    void killingAnExecutorMidTrainingResumesFromTheLastCheckpoint() throws Exception
+    {
+        final Set<Path> appsBefore = apps();
+        final Path clusterModel = cluster.root().resolve("killed-model.zip");
+        final Path checkpoints = cluster.root().resolve("checkpoints");
+        final List<String> training = List.of("--epochs", "2", "--workers", "2", "--batch-size", "64", "--seed", "9");
+        final List<String> clusterArgs = new ArrayList<>(training);
+        clusterArgs.addAll(List.of("--output", clusterModel.toString(), "--no-metrics", "--checkpoint-dir",
+            checkpoints.toString(), "--checkpoint-every-steps", "10"));
+        final List<String> args = new ArrayList<>(List.of("train"));
+        args.addAll(clusterArgs);
+        final StandaloneCluster.Driver driver = cluster.startSubmit("killed", List.of("-Dlog4j2.configurationFile=" +
+            CONF.resolve("log4j2-cluster.properties")), CONF.resolve("spark-defaults-standalone.conf"), conf(), jar,
+            TrainJob.class.getName(), args);
+
+        // wait for the checkpoint after 20 steps, then kill rank 1's executor
+        final long deadlineNs = System.nanoTime() + 400_000_000_000L;
+        Path rank1Log = null;
+        while (rank1Log == null || !Files.exists(checkpoints.resolve(CheckpointStore.fileName(20))))
+        {
+            assertTrue(driver.process().isAlive(), "the job ended before the kill:\n" +
+                tail(Files.readString(driver.log())));
+            assertTrue(System.nanoTime() < deadlineNs, "no checkpoint after 20 steps in 400 s");
+            rank1Log = newAppLogs(appsBefore).entrySet().stream()
+                .filter(e -> e.getValue().contains("Rank 1: Spark scheduled GPU")).map(Map.Entry::getKey)
+                .findFirst().orElse(null);
+            Thread.sleep(200);
+        }
+        final String executorId = rank1Log.getParent().getFileName().toString();
+        final ProcessHandle executor = cluster.executorProcess(executorId).orElseThrow();
+        final long killedAtMs = System.currentTimeMillis();
+        executor.destroyForcibly();
+        executor.onExit().get(30, java.util.concurrent.TimeUnit.SECONDS);
+
+        final StandaloneCluster.Submission run = driver.await(600_000);
+        assertTrue(run.exited(), "the driver did not exit:\n" + tail(run.output()));
+        assertEquals(0, run.exitCode(), tail(run.output()));
+
+        final Pattern resumed = Pattern.compile("(\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{3}) INFO .*" +
+            "Rank 0 resumes from checkpoint-(\\d{12})\\.ptcp .* after Spark retried the stage");
+        Matcher match = null;
+        for (final String log : newAppLogs(appsBefore).values())
+        {
+            final Matcher m = resumed.matcher(log);
+            if (m.find())
+            {
+                match = m;
+            }
+        }
+        assertTrue(match != null, "no rank resumed after a retry; driver:\n" + tail(run.output()));
+        final long resumedStep = Long.parseLong(match.group(2));
+        assertTrue(resumedStep >= 20, "resumed at step " + resumedStep + ", before the checkpoint seen at 20");
+        final long resumedAtMs = java.time.LocalDateTime.parse(match.group(1).replace(' ', 'T'))
+            .atZone(java.time.ZoneId.systemDefault()).toInstant().toEpochMilli();
+        System.out.printf("executor %s (rank 1) killed; rank 0 resumed from step %d %.1f s later; job %.1f s%n",
+            executorId, resumedStep, (resumedAtMs - killedAtMs) / 1000.0, run.seconds());
+
+        final Path localModel = cluster.root().resolve("killed-local-model.zip");
+        final List<String> localArgs = new ArrayList<>(List.of("train"));
+        localArgs.addAll(training);
+        localArgs.addAll(List.of("--output", localModel.toString(), "--no-metrics", "--master", "local[2]"));
+        final ByteArrayOutputStream local = new ByteArrayOutputStream();
+        try (PrintStream out = new PrintStream(local, true, StandardCharsets.UTF_8))
+        {
+            assertEquals(0, TrainJob.run(localArgs.toArray(String[]::new), out, out), local.toString());
+        }
+        final MultiLayerNetwork onCluster = ModelSerializer.restoreMultiLayerNetwork(clusterModel.toFile());
+        final MultiLayerNetwork inLocalMode = ModelSerializer.restoreMultiLayerNetwork(localModel.toFile());
+        assertArrayEquals(inLocalMode.params().toFloatVector(), onCluster.params().toFloatVector(),
+            "the resumed cluster run trained different parameters than an uninterrupted local run");
+    }
+
+    private static Set<Path> apps() throws java.io.IOException
+    {
+        try (Stream<Path> entries = Files.list(cluster.workDir()))
+        {
+            return entries.collect(Collectors.toSet());
+        }
+    }
+
+    private static Map<Path, String> newAppLogs(final Set<Path> appsBefore) throws java.io.IOException
+    {
+        final Map<Path, String> logs = new LinkedHashMap<>();
+        cluster.executorLogs().forEach((path, text) ->
+        {
+            if (appsBefore.stream().noneMatch(path::startsWith))
+            {
+                logs.put(path, text);
+            }
+        });
+        return logs;
     }
 
     private static String tail(final String text)
