@@ -35,6 +35,9 @@ public final class ParatrainKryoRegistrator implements KryoRegistrator
         // A default serializer covers every INDArray implementation (CPU NDArray, CUDA JCublasNDArray, views).
         kryo.addDefaultSerializer(INDArray.class, new NdArraySerializer());
         kryo.register(DataSet.class, new DataSetSerializer());
+        // Every record (ModelSnapshot, the model-split result, ...): Kryo 4's field serializer fails on them
+        // ("can't get field offset on a record class"); a default serializer for Record covers all subclasses.
+        kryo.addDefaultSerializer(Record.class, new JavaSerializer());
         kryo.register(ModelSnapshot.class, new JavaSerializer());
         kryo.register(Evaluation.class, new JavaSerializer());
         kryo.register(float[].class);

@@ -142,6 +142,34 @@ class StandaloneClusterIT
     }
 
     @Test
+    @Timeout(600)
+    void modelSplitTrainingEqualsLocalMode() throws Exception
+    {
+        final Path clusterModel = cluster.root().resolve("split-cluster-model.zip");
+        final List<String> training = List.of("--mode", "model-split", "--shards", "2", "--epochs", "1",
+            "--batch-size", "128", "--seed", "3");
+        final List<String> clusterArgs = new ArrayList<>(training);
+        clusterArgs.addAll(List.of("--output", clusterModel.toString(), "--no-metrics"));
+        final StandaloneCluster.Submission run = submit("split", clusterArgs);
+        assertTrue(run.exited(), "the driver did not exit within 300 s:\n" + tail(run.output()));
+        assertEquals(0, run.exitCode(), tail(run.output()));
+        System.out.printf("model-split cluster run: %.1f s (driver JVM start to exit)%n", run.seconds());
+
+        final Path localModel = cluster.root().resolve("split-local-model.zip");
+        final List<String> localArgs = new ArrayList<>(List.of("train"));
+        localArgs.addAll(training);
+        localArgs.addAll(List.of("--output", localModel.toString(), "--no-metrics", "--master", "local[2]"));
+        final ByteArrayOutputStream local = new ByteArrayOutputStream();
+        try (PrintStream out = new PrintStream(local, true, StandardCharsets.UTF_8))
+        {
+            assertEquals(0, TrainJob.run(localArgs.toArray(String[]::new), out, out), local.toString());
+        }
+        assertArrayEquals(ModelSerializer.restoreMultiLayerNetwork(localModel.toFile()).params().toFloatVector(),
+            ModelSerializer.restoreMultiLayerNetwork(clusterModel.toFile()).params().toFloatVector(),
+            "model split on the cluster and in local mode trained different parameters");
+    }
+
+    @Test
     @Timeout(300)
     void moreWorkersThanSlotsFailsWithAClearErrorInBoundedTime() throws Exception
     {

@@ -1,6 +1,7 @@
 package io.paratrain.sparktrainer.conf;
 
 import io.paratrain.sparktrainer.internal.ModelSnapshot;
+import io.paratrain.sparktrainer.internal.SplitBarrierTask;
 import org.apache.logging.log4j.Level;
 import org.apache.logging.log4j.core.LoggerContext;
 import org.apache.logging.log4j.core.config.Configuration;
@@ -237,6 +238,11 @@ class ConfTemplatesTest
         assertArrayEquals(snapshot.updaterState(), snapshotCopy.updaterState());
         assertEquals(snapshot.configurationJson(), snapshotCopy.configurationJson());
         assertEquals(1, snapshotCopy.iterationCount());
+        // any other record the jobs return, such as the model-split result (found on the standalone cluster)
+        final SplitBarrierTask.Result result = roundTrip(kryo, new SplitBarrierTask.Result(snapshot, 0.25),
+            SplitBarrierTask.Result.class);
+        assertArrayEquals(snapshot.parameters(), result.model().parameters());
+        assertEquals(0.25, result.lastLoss());
     }
 
     /** Same type, shape and bits (INDArray.equals allows a difference of 1e-5). */
