@@ -1,8 +1,12 @@
 package io.paratrain.sparktrainer;
 
+import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
 import io.paratrain.sparktrainer.exceptions.TrainerException;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
+import io.paratrain.sparktrainer.internal.BarrierSlots;
 import io.paratrain.sparktrainer.internal.BarrierTrainingTask;
+import io.paratrain.sparktrainer.internal.Checkpoint;
+import io.paratrain.sparktrainer.internal.CheckpointStore;
 import io.paratrain.sparktrainer.internal.ExamplePlan;
 import io.paratrain.sparktrainer.internal.ExampleRouting;
 import io.paratrain.sparktrainer.internal.ModelSnapshot;
@@ -98,12 +102,14 @@ public final class DataParallelTrainer
             throw new TrainingInputException("more workers (" + config.workers() + ") than training examples (" +
                 total + "): use at most " + total + " workers");
         }
+        BarrierSlots.await(sc, config.workers(), config.slotWaitMs(), "the data-parallel fit");
         final ExamplePlan plan = new ExamplePlan(total, config.workers(), config.batchSizePerWorker());
         LOG.info("Data-parallel fit: {} examples per epoch (all used), {} steps of {} = {} workers x {}, {} epochs " +
             "(counted in {} ms)", total, plan.stepsPerEpoch(), plan.globalBatchSize(), config.workers(),
             config.batchSizePerWorker(), config.epochs(), (System.nanoTime() - planStartNs) / 1_000_000);
 
         final JavaRDD<Tuple2<Long, DataSet>> routed = ExampleRouting.route(data, partitionCounts, plan);
+        prepareCheckpoints(plan);
 
         final Broadcast<ModelSnapshot> broadcast = sc.broadcast(initial);
         final SecureRandom random = new SecureRandom();
@@ -127,7 +133,7 @@ public final class DataParallelTrainer
             final BarrierTrainingTask task = new BarrierTrainingTask(broadcast, config, plan, sessionId, secret,
                 progress.address(), token, epochsDone);
             sc.setJobDescription(description);
-            results = runBarrierStage(routed, task);
+            results = runBarrierStage(routed, task, config.checkpoint() != null);
         }
         catch (final IOException ex)
         {
@@ -184,8 +190,43 @@ public final class DataParallelTrainer
         return sc.getConf().get("spark.driver.host", "127.0.0.1");
     }
 
+    /** A fit that does not resume starts a new series: old checkpoints would otherwise be resumed on a retry. */
+    private void prepareCheckpoints(final ExamplePlan plan)
+    {
+        final CheckpointConfig checkpoint = config.checkpoint();
+        if (checkpoint == null)
+        {
+            return;
+        }
+        final CheckpointStore store = new CheckpointStore(checkpoint.directory(), checkpoint.keep(),
+            sc.hadoopConfiguration());
+        if (checkpoint.resume())
+        {
+            // checked here too, so that a wrong choice fails once on the driver rather than in every stage attempt
+            final Checkpoint newest = store.newestValid().orElse(null);
+            if (newest != null && !newest.plan().equals(plan))
+            {
+                throw new TrainerConfigException("cannot resume: checkpoint " +
+                    CheckpointStore.fileName(newest.globalStep()) + " in " + store + " was written for " +
+                    newest.plan() + ", this fit has " + plan + ": resume with the same data, workers and batch " +
+                    "size, or use another checkpoint folder");
+            }
+            LOG.info("Resuming from {}", newest == null ? "the network as given: no valid checkpoint in " + store :
+                CheckpointStore.fileName(newest.globalStep()) + " in " + store + " (epoch " + newest.epoch() +
+                ", step " + newest.step() + ")");
+        }
+        else
+        {
+            final int deleted = store.deleteAll();
+            if (deleted > 0)
+            {
+                LOG.warn("Deleted {} checkpoint(s) of an earlier fit in {} (not resuming)", deleted, store);
+            }
+        }
+    }
+
     private static List<ModelSnapshot> runBarrierStage(final JavaRDD<Tuple2<Long, DataSet>> routed,
-        final BarrierTrainingTask task)
+        final BarrierTrainingTask task, final boolean retryable)
     {
         final ClassTag<ModelSnapshot> tag = ClassTag$.MODULE$.apply(ModelSnapshot.class);
         final Function1<scala.collection.Iterator<Tuple2<Long, DataSet>>, scala.collection.Iterator<ModelSnapshot>>
@@ -193,7 +234,14 @@ public final class DataParallelTrainer
             scala.collection.Iterator<ModelSnapshot>> & Serializable)partition -> JavaConverters.asScalaIterator(
             task.train(JavaConverters.asJavaIterator(partition)));
         final RDD<ModelSnapshot> models = routed.rdd().barrier().mapPartitions(body, false, tag);
-        return new JavaRDD<>(models, tag).collect();
+        if (!retryable)
+        {
+            return new JavaRDD<>(models, tag).collect();
+        }
+        // A shuffle after the barrier stage makes it a ShuffleMapStage, which Spark re-runs as a whole when one of
+        // its tasks fails (up to spark.stage.maxConsecutiveAttempts); a failed barrier ResultStage aborts the job.
+        // The retried attempt resumes from the newest checkpoint.
+        return new JavaRDD<>(models, tag).repartition(1).collect();
     }
 
     private static final class LastLoss implements TrainingListener

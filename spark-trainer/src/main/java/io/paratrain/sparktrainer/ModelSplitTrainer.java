@@ -7,6 +7,7 @@ import io.paratrain.sparktrainer.exceptions.ShardLostException;
 import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
 import io.paratrain.sparktrainer.exceptions.TrainerException;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
+import io.paratrain.sparktrainer.internal.BarrierSlots;
 import io.paratrain.sparktrainer.internal.ExamplePlan;
 import io.paratrain.sparktrainer.internal.ExampleRouting;
 import io.paratrain.sparktrainer.internal.ModelSnapshot;
@@ -123,6 +124,7 @@ public final class ModelSplitTrainer
         {
             throw new TrainingInputException("the training data is empty: nothing to train on");
         }
+        BarrierSlots.await(sc, split.shards(), TrainerConfig.DEFAULT_SLOT_WAIT_MS, "the model-split fit");
         // One "worker" in the plan: every step's examples go to rank 0; partitions 1..N-1 stay empty.
         final ExamplePlan plan = new ExamplePlan(total, 1, batchSize);
         LOG.info("Model-split fit: {} shards, split layers {}, {} examples per epoch, {} steps of {}, {} epochs",

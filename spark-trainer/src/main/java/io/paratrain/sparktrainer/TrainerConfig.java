@@ -13,6 +13,9 @@ import java.io.Serializable;
  * @param checksumEverySteps   compare a parameter checksum across replicas every this many steps (0 = never).
  * @param collectiveTimeoutMs  longest wait for a peer in the gradient all-reduce before the stage fails.
  * @param ompThreadsPerWorker  OpenMP threads each replica's ND4J uses (0 = leave ND4J's default).
+ * @param slotWaitMs           longest wait on the driver for the cluster to offer {@code workers} task slots
+ *                             before the fit fails (a barrier stage with too few slots would wait for ever).
+ * @param checkpoint           periodic checkpoints and resume; null = none.
  */
 public record TrainerConfig(
     int workers,
@@ -20,10 +23,13 @@ public record TrainerConfig(
     int epochs,
     int checksumEverySteps,
     long collectiveTimeoutMs,
-    int ompThreadsPerWorker) implements Serializable
+    int ompThreadsPerWorker,
+    long slotWaitMs,
+    CheckpointConfig checkpoint) implements Serializable
 {
     public static final int DEFAULT_CHECKSUM_EVERY_STEPS = 50;
     public static final long DEFAULT_COLLECTIVE_TIMEOUT_MS = 120_000;
+    public static final long DEFAULT_SLOT_WAIT_MS = 60_000;
 
     public TrainerConfig
     {
@@ -33,6 +39,7 @@ public record TrainerConfig(
         require(checksumEverySteps >= 0, "checksumEverySteps", checksumEverySteps, ">= 0 (0 = never)");
         require(collectiveTimeoutMs > 0, "collectiveTimeoutMs", collectiveTimeoutMs, "> 0");
         require(ompThreadsPerWorker >= 0, "ompThreadsPerWorker", ompThreadsPerWorker, ">= 0 (0 = ND4J default)");
+        require(slotWaitMs >= 0, "slotWaitMs", slotWaitMs, ">= 0");
     }
 
     public static Builder builder()
@@ -63,6 +70,8 @@ public record TrainerConfig(
         private int checksumEverySteps = DEFAULT_CHECKSUM_EVERY_STEPS;
         private long collectiveTimeoutMs = DEFAULT_COLLECTIVE_TIMEOUT_MS;
         private int ompThreadsPerWorker;
+        private long slotWaitMs = DEFAULT_SLOT_WAIT_MS;
+        private CheckpointConfig checkpoint;
 
         public Builder workers(final int workers)
         {
@@ -100,10 +109,23 @@ public record TrainerConfig(
             return this;
         }
 
+        public Builder slotWaitMs(final long slotWaitMs)
+        {
+            this.slotWaitMs = slotWaitMs;
+            return this;
+        }
+
+        public Builder checkpoint(final CheckpointConfig checkpoint)
+        {
+            this.checkpoint = checkpoint;
+            return this;
+        }
+
         public TrainerConfig build()
         {
             return new TrainerConfig(workers, batchSizePerWorker, epochs, checksumEverySteps, collectiveTimeoutMs,
-                ompThreadsPerWorker);
+                ompThreadsPerWorker, slotWaitMs,
+                checkpoint);
         }
     }
 }

@@ -5,6 +5,7 @@ import io.paratrain.sparktrainer.StepMetrics;
 import io.paratrain.sparktrainer.TrainerConfig;
 import io.paratrain.sparktrainer.exceptions.TrainerException;
 import org.apache.spark.BarrierTaskContext;
+import org.apache.spark.TaskContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.util.LongAccumulator;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -96,15 +97,26 @@ public final class BarrierTrainingTask implements Serializable
     private void trainEpochs(final MultiLayerNetwork network, final Collective collective, final DataSet[] batches,
         final int rank, final ProgressReporter progress)
     {
+        final TaskContext task = TaskContext.get();
+        // Random layers (dropout) draw from ND4J's per-thread generator, whose state a pooled executor thread
+        // carries over from earlier work: seed it from the model's seed and the rank, so a fit is repeatable and
+        // a checkpoint's random state is all that resuming needs.
+        Nd4j.getRandom().setSeed(network.getLayerWiseConfigurations().getConf(0).getSeed() * 1_000_003L + rank);
+        final ReplicaCheckpoints checkpoints = new ReplicaCheckpoints(config.checkpoint(), plan, network, collective,
+            rank, config.workers());
+        final ReplicaCheckpoints.Position start = checkpoints.resume(task.stageAttemptNumber() > 0);
         final ReplicaStep replicaStep = new ReplicaStep(network, collective);
         final int stepsPerEpoch = plan.stepsPerEpoch();
-        long globalStep = 0;
-        for (int epoch = 0; epoch < config.epochs(); epoch++)
+        long globalStep = start.globalStep();
+        for (int epoch = start.epoch(); epoch < config.epochs(); epoch++)
         {
             final long epochStartNs = System.nanoTime();
+            final int firstStep = epoch == start.epoch() ? start.step() : 0;
             double lossSum = 0;
-            for (int step = 0; step < stepsPerEpoch; step++, globalStep++)
+            for (int step = firstStep; step < stepsPerEpoch; step++, globalStep++)
             {
+                // Spark kills the other tasks of a failed barrier stage by flag: stop at the next step boundary.
+                task.killTaskIfInterrupted();
                 final long stepStartNs = System.nanoTime();
                 final double loss = replicaStep.run(batches[step], plan.stepExamples(step));
                 lossSum += loss;
@@ -118,13 +130,16 @@ public final class BarrierTrainingTask implements Serializable
                     progress.step(new StepMetrics(epoch, step, stepsPerEpoch, globalStep, plan.stepExamples(step),
                         loss, (System.nanoTime() - stepStartNs) / 1e6, replicaStep.lastCommunicationMs()));
                 }
+                checkpoints.afterStep(epoch, step, globalStep + 1);
             }
             network.incrementEpochCount();
+            checkpoints.afterEpoch(epoch, globalStep);
             if (rank == 0)
             {
                 epochsDone.add(1);
                 final double seconds = (System.nanoTime() - epochStartNs) / 1e9;
-                progress.epoch(epoch, lossSum / stepsPerEpoch, plan.totalExamples() / seconds);
+                progress.epoch(epoch, lossSum / Math.max(1, stepsPerEpoch - firstStep),
+                    plan.totalExamples() * (stepsPerEpoch - firstStep) / (double)stepsPerEpoch / seconds);
             }
         }
     }

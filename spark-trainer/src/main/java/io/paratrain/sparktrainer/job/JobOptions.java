@@ -30,6 +30,11 @@ import java.util.Locale;
  *                       least this many elements, or every dense/output layer when none has.
  * @param splitPairing   model-split: Megatron pairing of consecutive split layers (columns, then rows).
  * @param plot           folder for PNG charts of loss, test accuracy per epoch and throughput; null = none.
+ * @param slotWaitSeconds longest wait for the cluster to offer a task slot per barrier task before failing.
+ * @param checkpointDir  data-parallel: checkpoint folder (any Hadoop path); null = no checkpoints.
+ * @param checkpointEverySteps data-parallel: also checkpoint every this many steps (0 = at epoch ends only).
+ * @param checkpointsKept newest checkpoints kept.
+ * @param resume         continue from the newest valid checkpoint in checkpointDir.
  */
 public record JobOptions(
     String model,
@@ -51,7 +56,12 @@ public record JobOptions(
     List<Integer> splitLayers,
     long splitThreshold,
     boolean splitPairing,
-    String plot)
+    String plot,
+    int slotWaitSeconds,
+    String checkpointDir,
+    int checkpointEverySteps,
+    int checkpointsKept,
+    boolean resume)
 {
     public static final String DATA_PARALLEL = "data-parallel";
     public static final String MODEL_SPLIT = "model-split";
@@ -88,6 +98,13 @@ public record JobOptions(
           --split-threshold N    model-split: weight-matrix elements for the default choice  [100000]
           --split-pairing        model-split: split consecutive split layers as Megatron pairs (the first by
                                  columns, the next by rows: one sum-reduce between them)   [off]
+          --slot-wait-seconds N  fail when the cluster lacks a task slot per worker/shard after this long [60]
+          --checkpoint-dir PATH  data-parallel: write checkpoints here (any Hadoop path shared by all executors)
+                                 at every epoch end; a retried training stage resumes from the newest
+          --checkpoint-every-steps N  also checkpoint every N global steps                [0 = epoch ends]
+          --checkpoints-kept N   newest checkpoints kept                                 [3]
+          --resume               continue from the newest valid checkpoint in --checkpoint-dir (same data,
+                                 workers and batch size); without it, old checkpoints there are deleted
           --master URL           Spark master when not set by spark-submit   [local[workers], local[shards]]
           --help                 this text
         """;
@@ -117,6 +134,15 @@ public record JobOptions(
             "only with --mode " + MODEL_SPLIT);
         require(plot == null || !MODEL_SPLIT.equals(mode), "--plot", plot,
             "only with --mode " + DATA_PARALLEL + " (model-split reports no per-step metrics)");
+        require(slotWaitSeconds >= 0, "--slot-wait-seconds", slotWaitSeconds, ">= 0");
+        require(checkpointEverySteps >= 0, "--checkpoint-every-steps", checkpointEverySteps, ">= 0");
+        require(checkpointsKept >= 1, "--checkpoints-kept", checkpointsKept, ">= 1");
+        require(checkpointDir != null || (!resume && checkpointEverySteps == 0), "--checkpoint-dir", checkpointDir,
+            "a folder when --resume or --checkpoint-every-steps is given");
+        require(checkpointDir == null || DATA_PARALLEL.equals(mode), "--checkpoint-dir", checkpointDir,
+            "only with --mode " + DATA_PARALLEL);
+        require(plot == null || checkpointDir == null, "--plot", plot,
+            "not with --checkpoint-dir (--plot trains one epoch per fit)");
         splitLayers = splitLayers == null ? null : List.copyOf(splitLayers);
     }
 
@@ -163,6 +189,7 @@ public record JobOptions(
                 case "--no-output" -> b.output = null;
                 case "--no-metrics" -> b.metrics = null;
                 case "--split-pairing" -> b.splitPairing = true;
+                case "--resume" -> b.resume = true;
                 default ->
                 {
                     if (i + 1 >= args.length)
@@ -199,6 +226,11 @@ public record JobOptions(
         private long splitThreshold = 100_000;
         private boolean splitPairing;
         private String plot;
+        private int slotWaitSeconds = 60;
+        private String checkpointDir;
+        private int checkpointEverySteps;
+        private int checkpointsKept = 3;
+        private boolean resume;
 
         private void set(final String name, final String value)
         {
@@ -223,6 +255,10 @@ public record JobOptions(
                 case "--split-layers" -> splitLayers = integers(name, value);
                 case "--split-threshold" -> splitThreshold = integer(name, value);
                 case "--plot" -> plot = value;
+                case "--slot-wait-seconds" -> slotWaitSeconds = integer(name, value);
+                case "--checkpoint-dir" -> checkpointDir = value;
+                case "--checkpoint-every-steps" -> checkpointEverySteps = integer(name, value);
+                case "--checkpoints-kept" -> checkpointsKept = integer(name, value);
                 default -> throw new TrainerConfigException("unknown option " + name + " (see --help)");
             }
         }
@@ -231,7 +267,8 @@ public record JobOptions(
         {
             return new JobOptions(model, trainPath, testPath, format, featureScale, epochs, batchSize, workers,
                 updater, learningRate, seed, output, metrics, master, mode, shards, splitLayers, splitThreshold,
-                splitPairing, plot);
+                splitPairing, plot, slotWaitSeconds, checkpointDir, checkpointEverySteps,
+                checkpointsKept, resume);
         }
     }
 

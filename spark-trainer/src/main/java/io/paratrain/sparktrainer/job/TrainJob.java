@@ -1,6 +1,7 @@
 package io.paratrain.sparktrainer.job;
 
 import io.paratrain.modelsplit.SplitConfig;
+import io.paratrain.sparktrainer.CheckpointConfig;
 import io.paratrain.sparktrainer.DataParallelTrainer;
 import io.paratrain.sparktrainer.ModelSplitTrainer;
 import io.paratrain.sparktrainer.TrainerConfig;
@@ -10,6 +11,7 @@ import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
 import io.paratrain.sparktrainer.exceptions.TrainerException;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import io.paratrain.sparktrainer.plot.MetricsCharts;
+import io.paratrain.sparktrainer.internal.BarrierSlots;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -106,6 +108,10 @@ public final class TrainJob
         {
             ModelSplitTrainer.check(modelConf, split);
         }
+        // Before reading any data: a cluster that cannot run the barrier stage fails the job now, not later.
+        BarrierSlots.await(sc, options.tasks(), options.slotWaitSeconds() * 1000L, options.modelSplit() ?
+            "model-split training with " + options.tasks() + " shards" : "training with " + options.tasks() +
+            " workers");
         final ExampleReader reader = new ExampleReader(shape[0], shape[1], options.effectiveFeatureScale());
 
         sc.setJobDescription("Paratrain: reading and checking the data");
@@ -148,6 +154,9 @@ public final class TrainJob
             .batchSizePerWorker(options.batchSize())
             .epochs(options.epochs())
             .ompThreadsPerWorker(sc.master().startsWith("local") ? 1 : 0)
+            .slotWaitMs(options.slotWaitSeconds() * 1000L)
+            .checkpoint(options.checkpointDir() == null ? null : new CheckpointConfig(options.checkpointDir(),
+                options.checkpointEverySteps(), options.checkpointsKept(), options.resume()))
             .build();
         final DataParallelTrainer trainer = new DataParallelTrainer(sc, config);
         final List<TrainingListener> listeners = new ArrayList<>();

@@ -1,0 +1,78 @@
+package io.paratrain.sparktrainer.internal;
+
+import io.paratrain.sparktrainer.exceptions.InsufficientSlotsException;
+import org.apache.spark.SparkContext;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Checks on the driver, before a barrier stage is submitted, that the cluster can run all its tasks at once.
+ * <p>
+ * Spark launches a barrier stage only when every task has a slot; with too few it keeps the stage pending
+ * ("requires N slots, while the total number of available slots is M"), and with the default
+ * {@code spark.scheduler.barrier.maxConcurrentTasksCheck.*} settings that lasts 40 x 15 s. Executors that are
+ * still starting count once they register, so this waits up to a deadline for enough slots and then fails with
+ * what was needed and what there is.
+ */
+public final class BarrierSlots
+{
+    private static final Logger LOG = LoggerFactory.getLogger(BarrierSlots.class);
+    private static final long POLL_MS = 250;
+
+    private BarrierSlots()
+    {
+    }
+
+    /** Task slots of the registered executors (cores / spark.task.cpus, limited by task resources such as GPUs). */
+    public static int available(final JavaSparkContext sc)
+    {
+        final SparkContext context = sc.sc();
+        return context.maxNumConcurrentTasks(context.resourceProfileManager().defaultResourceProfile());
+    }
+
+    private static int executors(final JavaSparkContext sc)
+    {
+        // the driver has a block manager too; in local mode it is the only one and runs the tasks
+        return sc.isLocal() ? 1 : Math.max(0, sc.sc().getExecutorMemoryStatus().size() - 1);
+    }
+
+    /**
+     * Returns once the cluster has at least {@code tasks} slots; throws {@link InsufficientSlotsException} if it
+     * still has fewer after {@code waitMs}.
+     */
+    public static void await(final JavaSparkContext sc, final int tasks, final long waitMs, final String what)
+    {
+        final long startNs = System.nanoTime();
+        final long deadlineNs = startNs + waitMs * 1_000_000L;
+        int slots = available(sc);
+        boolean logged = false;
+        while (slots < tasks)
+        {
+            if (System.nanoTime() - deadlineNs >= 0)
+            {
+                throw new InsufficientSlotsException(what + " needs " + tasks + " task slots at once (one barrier " +
+                    "task each), but the cluster has " + slots + " (master " + sc.master() + ", " + executors(sc) +
+                    " executors registered, spark.task.cpus=" + sc.getConf().get("spark.task.cpus", "1") +
+                    ") after waiting " + waitMs / 1000.0 + " s: start more executors or cores, wait longer for " +
+                    "them (--slot-wait-seconds), or train with fewer tasks");
+            }
+            if (!logged)
+            {
+                LOG.info("{} needs {} task slots, the cluster has {}: waiting up to {} s for executors", what, tasks,
+                    slots, waitMs / 1000.0);
+                logged = true;
+            }
+            try
+            {
+                Thread.sleep(POLL_MS); // the driver polls Spark's executor registry; not a hot path
+            }
+            catch (final InterruptedException ex)
+            {
+                Thread.currentThread().interrupt();
+                throw new InsufficientSlotsException("interrupted while waiting for " + tasks + " task slots");
+            }
+            slots = available(sc);
+        }
+    }
+}
