@@ -36,7 +36,8 @@ final class EpochByEpoch
     {
         final Shifted shifted = new Shifted(listeners);
         final TrainerConfig oneEpoch = new TrainerConfig(config.workers(), config.batchSizePerWorker(), 1,
-            config.checksumEverySteps(), config.collectiveTimeoutMs(), config.ompThreadsPerWorker());
+            config.checksumEverySteps(), config.collectiveTimeoutMs(), config.ompThreadsPerWorker(),
+            config.slotWaitMs(), null); // the job refuses --plot with checkpoints: each fit here is one epoch
         final DataParallelTrainer trainer = new DataParallelTrainer(sc, oneEpoch).addListener(shifted);
         TrainingSummary last = null;
         Evaluation evaluation = null;
