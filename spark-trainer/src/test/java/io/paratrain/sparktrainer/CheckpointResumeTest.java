@@ -157,17 +157,24 @@ class CheckpointResumeTest
         final int lastStage = attempts.stream().mapToInt(a -> a[0]).max().orElseThrow();
         assertEquals(List.of(0, 1), attempts.stream().filter(a -> a[0] == lastStage).map(a -> a[1]).toList(),
             "the barrier stage ran twice");
-        // after the kill the steps start again at a checkpoint (every 4 steps, and every 15 at epoch ends), not at 0
+        // after the kill the steps start again at a checkpoint (every 4 steps, and every 15 at epoch ends), not at 0.
+        // The kill is sent when the driver hears of step 9, a few steps late: when it lands just after a checkpoint
+        // the retry repeats no step, so the sequence has no restart; it must never go back to step 0.
+        assertEquals(1, steps.stream().filter(step -> step == 0L).count(), "training started again at 0: " + steps);
         final int restart = indexOfRestart(steps);
-        final long resumedAt = steps.get(restart);
-        assertTrue(resumedAt >= 8 && (resumedAt % EVERY == 0 || resumedAt % 15 == 0) && resumedAt < 120,
-            "resumed at " + resumedAt + ": " + steps);
+        if (restart >= 0)
+        {
+            final long resumedAt = steps.get(restart);
+            assertTrue(resumedAt >= 8 && (resumedAt % EVERY == 0 || resumedAt % 15 == 0) && resumedAt < 120,
+                "resumed at " + resumedAt + ": " + steps);
+        }
         assertEquals(119L, steps.get(steps.size() - 1));
         assertSameState(reference, network);
         // the last 2 are kept: after epoch 8 (120 steps) and the one at 116 steps
         assertEquals(List.of(120L, 116L), new CheckpointStore(dir.toString(), 2, new Configuration()).steps());
     }
 
+    /** Index of the first step reported again after the retry, or -1 when the retry repeated none. */
     private static int indexOfRestart(final List<Long> steps)
     {
         for (int i = 1; i < steps.size(); i++)
@@ -177,7 +184,7 @@ class CheckpointResumeTest
                 return i;
             }
         }
-        throw new AssertionError("the steps never started again: " + steps);
+        return -1;
     }
 
     @Test
