@@ -3,6 +3,7 @@ package io.paratrain.sparktrainer.job;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.LocalFileSystem;
 import org.apache.hadoop.fs.Path;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
@@ -20,11 +21,20 @@ public final class ModelOutput
     {
     }
 
+    /**
+     * Hadoop's local file system writes a {@code .<name>.crc} file beside every file it creates, which would be left
+     * next to the user's model; its raw file system writes only the file (the zip carries CRCs of its own).
+     */
+    private static FileSystem withoutSideFiles(final FileSystem fs)
+    {
+        return fs instanceof LocalFileSystem local ? local.getRawFileSystem() : fs;
+    }
+
     public static void write(final MultiLayerNetwork network, final String destination, final Configuration hadoop)
         throws IOException
     {
         final Path target = new Path(destination);
-        final FileSystem fs = target.getFileSystem(hadoop);
+        final FileSystem fs = withoutSideFiles(target.getFileSystem(hadoop));
         final Path temp = new Path(target.getParent() == null ? new Path(".") : target.getParent(),
             "." + target.getName() + ".tmp-" + UUID.randomUUID());
         try
