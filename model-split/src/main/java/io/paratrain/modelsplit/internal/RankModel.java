@@ -109,25 +109,17 @@ public final class RankModel
     /** Rank 0: copies the whole layers (values and updater state) from {@code network}. */
     public void copyWholeLayers(final MultiLayerNetwork network)
     {
-        for (final RankLayer layer : layers)
-        {
-            if (layer.split() || layer.shard() == null)
-            {
-                continue;
-            }
-            for (final String param : ModelSupport.PARAMS)
-            {
-                final List<INDArray> mine = layer.shard().items(param);
-                if (!mine.isEmpty())
-                {
-                    assign(mine, NetworkItems.of(network, layer.index(), param, mine.size()));
-                }
-            }
-        }
+        transferWholeLayers(network, false);
     }
 
     /** Rank 0: writes the whole layers (values and updater state) into {@code network}. */
     void writeWholeLayers(final MultiLayerNetwork network)
+    {
+        transferWholeLayers(network, true);
+    }
+
+    /** Assigns every whole layer's values and updater state between this rank and {@code network}. */
+    private void transferWholeLayers(final MultiLayerNetwork network, final boolean intoNetwork)
     {
         for (final RankLayer layer : layers)
         {
@@ -140,7 +132,15 @@ public final class RankModel
                 final List<INDArray> mine = layer.shard().items(param);
                 if (!mine.isEmpty())
                 {
-                    assign(NetworkItems.of(network, layer.index(), param, mine.size()), mine);
+                    final List<INDArray> theirs = NetworkItems.of(network, layer.index(), param, mine.size());
+                    if (intoNetwork)
+                    {
+                        assign(theirs, mine);
+                    }
+                    else
+                    {
+                        assign(mine, theirs);
+                    }
                 }
             }
         }

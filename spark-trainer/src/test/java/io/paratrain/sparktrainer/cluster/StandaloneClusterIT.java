@@ -123,15 +123,7 @@ class StandaloneClusterIT
             gpuByRank);
 
         // the same run in local mode, in this JVM
-        final Path localModel = cluster.root().resolve("local-model.zip");
-        final List<String> localArgs = new ArrayList<>(List.of("train"));
-        localArgs.addAll(training);
-        localArgs.addAll(List.of("--output", localModel.toString(), "--no-metrics", "--master", "local[2]"));
-        final ByteArrayOutputStream local = new ByteArrayOutputStream();
-        try (PrintStream out = new PrintStream(local, true, StandardCharsets.UTF_8))
-        {
-            assertEquals(0, TrainJob.run(localArgs.toArray(String[]::new), out, out), local.toString());
-        }
+        final Path localModel = trainInLocalMode(training, "local-model.zip");
         final MultiLayerNetwork onCluster = ModelSerializer.restoreMultiLayerNetwork(clusterModel.toFile());
         final MultiLayerNetwork inLocalMode = ModelSerializer.restoreMultiLayerNetwork(localModel.toFile());
         assertEquals(inLocalMode.getIterationCount(), onCluster.getIterationCount());
@@ -155,15 +147,7 @@ class StandaloneClusterIT
         assertEquals(0, run.exitCode(), tail(run.output()));
         System.out.printf("model-split cluster run: %.1f s (driver JVM start to exit)%n", run.seconds());
 
-        final Path localModel = cluster.root().resolve("split-local-model.zip");
-        final List<String> localArgs = new ArrayList<>(List.of("train"));
-        localArgs.addAll(training);
-        localArgs.addAll(List.of("--output", localModel.toString(), "--no-metrics", "--master", "local[2]"));
-        final ByteArrayOutputStream local = new ByteArrayOutputStream();
-        try (PrintStream out = new PrintStream(local, true, StandardCharsets.UTF_8))
-        {
-            assertEquals(0, TrainJob.run(localArgs.toArray(String[]::new), out, out), local.toString());
-        }
+        final Path localModel = trainInLocalMode(training, "split-local-model.zip");
         // Not bit-identical (seen: 1 ulp in some elements; data-parallel is bit-identical): model split sums
         // partial results across shards, and where the local run's shards share one JVM's ND4J thread pools the
         // cluster's do not. The project's model-split guarantee is relative 1e-7 against MultiLayerNetwork.fit.
@@ -265,15 +249,7 @@ class StandaloneClusterIT
         System.out.printf("executor %s (rank 1) killed; rank 0 resumed from step %d %.1f s later; job %.1f s%n",
             executorId, resumedStep, (resumedAtMs - killedAtMs) / 1000.0, run.seconds());
 
-        final Path localModel = cluster.root().resolve("killed-local-model.zip");
-        final List<String> localArgs = new ArrayList<>(List.of("train"));
-        localArgs.addAll(training);
-        localArgs.addAll(List.of("--output", localModel.toString(), "--no-metrics", "--master", "local[2]"));
-        final ByteArrayOutputStream local = new ByteArrayOutputStream();
-        try (PrintStream out = new PrintStream(local, true, StandardCharsets.UTF_8))
-        {
-            assertEquals(0, TrainJob.run(localArgs.toArray(String[]::new), out, out), local.toString());
-        }
+        final Path localModel = trainInLocalMode(training, "killed-local-model.zip");
         final MultiLayerNetwork onCluster = ModelSerializer.restoreMultiLayerNetwork(clusterModel.toFile());
         final MultiLayerNetwork inLocalMode = ModelSerializer.restoreMultiLayerNetwork(localModel.toFile());
         assertArrayEquals(inLocalMode.params().toFloatVector(), onCluster.params().toFloatVector(),
@@ -304,5 +280,20 @@ class StandaloneClusterIT
     private static String tail(final String text)
     {
         return text.substring(Math.max(0, text.length() - 6000));
+    }
+
+    /** The same job arguments run in local mode in this JVM (local[2]); returns the model file it wrote. */
+    private static Path trainInLocalMode(final List<String> training, final String modelName)
+    {
+        final Path localModel = cluster.root().resolve(modelName);
+        final List<String> localArgs = new ArrayList<>(List.of("train"));
+        localArgs.addAll(training);
+        localArgs.addAll(List.of("--output", localModel.toString(), "--no-metrics", "--master", "local[2]"));
+        final ByteArrayOutputStream local = new ByteArrayOutputStream();
+        try (PrintStream out = new PrintStream(local, true, StandardCharsets.UTF_8))
+        {
+            assertEquals(0, TrainJob.run(localArgs.toArray(String[]::new), out, out), local.toString());
+        }
+        return localModel;
     }
 }
