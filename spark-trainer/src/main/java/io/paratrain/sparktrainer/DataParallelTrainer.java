@@ -9,6 +9,8 @@ import io.paratrain.sparktrainer.internal.Checkpoint;
 import io.paratrain.sparktrainer.internal.CheckpointStore;
 import io.paratrain.sparktrainer.internal.ExamplePlan;
 import io.paratrain.sparktrainer.internal.ExampleRouting;
+import io.paratrain.sparktrainer.internal.ModelReceiver;
+import io.paratrain.sparktrainer.internal.ModelSender;
 import io.paratrain.sparktrainer.internal.ModelSnapshot;
 import io.paratrain.sparktrainer.internal.ProgressServer;
 import org.apache.spark.api.java.JavaFutureAction;
@@ -123,37 +125,39 @@ public final class DataParallelTrainer
         final LastLoss lastLoss = new LastLoss();
         final List<TrainingListener> all = new ArrayList<>(listeners);
         all.add(lastLoss);
-        final List<ModelSnapshot> results;
-        try (ProgressServer progress = new ProgressServer(driverHost(), token, all))
+        final ModelSnapshot trained;
+        try (ProgressServer progress = new ProgressServer(driverHost(), token, all);
+            ModelReceiver modelReceiver = new ModelReceiver(driverHost(), sessionId, config.collectiveTimeoutMs()))
         {
             // The stage's accumulator table in the Spark UI shows the epochs done (refreshed with executor
             // heartbeats); the job description names the fit.
             final LongAccumulator epochsDone = sc.sc().longAccumulator("paratrain epochs done (of " +
                 config.epochs() + ")");
             final BarrierTrainingTask task = new BarrierTrainingTask(broadcast, config, plan, sessionId, secret,
-                progress.address(), token, epochsDone);
+                progress.address(), token, modelReceiver.address(), epochsDone);
             sc.setJobDescription(description);
-            results = runBarrierStage(routed, task, config.checkpoint() != null);
+            final List<ModelSender.Delivery> results = runBarrierStage(routed, task, config.checkpoint() != null);
+            if (results.size() != 1)
+            {
+                throw new TrainerException("expected the model from rank 0, got " + results.size() + " models");
+            }
+            trained = results.get(0).resolve(modelReceiver);
         }
         catch (final IOException ex)
         {
-            throw new TrainerException("cannot open the progress socket on the driver", ex);
+            throw new TrainerException("cannot open the progress or model socket on the driver", ex);
         }
         catch (final InterruptedException ex)
         {
             Thread.currentThread().interrupt();
-            throw new TrainerException("interrupted while closing the progress socket", ex);
+            throw new TrainerException("interrupted while closing the progress and model sockets", ex);
         }
         finally
         {
             sc.setJobDescription(null);
             broadcast.destroy();
         }
-        if (results.size() != 1)
-        {
-            throw new TrainerException("expected the model from rank 0, got " + results.size() + " models");
-        }
-        results.get(0).applyTo(network);
+        trained.applyTo(network);
         final double seconds = (System.nanoTime() - startNs) / 1e9;
         return new TrainingSummary(total, plan.stepsPerEpoch(), config.epochs(), seconds,
             total * config.epochs() / seconds, lastLoss.value);
@@ -225,15 +229,15 @@ public final class DataParallelTrainer
         }
     }
 
-    private static List<ModelSnapshot> runBarrierStage(final JavaRDD<Tuple2<Long, DataSet>> routed,
+    private static List<ModelSender.Delivery> runBarrierStage(final JavaRDD<Tuple2<Long, DataSet>> routed,
         final BarrierTrainingTask task, final boolean retryable)
     {
-        final ClassTag<ModelSnapshot> tag = ClassTag$.MODULE$.apply(ModelSnapshot.class);
-        final Function1<scala.collection.Iterator<Tuple2<Long, DataSet>>, scala.collection.Iterator<ModelSnapshot>>
-            body = (Function1<scala.collection.Iterator<Tuple2<Long, DataSet>>,
-            scala.collection.Iterator<ModelSnapshot>> & Serializable)partition -> JavaConverters.asScalaIterator(
-            task.train(JavaConverters.asJavaIterator(partition)));
-        final RDD<ModelSnapshot> models = routed.rdd().barrier().mapPartitions(body, false, tag);
+        final ClassTag<ModelSender.Delivery> tag = ClassTag$.MODULE$.apply(ModelSender.Delivery.class);
+        final Function1<scala.collection.Iterator<Tuple2<Long, DataSet>>,
+            scala.collection.Iterator<ModelSender.Delivery>> body = (Function1<scala.collection.Iterator<
+            Tuple2<Long, DataSet>>, scala.collection.Iterator<ModelSender.Delivery>> & Serializable)partition ->
+            JavaConverters.asScalaIterator(task.train(JavaConverters.asJavaIterator(partition)));
+        final RDD<ModelSender.Delivery> models = routed.rdd().barrier().mapPartitions(body, false, tag);
         if (!retryable)
         {
             return new JavaRDD<>(models, tag).collect();

@@ -37,11 +37,12 @@ public final class BarrierTrainingTask implements Serializable
     private final byte[] secret;
     private final String progressAddress;
     private final String progressToken;
+    private final String modelAddress;
     private final LongAccumulator epochsDone;
 
     public BarrierTrainingTask(final Broadcast<ModelSnapshot> initialModel, final TrainerConfig config,
         final ExamplePlan plan, final long sessionId, final byte[] secret, final String progressAddress,
-        final String progressToken, final LongAccumulator epochsDone)
+        final String progressToken, final String modelAddress, final LongAccumulator epochsDone)
     {
         this.initialModel = initialModel;
         this.config = config;
@@ -50,10 +51,11 @@ public final class BarrierTrainingTask implements Serializable
         this.secret = secret;
         this.progressAddress = progressAddress;
         this.progressToken = progressToken;
+        this.modelAddress = modelAddress;
         this.epochsDone = epochsDone;
     }
 
-    public Iterator<ModelSnapshot> train(final Iterator<Tuple2<Long, DataSet>> partition)
+    public Iterator<ModelSender.Delivery> train(final Iterator<Tuple2<Long, DataSet>> partition)
     {
         final long startNs = System.nanoTime();
         final BarrierTaskContext context = BarrierTaskContext.get();
@@ -91,7 +93,8 @@ public final class BarrierTrainingTask implements Serializable
             }
         }
         LOG.info("Rank {} of {} finished {} epochs", rank, worldSize, config.epochs());
-        return rank == 0 ? List.of(ModelSnapshot.of(network)).iterator() : Collections.emptyIterator();
+        return rank == 0 ? List.of(ModelSender.send(ModelSnapshot.of(network), modelAddress, sessionId,
+            config.collectiveTimeoutMs())).iterator() : Collections.emptyIterator();
     }
 
     private void trainEpochs(final MultiLayerNetwork network, final Collective collective, final DataSet[] batches,

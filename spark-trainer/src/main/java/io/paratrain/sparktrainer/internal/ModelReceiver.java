@@ -1,0 +1,141 @@
+package io.paratrain.sparktrainer.internal;
+
+import io.paratrain.sparktrainer.exceptions.TrainerException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.ByteArrayInputStream;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.ObjectInputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The driver's end of {@link ModelSender}: receives rank 0's final model as raw bytes over a socket of its own.
+ * Spark's result path stores a result over 1 MiB in the block manager, fetches it through the shuffle transport
+ * and deserializes it on the driver, about 0.5 s for a 15.6 MB model with Adam state, and refuses results over
+ * {@code spark.driver.maxResultSize} (1 GiB by default); a socket write of the same bytes takes milliseconds.
+ * <p>
+ * Only the digest travels in the task result, through Spark's own (authenticated, when so configured) channel;
+ * a model is handed out only for a digest that a task reported, so bytes sent by anyone else are never used.
+ * Stores are kept by digest: a retried stage attempt simply sends another one.
+ */
+public final class ModelReceiver implements AutoCloseable
+{
+    private static final Logger LOG = LoggerFactory.getLogger(ModelReceiver.class);
+    /** Larger payloads go through Spark (Java arrays stop at 2^31 - 1 bytes). */
+    static final long MAX_PAYLOAD_BYTES = Integer.MAX_VALUE - 16;
+
+    private final ServerSocket server;
+    private final long sessionId;
+    private final long readTimeoutMs;
+    private final Map<String, byte[]> received = new ConcurrentHashMap<>();
+    private final Thread acceptor;
+    private volatile boolean closed;
+
+    /**
+     * @param readTimeoutMs how long a connection may stall mid-model before it is dropped.
+     */
+    public ModelReceiver(final String bindHost, final long sessionId, final long readTimeoutMs) throws IOException
+    {
+        this.server = new ServerSocket();
+        this.server.bind(new InetSocketAddress(InetAddress.getByName(bindHost), 0));
+        this.sessionId = sessionId;
+        this.readTimeoutMs = readTimeoutMs;
+        this.acceptor = new Thread(this::acceptLoop, "paratrain-model-receiver");
+        this.acceptor.setDaemon(true);
+        this.acceptor.start();
+    }
+
+    /** {@code host:port} for rank 0. */
+    public String address()
+    {
+        return server.getInetAddress().getHostAddress() + ":" + server.getLocalPort();
+    }
+
+    /** The model whose bytes had {@code digest}; the result of rank 0's {@link ModelSender#send}. */
+    public ModelSnapshot take(final byte[] digest)
+    {
+        final String key = HexFormat.of().formatHex(digest);
+        final byte[] payload = received.remove(key);
+        if (payload == null)
+        {
+            throw new TrainerException("rank 0 reported its final model (SHA-256 " + key + ") as delivered to the " +
+                "driver's model socket " + address() + ", but no such model arrived");
+        }
+        try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(payload)))
+        {
+            return (ModelSnapshot)in.readObject();
+        }
+        catch (final IOException | ClassNotFoundException | ClassCastException ex)
+        {
+            throw new TrainerException("cannot read rank 0's final model (SHA-256 " + key + ")", ex);
+        }
+    }
+
+    private void acceptLoop()
+    {
+        while (!closed)
+        {
+            try (Socket socket = server.accept())
+            {
+                socket.setSoTimeout((int)Math.min(Integer.MAX_VALUE, readTimeoutMs));
+                receive(socket);
+            }
+            catch (final IOException ex)
+            {
+                if (!closed)
+                {
+                    LOG.warn("A model connection to {} failed: {}", address(), ex.toString());
+                }
+            }
+        }
+    }
+
+    private void receive(final Socket socket) throws IOException
+    {
+        final DataInputStream in = new DataInputStream(socket.getInputStream());
+        final ModelSender.Header header = ModelSender.Header.read(in);
+        if (header.sessionId() != sessionId || header.payloadBytes() < 0 || header.payloadBytes() > MAX_PAYLOAD_BYTES)
+        {
+            LOG.warn("Ignoring a model connection from {}: session {} (expected {}), {} bytes",
+                socket.getRemoteSocketAddress(), Long.toHexString(header.sessionId()), Long.toHexString(sessionId),
+                header.payloadBytes());
+            return;
+        }
+        final byte[] payload = new byte[(int)header.payloadBytes()];
+        in.readFully(payload);
+        if (!MessageDigest.isEqual(header.digest(), ModelSender.sha256(payload)))
+        {
+            LOG.warn("Ignoring a model from {}: its bytes do not match the SHA-256 in its header",
+                socket.getRemoteSocketAddress());
+            return;
+        }
+        received.put(HexFormat.of().formatHex(header.digest()), payload);
+        socket.getOutputStream().write(ModelSender.ACK);
+        socket.getOutputStream().flush();
+    }
+
+    @Override
+    public void close() throws InterruptedException
+    {
+        closed = true;
+        try
+        {
+            server.close();
+        }
+        catch (final IOException ex)
+        {
+            LOG.warn("Closing the model socket failed: {}", ex.toString());
+        }
+        acceptor.join(5_000);
+        received.clear();
+    }
+}
