@@ -37,6 +37,43 @@ public interface Collective extends AutoCloseable
      */
     void allReduce(INDArray array, ReduceOp op);
 
+    /**
+     * The first half of {@link #allReduce(INDArray, ReduceOp)}: afterwards this rank's {@link #ownedSegment} of
+     * the array holds the reduction over all ranks (bitwise what allReduce gives there); the rest of the array is
+     * left with partial sums. Each rank sends and receives (N-1)/N of the data. With
+     * {@link #allGatherSegments} after it, each rank can update only the segment it owns (a sharded optimizer
+     * step) and still end identical to the others.
+     */
+    void reduceScatter(INDArray array, ReduceOp op);
+
+    /** {@link #reduceScatter(INDArray, ReduceOp)} for a float array. */
+    void reduceScatter(float[] data, ReduceOp op);
+
+    /**
+     * The second half of {@link #allReduce(INDArray, ReduceOp)}: every rank contributes its
+     * {@link #ownedSegment} of the array, and afterwards every rank holds all segments, bitwise as their owners
+     * had them.
+     */
+    void allGatherSegments(INDArray array);
+
+    /** {@link #allGatherSegments(INDArray)} for a float array. */
+    void allGatherSegments(float[] data);
+
+    /**
+     * The elements this rank owns in {@link #reduceScatter} and {@link #allGatherSegments} of an array of
+     * {@code length} elements: one of N contiguous segments whose sizes differ by at most one.
+     */
+    Segment ownedSegment(long length);
+
+    /** Elements {@code start} (inclusive) to {@code end} (exclusive) of an array. */
+    record Segment(long start, long end)
+    {
+        public long length()
+        {
+            return end - start;
+        }
+    }
+
     /** Replaces {@code data} on every rank with the root's values; all ranks pass arrays of equal length. */
     void broadcast(float[] data, int root);
 

@@ -92,6 +92,55 @@ public final class AeronCollective implements Collective
     }
 
     @Override
+    public synchronized void reduceScatter(final INDArray array, final ReduceOp op)
+    {
+        ensureOpen("reduceScatter");
+        Nd4jMemory.requireFloat(array, "reduceScatter");
+        requireNonNull(op, "reduceScatter", "op");
+        onHostMemory(array, bytes -> ringPhase(AllReduceSchedule.Phase.REDUCE_SCATTER, bytes, op));
+    }
+
+    @Override
+    public synchronized void reduceScatter(final float[] data, final ReduceOp op)
+    {
+        ensureOpen("reduceScatter");
+        requireNonNull(data, "reduceScatter", "data");
+        requireNonNull(op, "reduceScatter", "op");
+        final ByteBuffer stage = staging(data.length);
+        stage.asFloatBuffer().put(data);
+        ringPhase(AllReduceSchedule.Phase.REDUCE_SCATTER, stage, op);
+        stage.asFloatBuffer().get(data);
+    }
+
+    @Override
+    public synchronized void allGatherSegments(final INDArray array)
+    {
+        ensureOpen("allGatherSegments");
+        Nd4jMemory.requireFloat(array, "allGatherSegments");
+        onHostMemory(array, bytes -> ringPhase(AllReduceSchedule.Phase.ALL_GATHER, bytes, ReduceOp.SUM));
+    }
+
+    @Override
+    public synchronized void allGatherSegments(final float[] data)
+    {
+        ensureOpen("allGatherSegments");
+        requireNonNull(data, "allGatherSegments", "data");
+        final ByteBuffer stage = staging(data.length);
+        stage.asFloatBuffer().put(data);
+        ringPhase(AllReduceSchedule.Phase.ALL_GATHER, stage, ReduceOp.SUM);
+        stage.asFloatBuffer().get(data);
+    }
+
+    @Override
+    public Segment ownedSegment(final long length)
+    {
+        // the reduce-scatter leaves rank r with the full reduction of segment r + 1 (see AllReduceSchedule)
+        final SegmentPlan plan = new SegmentPlan(length, worldSize, 1);
+        final int segment = (rank + 1) % worldSize;
+        return new Segment(plan.segmentStart(segment), plan.segmentStart(segment) + plan.segmentLength(segment));
+    }
+
+    @Override
     public synchronized void broadcast(final float[] data, final int root)
     {
         ensureOpen("broadcast");
@@ -267,6 +316,14 @@ public final class AeronCollective implements Collective
         view.wrap(region, 0, region.limit());
         final FloatBuffer floats = region.duplicate().order(ByteOrder.nativeOrder()).asFloatBuffer();
         exchange.run(new AllReduceSchedule(view, floats, region.limit() / Float.BYTES, op, rank, worldSize,
+            chunkFloats, floatMath));
+    }
+
+    private void ringPhase(final AllReduceSchedule.Phase phase, final ByteBuffer region, final ReduceOp op)
+    {
+        view.wrap(region, 0, region.limit());
+        final FloatBuffer floats = region.duplicate().order(ByteOrder.nativeOrder()).asFloatBuffer();
+        exchange.run(new AllReduceSchedule(phase, view, floats, region.limit() / Float.BYTES, op, rank, worldSize,
             chunkFloats, floatMath));
     }
 

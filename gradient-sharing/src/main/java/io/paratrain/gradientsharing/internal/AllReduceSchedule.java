@@ -15,9 +15,20 @@ import java.nio.FloatBuffer;
  * received values (reduce-scatter; after them rank r holds the full reduction of segment r+1, divided by N for a
  * mean), steps N-1 .. 2N-3 copy them (all-gather). Every element is reduced by exactly one rank and copied to the
  * others, so all ranks end bitwise identical. Each rank sends and receives 2(N-1)/N of the data: bandwidth-optimal.
+ * <p>
+ * {@link Phase#REDUCE_SCATTER} runs steps 0 .. N-2 alone (rank r ends owning segment r+1), {@link Phase#ALL_GATHER}
+ * steps N-1 .. 2N-3 alone (rank r contributes the segment r+1 it owns): a sharded optimizer step fits between them.
  */
 final class AllReduceSchedule implements RingSchedule
 {
+    /** Which steps of the ring all-reduce to run. */
+    enum Phase
+    {
+        ALL, REDUCE_SCATTER, ALL_GATHER
+    }
+
+    private final Phase phase;
+    private final int firstStep;
     private final MutableDirectBuffer data;
     private final FloatBuffer dataFloats;
     private final FloatMath math;
@@ -42,6 +53,16 @@ final class AllReduceSchedule implements RingSchedule
     AllReduceSchedule(final MutableDirectBuffer data, final FloatBuffer dataFloats, final int length,
         final ReduceOp op, final int rank, final int worldSize, final int chunkFloats, final FloatMath math)
     {
+        this(Phase.ALL, data, dataFloats, length, op, rank, worldSize, chunkFloats, math);
+    }
+
+    /** One phase of the all-reduce; {@code op} is ignored by {@link Phase#ALL_GATHER}. */
+    AllReduceSchedule(final Phase phase, final MutableDirectBuffer data, final FloatBuffer dataFloats,
+        final int length, final ReduceOp op, final int rank, final int worldSize, final int chunkFloats,
+        final FloatMath math)
+    {
+        this.phase = phase;
+        this.firstStep = phase == Phase.ALL_GATHER ? worldSize - 1 : 0;
         this.data = data;
         this.dataFloats = dataFloats;
         this.math = math;
@@ -50,13 +71,14 @@ final class AllReduceSchedule implements RingSchedule
         this.rank = rank;
         this.worldSize = worldSize;
         this.plan = new SegmentPlan(length, worldSize, chunkFloats);
-        this.steps = 2 * (worldSize - 1);
+        // steps counts the steps of this phase; step k of the phase is step firstStep + k of the all-reduce
+        this.steps = phase == Phase.ALL ? 2 * (worldSize - 1) : worldSize - 1;
         this.sendStepStart = new int[steps + 1];
         this.receiveStepStart = new int[steps + 1];
-        for (int t = 0; t < steps; t++)
+        for (int k = 0; k < steps; k++)
         {
-            sendStepStart[t + 1] = sendStepStart[t] + plan.chunkCount(sendSegment(t));
-            receiveStepStart[t + 1] = receiveStepStart[t] + plan.chunkCount(receiveSegment(t));
+            sendStepStart[k + 1] = sendStepStart[k] + plan.chunkCount(sendSegment(firstStep + k));
+            receiveStepStart[k + 1] = receiveStepStart[k] + plan.chunkCount(receiveSegment(firstStep + k));
         }
         this.sendCount = sendStepStart[steps];
         this.receiveCount = receiveStepStart[steps];
@@ -65,7 +87,12 @@ final class AllReduceSchedule implements RingSchedule
     @Override
     public OpKind kind()
     {
-        return op == ReduceOp.SUM ? OpKind.ALL_REDUCE_SUM : OpKind.ALL_REDUCE_MEAN;
+        return switch (phase)
+        {
+            case ALL -> op == ReduceOp.SUM ? OpKind.ALL_REDUCE_SUM : OpKind.ALL_REDUCE_MEAN;
+            case REDUCE_SCATTER -> op == ReduceOp.SUM ? OpKind.REDUCE_SCATTER_SUM : OpKind.REDUCE_SCATTER_MEAN;
+            case ALL_GATHER -> OpKind.ALL_GATHER_SEGMENTS;
+        };
     }
 
     @Override
@@ -89,23 +116,23 @@ final class AllReduceSchedule implements RingSchedule
     @Override
     public int sendPrerequisite(final int sendIndex)
     {
-        final int t = stepOf(sendStepStart, sendIndex);
-        return t == 0 ? -1 : receiveStepStart[t - 1] + (sendIndex - sendStepStart[t]);
+        final int k = stepOf(sendStepStart, sendIndex);
+        return k == 0 ? -1 : receiveStepStart[k - 1] + (sendIndex - sendStepStart[k]);
     }
 
     @Override
     public int sendLength(final int sendIndex)
     {
-        final int t = stepOf(sendStepStart, sendIndex);
-        return plan.chunkLength(sendSegment(t), sendIndex - sendStepStart[t]) << 2;
+        final int k = stepOf(sendStepStart, sendIndex);
+        return plan.chunkLength(sendSegment(firstStep + k), sendIndex - sendStepStart[k]) << 2;
     }
 
     @Override
     public void writeSend(final int sendIndex, final MutableDirectBuffer buffer, final int offset)
     {
-        final int t = stepOf(sendStepStart, sendIndex);
-        final int segment = sendSegment(t);
-        final int chunk = sendIndex - sendStepStart[t];
+        final int k = stepOf(sendStepStart, sendIndex);
+        final int segment = sendSegment(firstStep + k);
+        final int chunk = sendIndex - sendStepStart[k];
         buffer.putBytes(offset, data, byteOffset(segment, chunk), plan.chunkLength(segment, chunk) << 2);
     }
 
@@ -138,8 +165,8 @@ final class AllReduceSchedule implements RingSchedule
     @Override
     public int forwardedSend(final int receiveIndex)
     {
-        final int t = stepOf(receiveStepStart, receiveIndex);
-        return t + 1 < steps ? sendStepStart[t + 1] + (receiveIndex - receiveStepStart[t]) : -1;
+        final int k = stepOf(receiveStepStart, receiveIndex);
+        return k + 1 < steps ? sendStepStart[k + 1] + (receiveIndex - receiveStepStart[k]) : -1;
     }
 
     /**
@@ -188,9 +215,10 @@ final class AllReduceSchedule implements RingSchedule
      */
     private String locate(final int receiveIndex, final int length)
     {
-        final int t = stepOf(receiveStepStart, receiveIndex);
+        final int k = stepOf(receiveStepStart, receiveIndex);
+        final int t = firstStep + k;
         final int segment = receiveSegment(t);
-        final int chunk = receiveIndex - receiveStepStart[t];
+        final int chunk = receiveIndex - receiveStepStart[k];
         final int count = plan.chunkLength(segment, chunk);
         if (length != count << 2)
         {
@@ -217,7 +245,7 @@ final class AllReduceSchedule implements RingSchedule
         return Math.floorMod(rank - t - 1, worldSize);
     }
 
-    /** The step whose index range holds {@code index}; steps are few (2N-2), a linear scan is cheapest. */
+    /** The step of this phase whose index range holds {@code index}; steps are few, a linear scan is cheapest. */
     private int stepOf(final int[] stepStart, final int index)
     {
         int t = 0;

@@ -10,7 +10,10 @@ public enum OpKind
     ALL_GATHER(5, "allGather"),
     BARRIER(6, "barrier"),
     REDUCE(7, "reduce"),
-    GATHER(8, "gather");
+    GATHER(8, "gather"),
+    REDUCE_SCATTER_SUM(9, "reduceScatter(SUM)"),
+    REDUCE_SCATTER_MEAN(10, "reduceScatter(MEAN)"),
+    ALL_GATHER_SEGMENTS(11, "allGatherSegments");
 
     private static final OpKind[] BY_CODE = new OpKind[16];
 
