@@ -131,7 +131,7 @@ public final class SplitBenchRank
                     splitRank = null;
                     network.initGradientsView();
                     network.getUpdater(true);
-                    final ReplicaStep replica = new ReplicaStep(network, collective);
+                    final ReplicaStep replica = new ReplicaStep(network, collective, null);
                     final List<DataSet> mine = new ArrayList<>();
                     for (final DataSet minibatch : minibatches)
                     {

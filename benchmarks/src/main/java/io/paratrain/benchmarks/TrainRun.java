@@ -88,10 +88,10 @@ public final class TrainRun
     private static double allReduce(final JavaSparkContext sc, final MultiLayerNetwork network,
         final List<DataSet> train, final int workers, final int batch, final int epochs, final EpochClock clock)
     {
-        final JavaRDD<DataSet> rdd = sc.parallelize(batches(train, batch), workers).cache();
-        rdd.count();
+        final JavaRDD<DataSet> rdd = cachedBatches(sc, train, batch, workers);
         final DataParallelTrainer trainer = new DataParallelTrainer(sc, TrainerConfig.builder()
-            .workers(workers).batchSizePerWorker(batch).epochs(epochs).ompThreadsPerWorker(1).build());
+            .workers(workers).batchSizePerWorker(batch).epochs(epochs).ompThreadsPerWorker(1)
+            .shardedUpdate(!Boolean.getBoolean("unsharded")).build());
         trainer.addListener(new TrainingListener()
         {
             @Override
@@ -114,8 +114,7 @@ public final class TrainRun
     private static double parameterAveraging(final JavaSparkContext sc, final MultiLayerNetwork network,
         final List<DataSet> train, final int workers, final int batch, final int epochs, final EpochClock clock)
     {
-        final JavaRDD<DataSet> rdd = sc.parallelize(batches(train, batch), workers).cache();
-        rdd.count();
+        final JavaRDD<DataSet> rdd = cachedBatches(sc, train, batch, workers);
         final ParameterAveragingTrainingMaster master = new ParameterAveragingTrainingMaster.Builder(batch)
             .batchSizePerWorker(batch)
             .workerPrefetchNumBatches(0)
@@ -189,6 +188,20 @@ public final class TrainRun
             examples.add(reader.parseCsv(lines.get(i), name + " line " + (i + 1)));
         }
         return examples;
+    }
+
+    /**
+     * The training minibatches cached on the executors, the same RDD for every Spark mode. The lineage is cut
+     * (local checkpoint) as it would be for data read from files: otherwise every task of every job would carry
+     * its 12 MB slice of the parallelized list (seen: 0.5 s per job to serialize and ship it).
+     */
+    private static JavaRDD<DataSet> cachedBatches(final JavaSparkContext sc, final List<DataSet> train,
+        final int batch, final int workers)
+    {
+        final JavaRDD<DataSet> rdd = sc.parallelize(batches(train, batch), workers);
+        rdd.rdd().localCheckpoint();
+        rdd.count();
+        return rdd;
     }
 
     private static List<DataSet> batches(final List<DataSet> examples, final int size)

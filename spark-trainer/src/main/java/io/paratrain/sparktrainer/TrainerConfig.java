@@ -16,6 +16,9 @@ import java.io.Serializable;
  * @param slotWaitMs           longest wait on the driver for the cluster to offer {@code workers} task slots
  *                             before the fit fails (a barrier stage with too few slots would wait for ever).
  * @param checkpoint           periodic checkpoints and resume; null = none.
+ * @param shardedUpdate        each replica runs the optimizer on its 1/N of the parameters between a
+ *                             reduce-scatter of the gradients and an all-gather of the parameters (when the model's
+ *                             updaters allow it, see ShardedUpdate); false = every replica runs DL4J's whole update.
  */
 public record TrainerConfig(
     int workers,
@@ -25,7 +28,8 @@ public record TrainerConfig(
     long collectiveTimeoutMs,
     int ompThreadsPerWorker,
     long slotWaitMs,
-    CheckpointConfig checkpoint) implements Serializable
+    CheckpointConfig checkpoint,
+    boolean shardedUpdate) implements Serializable
 {
     public static final int DEFAULT_CHECKSUM_EVERY_STEPS = 50;
     public static final long DEFAULT_COLLECTIVE_TIMEOUT_MS = 120_000;
@@ -72,6 +76,7 @@ public record TrainerConfig(
         private int ompThreadsPerWorker;
         private long slotWaitMs = DEFAULT_SLOT_WAIT_MS;
         private CheckpointConfig checkpoint;
+        private boolean shardedUpdate = true;
 
         public Builder workers(final int workers)
         {
@@ -121,11 +126,16 @@ public record TrainerConfig(
             return this;
         }
 
+        public Builder shardedUpdate(final boolean shardedUpdate)
+        {
+            this.shardedUpdate = shardedUpdate;
+            return this;
+        }
+
         public TrainerConfig build()
         {
             return new TrainerConfig(workers, batchSizePerWorker, epochs, checksumEverySteps, collectiveTimeoutMs,
-                ompThreadsPerWorker, slotWaitMs,
-                checkpoint);
+                ompThreadsPerWorker, slotWaitMs, checkpoint, shardedUpdate);
         }
     }
 }

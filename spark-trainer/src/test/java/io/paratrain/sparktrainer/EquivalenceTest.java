@@ -1,23 +1,35 @@
 package io.paratrain.sparktrainer;
 
+import io.paratrain.sparktrainer.internal.ShardedUpdate;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.deeplearning4j.nn.conf.GradientNormalization;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.weights.WeightInit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.learning.config.Nesterovs;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
 
 import java.util.List;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -88,5 +100,88 @@ class EquivalenceTest
         assertTrue(change > 1e-2, "training must have moved the parameters (moved " + change + ")");
         assertTrue(relative <= 1e-5, "relative difference " + relative + " > 1e-5 (absolute " + difference + ")");
         assertTrue(difference < change * 1e-3, "difference " + difference + " must be tiny next to change " + change);
+    }
+
+    /**
+     * Two updaters in one network (Adam with L2 on the hidden layers, Nesterovs with weight decay on the output),
+     * so that a replica's segment cuts across updater blocks: the sharded optimizer step ends with the same
+     * parameters AND updater state as DL4J's single-process update, and as the unsharded path.
+     */
+    @Test
+    void shardedOptimizerStepKeepsParametersAndUpdaterStateEqualToDl4j()
+    {
+        final int workers = 3;
+        final int globalBatch = workers * BATCH_PER_WORKER;
+        final List<DataSet> examples = Networks.examples(21 * globalBatch + 4, 11);
+        final MultiLayerNetwork reference = mixedUpdaterMlp(null);
+        final MultiLayerNetwork sharded = reference.clone();
+        final MultiLayerNetwork whole = reference.clone();
+        for (final DataSet batch : Networks.minibatches(examples, globalBatch))
+        {
+            reference.fit(batch);
+        }
+        for (final boolean shard : new boolean[] {true, false})
+        {
+            new DataParallelTrainer(sc, TrainerConfig.builder().workers(workers).batchSizePerWorker(BATCH_PER_WORKER)
+                .shardedUpdate(shard).build())
+                .fit(shard ? sharded : whole, sc.parallelize(Networks.minibatches(examples, 5), 2));
+        }
+        for (final MultiLayerNetwork trained : List.of(sharded, whole))
+        {
+            final String which = trained == sharded ? "sharded" : "whole";
+            assertRelativelyClose(reference.params(), trained.params(), which + " parameters");
+            assertRelativelyClose(reference.getUpdater().getStateViewArray(),
+                trained.getUpdater().getStateViewArray(), which + " updater state");
+        }
+        assertTrue(ShardedUpdate.supportFor(sharded).isEmpty(), "this network must take the sharded path");
+    }
+
+    /** Gradient normalization needs whole-layer norms: the fit falls back to the whole update and stays exact. */
+    @Test
+    void networkThatCannotBeShardedFallsBackToTheWholeUpdate()
+    {
+        final int workers = 2;
+        final List<DataSet> examples = Networks.examples(15 * workers * BATCH_PER_WORKER, 13);
+        final MultiLayerNetwork reference = mixedUpdaterMlp(GradientNormalization.RenormalizeL2PerLayer);
+        final MultiLayerNetwork distributed = reference.clone();
+        assertFalse(ShardedUpdate.supportFor(reference).isEmpty());
+        for (final DataSet batch : Networks.minibatches(examples, workers * BATCH_PER_WORKER))
+        {
+            reference.fit(batch);
+        }
+        new DataParallelTrainer(sc, TrainerConfig.builder().workers(workers).batchSizePerWorker(BATCH_PER_WORKER)
+            .build()).fit(distributed, sc.parallelize(Networks.minibatches(examples, 5), 2));
+        assertRelativelyClose(reference.params(), distributed.params(), "parameters");
+        assertRelativelyClose(reference.getUpdater().getStateViewArray(),
+            distributed.getUpdater().getStateViewArray(), "updater state");
+    }
+
+    private static MultiLayerNetwork mixedUpdaterMlp(final GradientNormalization normalization)
+    {
+        final MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder()
+            .seed(99)
+            .dataType(DataType.FLOAT)
+            .updater(new Adam(0.01))
+            .l2(1e-3)
+            .weightInit(WeightInit.XAVIER)
+            .gradientNormalization(normalization == null ? GradientNormalization.None : normalization)
+            .list()
+            .layer(new DenseLayer.Builder().nIn(Networks.FEATURES).nOut(16).activation(Activation.TANH).build())
+            .layer(new DenseLayer.Builder().nIn(16).nOut(10).activation(Activation.RELU).build())
+            .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(10).nOut(Networks.CLASSES)
+                .activation(Activation.SOFTMAX).updater(new Nesterovs(0.05, 0.9)).l2(0).weightDecay(1e-3)
+                .build())
+            .build();
+        final MultiLayerNetwork network = new MultiLayerNetwork(conf);
+        network.init();
+        return network;
+    }
+
+    private static void assertRelativelyClose(final INDArray expected, final INDArray actual, final String what)
+    {
+        final double difference = actual.sub(expected).norm2Number().doubleValue();
+        final double relative = difference / expected.norm2Number().doubleValue();
+        assertTrue(expected.norm2Number().doubleValue() > 0, what + " must not be all zeros");
+        assertTrue(relative <= 1e-5, what + ": relative difference " + relative + " > 1e-5");
     }
 }

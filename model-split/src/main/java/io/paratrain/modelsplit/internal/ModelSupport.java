@@ -53,6 +53,18 @@ public final class ModelSupport
     {
     }
 
+    /** Whether an updater works element by element, so that any slice of a parameter can be updated on its own. */
+    public static boolean isElementWise(final IUpdater updater)
+    {
+        return updater != null && ELEMENT_WISE_UPDATERS.contains(updater.getClass());
+    }
+
+    /** Whether a regularization works element by element (see {@link #isElementWise(IUpdater)}). */
+    public static boolean isElementWise(final Regularization regularization)
+    {
+        return regularization != null && ELEMENT_WISE_REGULARIZATION.contains(regularization.getClass());
+    }
+
     /** Whether a dense or output layer (checked by {@link #check}) has a bias vector. */
     public static boolean hasBias(final Layer layer)
     {
@@ -142,7 +154,7 @@ public final class ModelSupport
         for (final String param : List.of("W", "b"))
         {
             final IUpdater updater = layer.getUpdaterByParam(param);
-            if (updater == null || !ELEMENT_WISE_UPDATERS.contains(updater.getClass()))
+            if (!isElementWise(updater))
             {
                 throw new UnsupportedModelException(where + " parameter " + param + " uses updater " + updater
                     + ": supported are " + names(ELEMENT_WISE_UPDATERS));
@@ -150,7 +162,7 @@ public final class ModelSupport
             final List<Regularization> regularization = layer.getRegularizationByParam(param);
             for (final Regularization r : regularization == null ? List.<Regularization>of() : regularization)
             {
-                if (!ELEMENT_WISE_REGULARIZATION.contains(r.getClass()))
+                if (!isElementWise(r))
                 {
                     throw new UnsupportedModelException(where + " parameter " + param + " uses regularization " + r
                         + ": supported are " + names(ELEMENT_WISE_REGULARIZATION));

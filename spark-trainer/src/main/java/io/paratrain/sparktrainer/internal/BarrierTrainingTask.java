@@ -16,6 +16,7 @@ import org.slf4j.LoggerFactory;
 import scala.Tuple2;
 
 import java.io.Serializable;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
@@ -108,7 +109,9 @@ public final class BarrierTrainingTask implements Serializable
         final ReplicaCheckpoints checkpoints = new ReplicaCheckpoints(config.checkpoint(), plan, network, collective,
             rank, config.workers());
         final ReplicaCheckpoints.Position start = checkpoints.resume(task.stageAttemptNumber() > 0);
-        final ReplicaStep replicaStep = new ReplicaStep(network, collective);
+        final ReplicaStep replicaStep = new ReplicaStep(network, collective, shardedUpdate(network, collective,
+            rank));
+        checkpoints.beforeWrite(replicaStep::syncUpdaterState);
         final int stepsPerEpoch = plan.stepsPerEpoch();
         long globalStep = start.globalStep();
         for (int epoch = start.epoch(); epoch < config.epochs(); epoch++)
@@ -145,5 +148,30 @@ public final class BarrierTrainingTask implements Serializable
                     plan.totalExamples() * (stepsPerEpoch - firstStep) / (double)stepsPerEpoch / seconds);
             }
         }
+        replicaStep.syncUpdaterState(); // rank 0 returns the model with its complete updater state
+    }
+
+    private ShardedUpdate shardedUpdate(final MultiLayerNetwork network, final Collective collective, final int rank)
+    {
+        if (!config.shardedUpdate() || config.workers() == 1)
+        {
+            return null;
+        }
+        final List<String> reasons = new ArrayList<>();
+        final ShardedUpdate sharded = ShardedUpdate.createIfSupported(network, collective, reasons);
+        if (rank == 0)
+        {
+            if (sharded == null)
+            {
+                LOG.info("Every replica runs the whole optimizer step: the update cannot be sharded because {}",
+                    String.join("; ", reasons));
+            }
+            else
+            {
+                LOG.info("Sharded optimizer step: each replica updates 1/{} of the {} parameters", config.workers(),
+                    network.params().length());
+            }
+        }
+        return sharded;
     }
 }

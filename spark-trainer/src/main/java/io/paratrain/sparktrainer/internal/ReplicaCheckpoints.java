@@ -36,6 +36,7 @@ public final class ReplicaCheckpoints
     private final Collective collective;
     private final int rank;
     private final int worldSize;
+    private Runnable beforeWrite = () -> { };
 
     /** {@code config} null: no checkpoints, every call is a no-op. */
     public ReplicaCheckpoints(final CheckpointConfig config, final ExamplePlan plan, final MultiLayerNetwork network,
@@ -105,6 +106,15 @@ public final class ReplicaCheckpoints
         return new Position(checkpoint.epoch(), checkpoint.step(), checkpoint.globalStep());
     }
 
+    /**
+     * A collective action every rank runs before a checkpoint is taken (the sharded update completes the updater
+     * state with it).
+     */
+    public void beforeWrite(final Runnable action)
+    {
+        this.beforeWrite = action;
+    }
+
     /** After step {@code step} of {@code epoch}, {@code stepsDone} steps into the fit: every N steps. */
     public void afterStep(final int epoch, final int step, final long stepsDone)
     {
@@ -128,6 +138,7 @@ public final class ReplicaCheckpoints
     private void write(final int epoch, final int step, final long stepsDone)
     {
         final long startNs = System.nanoTime();
+        beforeWrite.run();
         final Random random = Nd4j.getRandom();
         final byte[][] states = collective.allGather(ByteBuffer.allocate(16).putLong(random.rootState())
             .putLong(random.nodeState()).array());

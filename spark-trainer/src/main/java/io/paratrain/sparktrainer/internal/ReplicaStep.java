@@ -14,6 +14,10 @@ import org.nd4j.linalg.dataset.DataSet;
  * replica computes the gradient sum of its k_i examples, the ring all-reduce SUMs them into the gradient sum of
  * the whole global batch (r = sum k_i), and every replica runs the same updater step with batch size r on the same
  * numbers: exactly what one process does with batch r. (Averaging instead of summing drifts by ~1e-2.)
+ * <p>
+ * With a {@link ShardedUpdate} the all-reduce is split in its two halves and each replica runs the updater only
+ * on the parameters it owns in between: reduce-scatter the gradient sums, update the own segment, all-gather
+ * the parameters.
  */
 public final class ReplicaStep
 {
@@ -21,12 +25,18 @@ public final class ReplicaStep
     private final Collective collective;
     private final float[] lossSum = new float[1];
     private final LayerWorkspaceMgr workspaces = LayerWorkspaceMgr.noWorkspaces();
+    private final ShardedUpdate sharded;
     private double communicationMs;
 
-    public ReplicaStep(final MultiLayerNetwork network, final Collective collective)
+    /**
+     * @param sharded the replica's share of a sharded optimizer step, or null to run DL4J's whole update on every
+     *                replica.
+     */
+    public ReplicaStep(final MultiLayerNetwork network, final Collective collective, final ShardedUpdate sharded)
     {
         this.network = network;
         this.collective = collective;
+        this.sharded = sharded;
     }
 
     /**
@@ -51,19 +61,44 @@ public final class ReplicaStep
             gradient.assign(0); // takes part with a zero contribution (only in a final step smaller than N)
             lossSum[0] = 0;
         }
-        final long startNs = System.nanoTime();
-        collective.allReduce(gradient, ReduceOp.SUM);
-        collective.allReduce(lossSum, ReduceOp.SUM);
-        communicationMs = (System.nanoTime() - startNs) / 1e6;
-
         final int iteration = network.getIterationCount();
         final int epoch = network.getEpochCount();
-        network.getUpdater().update(network, network.gradient(), iteration, epoch, globalExamples, workspaces);
-        network.params().subi(gradient);
+        if (sharded != null)
+        {
+            final long startNs = System.nanoTime();
+            collective.reduceScatter(gradient, ReduceOp.SUM);
+            collective.allReduce(lossSum, ReduceOp.SUM);
+            final long reducedNs = System.nanoTime();
+            sharded.apply(globalExamples, iteration, epoch);
+            final long updatedNs = System.nanoTime();
+            collective.allGatherSegments(network.params());
+            communicationMs = (reducedNs - startNs + System.nanoTime() - updatedNs) / 1e6;
+        }
+        else
+        {
+            final long startNs = System.nanoTime();
+            collective.allReduce(gradient, ReduceOp.SUM);
+            collective.allReduce(lossSum, ReduceOp.SUM);
+            communicationMs = (System.nanoTime() - startNs) / 1e6;
+            network.getUpdater().update(network, network.gradient(), iteration, epoch, globalExamples, workspaces);
+            network.params().subi(gradient);
+        }
         network.setIterationCount(iteration + 1);
         network.applyConstraints(iteration, epoch);
         network.clearLayersStates();
         return lossSum[0] / globalExamples;
+    }
+
+    /**
+     * Completes the network's updater state on every replica after sharded updates (a collective call: every
+     * replica at the same point); nothing to do without sharding.
+     */
+    public void syncUpdaterState()
+    {
+        if (sharded != null)
+        {
+            sharded.syncStateToNetwork();
+        }
     }
 
     /** Time the last step spent in the all-reduce. */
