@@ -31,6 +31,8 @@ import java.util.Locale;
  * training set, times only the fit (all epochs), evaluates on the bundled test set and prints
  * {@code train model=M mode=X workers=N samples_per_s=S last_epoch_samples_per_s=L accuracy=A}: S over the whole
  * fit (start-up and JIT warm-up included), L over the last epoch alone (steady state).
+ * {@code -Dparatrain.bench.wholeUpdate=true} makes every all-reduce replica run the whole optimizer step instead of
+ * its shard (for comparing the two).
  */
 public final class TrainRun
 {
@@ -91,7 +93,7 @@ public final class TrainRun
         final JavaRDD<DataSet> rdd = cachedBatches(sc, train, batch, workers);
         final DataParallelTrainer trainer = new DataParallelTrainer(sc, TrainerConfig.builder()
             .workers(workers).batchSizePerWorker(batch).epochs(epochs).ompThreadsPerWorker(1)
-            .shardedUpdate(!Boolean.getBoolean("unsharded")).build());
+            .shardedUpdate(!Boolean.getBoolean("paratrain.bench.wholeUpdate")).build());
         trainer.addListener(new TrainingListener()
         {
             @Override
