@@ -7,11 +7,13 @@ import io.paratrain.sparktrainer.internal.BarrierSlots;
 import io.paratrain.sparktrainer.internal.BarrierTrainingTask;
 import io.paratrain.sparktrainer.internal.Checkpoint;
 import io.paratrain.sparktrainer.internal.CheckpointStore;
+import io.paratrain.sparktrainer.internal.ExampleExchange;
 import io.paratrain.sparktrainer.internal.ExamplePlan;
 import io.paratrain.sparktrainer.internal.ExampleRouting;
 import io.paratrain.sparktrainer.internal.ModelReceiver;
 import io.paratrain.sparktrainer.internal.ModelSender;
 import io.paratrain.sparktrainer.internal.ModelSnapshot;
+import io.paratrain.sparktrainer.internal.PartitionShape;
 import io.paratrain.sparktrainer.internal.ProgressServer;
 import org.apache.spark.api.java.JavaFutureAction;
 import org.apache.spark.api.java.JavaRDD;
@@ -25,7 +27,6 @@ import org.nd4j.linalg.dataset.DataSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import scala.Function1;
-import scala.Tuple2;
 import scala.collection.JavaConverters;
 import scala.reflect.ClassTag;
 import scala.reflect.ClassTag$;
@@ -35,6 +36,7 @@ import java.io.Serializable;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
@@ -82,7 +84,7 @@ public final class DataParallelTrainer
     public TrainingSummary fit(final MultiLayerNetwork network, final JavaRDD<DataSet> data)
     {
         final long planStartNs = System.nanoTime();
-        final JavaFutureAction<List<Long>> counting = ExampleRouting.countPerPartitionAsync(data);
+        final JavaFutureAction<List<PartitionShape>> counting = ExampleRouting.describePartitionsAsync(data);
         final ModelSnapshot initial;
         try
         {
@@ -93,7 +95,8 @@ public final class DataParallelTrainer
             counting.cancel(true);
             throw ex;
         }
-        final long[] partitionCounts = ExampleRouting.awaitCounts(counting);
+        final List<PartitionShape> partitions = ExampleRouting.await(counting);
+        final long[] partitionCounts = ExampleRouting.counts(partitions);
         final long total = java.util.Arrays.stream(partitionCounts).sum();
         if (total == 0)
         {
@@ -106,11 +109,14 @@ public final class DataParallelTrainer
         }
         BarrierSlots.await(sc, config.workers(), config.slotWaitMs(), "the data-parallel fit");
         final ExamplePlan plan = new ExamplePlan(total, config.workers(), config.batchSizePerWorker());
-        LOG.info("Data-parallel fit: {} examples per epoch (all used), {} steps of {} = {} workers x {}, {} epochs " +
-            "(counted in {} ms)", total, plan.stepsPerEpoch(), plan.globalBatchSize(), config.workers(),
-            config.batchSizePerWorker(), config.epochs(), (System.nanoTime() - planStartNs) / 1_000_000);
 
-        final JavaRDD<Tuple2<Long, DataSet>> routed = ExampleRouting.route(data, partitionCounts, plan);
+
+        final long[] widths = directWidths(data, partitions, total);
+        LOG.info("Data-parallel fit: {} examples per epoch (all used), {} steps of {} = {} workers x {}, {} epochs " +
+            "(counted in {} ms); {}", total, plan.stepsPerEpoch(), plan.globalBatchSize(), config.workers(),
+            config.batchSizePerWorker(), config.epochs(), (System.nanoTime() - planStartNs) / 1_000_000,
+            widths != null ? "examples exchanged over the ring from the data's own partitions" :
+            "examples routed through a Spark shuffle");
         prepareCheckpoints(plan);
 
         final Broadcast<ModelSnapshot> broadcast = sc.broadcast(initial);
@@ -136,7 +142,11 @@ public final class DataParallelTrainer
             final BarrierTrainingTask task = new BarrierTrainingTask(broadcast, config, plan, sessionId, secret,
                 progress.address(), token, modelReceiver.address(), epochsDone);
             sc.setJobDescription(description);
-            final List<ModelSender.Delivery> results = runBarrierStage(routed, task, config.checkpoint() != null);
+            final boolean retryable = config.checkpoint() != null;
+            final List<ModelSender.Delivery> results = widths != null
+                ? runBarrierStage(data.rdd(), partition -> task.trainOwnPartition(partition, partitionCounts,
+                    (int)widths[0], (int)widths[1]), retryable)
+                : runBarrierStage(ExampleRouting.route(data, partitionCounts, plan).rdd(), task::train, retryable);
             if (results.size() != 1)
             {
                 throw new TrainerException("expected the model from rank 0, got " + results.size() + " models");
@@ -229,15 +239,37 @@ public final class DataParallelTrainer
         }
     }
 
-    private static List<ModelSender.Delivery> runBarrierStage(final JavaRDD<Tuple2<Long, DataSet>> routed,
-        final BarrierTrainingTask task, final boolean retryable)
+    /** The body of a barrier task over partitions of {@code T}; serializable, as Spark ships it. */
+    private interface TaskBody<T> extends Serializable
+    {
+        Iterator<ModelSender.Delivery> train(Iterator<T> partition);
+    }
+
+    /**
+     * Widths of features and labels when the replicas can take their examples straight from the data's own
+     * partitions over the ring ({@link ExampleExchange}): one partition per replica, flat float rows, at most
+     * {@link ExampleExchange#MAX_DIRECT_BYTES}; null when the examples go through a Spark shuffle instead.
+     */
+    private long[] directWidths(final JavaRDD<DataSet> data, final List<PartitionShape> partitions, final long total)
+    {
+        if (data.getNumPartitions() != config.workers())
+        {
+            return null;
+        }
+        final long[] widths = PartitionShape.commonFlatWidths(partitions);
+        final boolean small = widths != null && total * (widths[0] + widths[1]) * Float.BYTES <=
+            ExampleExchange.MAX_DIRECT_BYTES;
+        return small && widths[0] + widths[1] <= Integer.MAX_VALUE / Float.BYTES ? widths : null;
+    }
+
+    private static <T> List<ModelSender.Delivery> runBarrierStage(final RDD<T> input, final TaskBody<T> task,
+        final boolean retryable)
     {
         final ClassTag<ModelSender.Delivery> tag = ClassTag$.MODULE$.apply(ModelSender.Delivery.class);
-        final Function1<scala.collection.Iterator<Tuple2<Long, DataSet>>,
-            scala.collection.Iterator<ModelSender.Delivery>> body = (Function1<scala.collection.Iterator<
-            Tuple2<Long, DataSet>>, scala.collection.Iterator<ModelSender.Delivery>> & Serializable)partition ->
-            JavaConverters.asScalaIterator(task.train(JavaConverters.asJavaIterator(partition)));
-        final RDD<ModelSender.Delivery> models = routed.rdd().barrier().mapPartitions(body, false, tag);
+        final Function1<scala.collection.Iterator<T>, scala.collection.Iterator<ModelSender.Delivery>> body =
+            (Function1<scala.collection.Iterator<T>, scala.collection.Iterator<ModelSender.Delivery>> & Serializable)
+            partition -> JavaConverters.asScalaIterator(task.train(JavaConverters.asJavaIterator(partition)));
+        final RDD<ModelSender.Delivery> models = input.barrier().mapPartitions(body, false, tag);
         if (!retryable)
         {
             return new JavaRDD<>(models, tag).collect();

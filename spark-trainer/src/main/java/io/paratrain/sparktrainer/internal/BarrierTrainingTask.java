@@ -20,6 +20,8 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
+import java.util.function.Function;
+import java.util.function.IntFunction;
 
 /**
  * The body of the barrier stage: one replica per task. It rendezvouses through
@@ -56,7 +58,33 @@ public final class BarrierTrainingTask implements Serializable
         this.epochsDone = epochsDone;
     }
 
+    /** The task body over data routed by {@link ExampleRouting}: (global index, run of examples) pairs. */
     public Iterator<ModelSender.Delivery> train(final Iterator<Tuple2<Long, DataSet>> partition)
+    {
+        return run(rank -> LocalBatches.build(partition, plan, rank), null);
+    }
+
+    /**
+     * The task body over the data's own partition (one per replica), whose examples {@link ExampleExchange} moves
+     * to their replicas over the ring once it is connected.
+     *
+     * @param counts examples in every partition, as the driver counted them.
+     */
+    public Iterator<ModelSender.Delivery> trainOwnPartition(final Iterator<DataSet> partition, final long[] counts,
+        final int featureWidth, final int labelWidth)
+    {
+        final List<DataSet> mine = new ArrayList<>(); // read while the endpoint binds in the background
+        partition.forEachRemaining(mine::add);
+        return run(null, collective -> ExampleExchange.build(collective, mine.iterator(), plan, counts, featureWidth,
+            labelWidth));
+    }
+
+    /**
+     * Either {@code routed} gives the minibatches before the ring is connected (the Spark shuffle brought them),
+     * or {@code exchanged} builds them over the connected ring.
+     */
+    private Iterator<ModelSender.Delivery> run(final IntFunction<DataSet[]> routed,
+        final Function<Collective, DataSet[]> exchanged)
     {
         final long startNs = System.nanoTime();
         final BarrierTaskContext context = BarrierTaskContext.get();
@@ -79,16 +107,19 @@ public final class BarrierTrainingTask implements Serializable
         final MultiLayerNetwork network;
         try (BarrierRing ring = BarrierRing.start(context, sessionId, secret, config.collectiveTimeoutMs()))
         {
-            final DataSet[] batches = LocalBatches.build(partition, plan, rank);
+            final DataSet[] routedBatches = routed == null ? null : routed.apply(rank);
             final long dataReadyNs = System.nanoTime();
             network = initialModel.value().restore();
             final long modelReadyNs = System.nanoTime();
             try (Collective collective = ring.connect();
                 ProgressReporter progress = new ProgressReporter(rank == 0 ? progressAddress : null, progressToken))
             {
-                LOG.info("Rank {} of {} ready to train: data {} ms, model {} ms, ring {} ms more", rank, worldSize,
+                final long ringReadyNs = System.nanoTime();
+                final DataSet[] batches = routedBatches != null ? routedBatches : exchanged.apply(collective);
+                LOG.info("Rank {} of {} ready to train: data {} ms, model {} ms, ring {} ms more{}", rank, worldSize,
                     (dataReadyNs - startNs) / 1_000_000, (modelReadyNs - dataReadyNs) / 1_000_000,
-                    (System.nanoTime() - modelReadyNs) / 1_000_000);
+                    (ringReadyNs - modelReadyNs) / 1_000_000, routedBatches != null ? "" :
+                    ", examples exchanged over the ring in " + (System.nanoTime() - ringReadyNs) / 1_000_000 + " ms");
                 trainEpochs(network, collective, batches, rank, progress);
                 ParameterChecksum.verify(collective, network.params(), "at the end of training");
             }

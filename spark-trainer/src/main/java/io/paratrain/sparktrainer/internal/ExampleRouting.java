@@ -3,6 +3,8 @@ package io.paratrain.sparktrainer.internal;
 import io.paratrain.sparktrainer.exceptions.TrainerException;
 import org.apache.spark.api.java.JavaFutureAction;
 import org.apache.spark.api.java.JavaRDD;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import scala.Tuple2;
 
@@ -25,33 +27,58 @@ public final class ExampleRouting
     /** Examples in each partition of {@code data}, in partition order (one Spark job). */
     public static long[] countPerPartition(final JavaRDD<DataSet> data)
     {
-        return awaitCounts(countPerPartitionAsync(data));
+        return counts(await(describePartitionsAsync(data)));
     }
 
-    /** Starts the Spark job of {@link #countPerPartition}, so the driver can prepare the model meanwhile. */
-    public static JavaFutureAction<List<Long>> countPerPartitionAsync(final JavaRDD<DataSet> data)
+    /** The example counts of {@code partitions}, in partition order. */
+    public static long[] counts(final List<PartitionShape> partitions)
+    {
+        return partitions.stream().mapToLong(PartitionShape::examples).toArray();
+    }
+
+    /**
+     * Starts the Spark job that counts each partition's examples and checks their shape, so the driver can
+     * prepare the model meanwhile.
+     */
+    public static JavaFutureAction<List<PartitionShape>> describePartitionsAsync(final JavaRDD<DataSet> data)
     {
         return data.mapPartitions(batches ->
         {
             long examples = 0;
+            long features = -1;
+            long labels = -1;
+            boolean flat = true;
             while (batches.hasNext())
             {
-                examples += batches.next().numExamples();
+                final DataSet batch = batches.next();
+                examples += batch.numExamples();
+                if (flat)
+                {
+                    final INDArray x = batch.getFeatures();
+                    final INDArray y = batch.getLabels();
+                    flat = x.rank() == 2 && y.rank() == 2 && x.dataType() == DataType.FLOAT &&
+                        y.dataType() == DataType.FLOAT && batch.getFeaturesMaskArray() == null &&
+                        batch.getLabelsMaskArray() == null && (features < 0 || (x.columns() == features &&
+                        y.columns() == labels));
+                    features = x.columns();
+                    labels = y.columns();
+                }
             }
-            return List.of(examples).iterator();
+            return List.of(new PartitionShape(examples, flat ? features : -1, flat ? labels : -1, flat))
+                .iterator();
         }).collectAsync();
     }
 
-    /** The counts of a job started by {@link #countPerPartitionAsync}; as long as the job runs, like collect(). */
-    public static long[] awaitCounts(final JavaFutureAction<List<Long>> counting)
+    /** The result of a job started by {@link #describePartitionsAsync}; as long as the job runs, like collect(). */
+    public static <T> List<T> await(final JavaFutureAction<List<T>> job)
     {
         try
         {
-            return counting.get().stream().mapToLong(Long::longValue).toArray();
+            return job.get();
         }
         catch (final InterruptedException ex)
         {
-            counting.cancel(true);
+            job.cancel(true);
             Thread.currentThread().interrupt();
             throw new TrainerException("interrupted while counting the training examples", ex);
         }

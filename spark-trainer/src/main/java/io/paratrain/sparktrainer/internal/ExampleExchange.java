@@ -1,0 +1,166 @@
+package io.paratrain.sparktrainer.internal;
+
+import io.paratrain.gradientsharing.Collective;
+import io.paratrain.sparktrainer.exceptions.TrainerException;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+
+/**
+ * Gives every replica its examples of the {@link ExamplePlan} over the ring itself, for data that already has one
+ * partition per replica: the barrier stage then reads the data where it lies, with no Spark shuffle stage before
+ * it (measured ~0.4 s of start-up for 8,000 MNIST examples, serialized to shuffle files and read back).
+ * <p>
+ * Rank by rank, the examples of each partition are broadcast in chunks of plain float rows (features then labels);
+ * every rank keeps the rows the plan gives it, in global order, which is step order. Each rank receives every
+ * other partition once, N-1 of N of the data (a shuffle moves only the 1/N it needs): the trainer takes this path
+ * for data up to {@link #MAX_DIRECT_BYTES} only.
+ */
+public final class ExampleExchange
+{
+    /** Above this many bytes of training data the Spark shuffle, which moves only what each replica needs, wins. */
+    public static final long MAX_DIRECT_BYTES = 1L << 30;
+    private static final int CHUNK_BYTES = 8 << 20;
+
+    private ExampleExchange()
+    {
+    }
+
+    /**
+     * This replica's minibatch for every step (null where the plan gives it none), from the examples of its own
+     * partition and everyone else's.
+     *
+     * @param counts        examples of every partition, as the driver counted them.
+     * @param featureWidth  columns of every features matrix; {@code labelWidth} likewise for labels.
+     */
+    public static DataSet[] build(final Collective collective, final Iterator<DataSet> partition,
+        final ExamplePlan plan, final long[] counts, final int featureWidth, final int labelWidth)
+    {
+        final int rank = collective.rank();
+        final List<DataSet> mine = new ArrayList<>();
+        long held = 0;
+        while (partition.hasNext())
+        {
+            final DataSet batch = partition.next();
+            held += batch.numExamples();
+            mine.add(batch);
+        }
+        if (held != counts[rank])
+        {
+            throw new TrainerException("rank " + rank + " read " + held + " examples from its partition but the " +
+                "driver counted " + counts[rank] + "; the data changed between counting and training (is the RDD " +
+                "deterministic?)");
+        }
+        final int rowFloats = featureWidth + labelWidth;
+        final int steps = plan.stepsPerEpoch();
+        final float[][] features = new float[steps][];
+        final float[][] labels = new float[steps][];
+        for (int step = 0; step < steps; step++)
+        {
+            final int local = plan.localExamples(step, rank);
+            features[step] = local == 0 ? null : new float[local * featureWidth];
+            labels[step] = local == 0 ? null : new float[local * labelWidth];
+        }
+        final int chunkRows = Math.max(1, CHUNK_BYTES / (rowFloats * Float.BYTES));
+        final ByteBuffer chunk = ByteBuffer.allocateDirect(chunkRows * rowFloats * Float.BYTES)
+            .order(ByteOrder.nativeOrder());
+        final float[] row = new float[rowFloats];
+        long first = 0;
+        for (int root = 0; root < counts.length; root++)
+        {
+            final RowReader reader = root == rank ? new RowReader(mine, featureWidth, labelWidth) : null;
+            for (long start = 0; start < counts[root]; start += chunkRows)
+            {
+                final int rows = (int)Math.min(chunkRows, counts[root] - start);
+                chunk.clear().limit(rows * rowFloats * Float.BYTES);
+                if (reader != null)
+                {
+                    reader.fill(chunk.asFloatBuffer(), rows);
+                }
+                collective.broadcast(chunk, root);
+                final FloatBuffer floats = chunk.duplicate().clear().order(ByteOrder.nativeOrder()).asFloatBuffer();
+                for (int r = 0; r < rows; r++)
+                {
+                    final long global = first + start + r;
+                    if (plan.workerOf(global) != rank)
+                    {
+                        continue;
+                    }
+                    final int step = plan.stepOf(global);
+                    final int local = (int)(global - sliceStart(plan, step, rank));
+                    floats.position(r * rowFloats);
+                    floats.get(row);
+                    System.arraycopy(row, 0, features[step], local * featureWidth, featureWidth);
+                    System.arraycopy(row, featureWidth, labels[step], local * labelWidth, labelWidth);
+                }
+            }
+            first += counts[root];
+        }
+        final DataSet[] batches = new DataSet[steps];
+        for (int step = 0; step < steps; step++)
+        {
+            if (features[step] != null)
+            {
+                final int local = plan.localExamples(step, rank);
+                batches[step] = new DataSet(Nd4j.create(features[step], new long[] {local, featureWidth},
+                    DataType.FLOAT), Nd4j.create(labels[step], new long[] {local, labelWidth}, DataType.FLOAT));
+            }
+        }
+        return batches;
+    }
+
+    /** Global index of the first example that {@code rank} trains on in {@code step}. */
+    private static long sliceStart(final ExamplePlan plan, final int step, final int rank)
+    {
+        long start = step * plan.globalBatchSize();
+        for (int w = 0; w < rank; w++)
+        {
+            start += plan.localExamples(step, w);
+        }
+        return start;
+    }
+
+    /** Writes a partition's examples as rows of features then labels. */
+    private static final class RowReader
+    {
+        private final Iterator<DataSet> batches;
+        private final int featureWidth;
+        private final int labelWidth;
+        private float[] features;
+        private float[] labels;
+        private int rowsInBatch;
+        private int next;
+
+        RowReader(final List<DataSet> batches, final int featureWidth, final int labelWidth)
+        {
+            this.batches = batches.iterator();
+            this.featureWidth = featureWidth;
+            this.labelWidth = labelWidth;
+        }
+
+        void fill(final FloatBuffer out, final int rows)
+        {
+            for (int r = 0; r < rows; r++)
+            {
+                while (next == rowsInBatch)
+                {
+                    final DataSet batch = batches.next();
+                    features = batch.getFeatures().dup('c').data().asFloat();
+                    labels = batch.getLabels().dup('c').data().asFloat();
+                    rowsInBatch = batch.numExamples();
+                    next = 0;
+                }
+                out.put(features, next * featureWidth, featureWidth);
+                out.put(labels, next * labelWidth, labelWidth);
+                next++;
+            }
+        }
+    }
+}
