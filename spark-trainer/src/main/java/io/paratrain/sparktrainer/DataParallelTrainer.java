@@ -15,6 +15,8 @@ import io.paratrain.sparktrainer.internal.ModelSender;
 import io.paratrain.sparktrainer.internal.ModelSnapshot;
 import io.paratrain.sparktrainer.internal.PartitionShape;
 import io.paratrain.sparktrainer.internal.ProgressServer;
+import org.apache.spark.Dependency;
+import org.apache.spark.ShuffleDependency;
 import org.apache.spark.api.java.JavaFutureAction;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -109,8 +111,6 @@ public final class DataParallelTrainer
         }
         BarrierSlots.await(sc, config.workers(), config.slotWaitMs(), "the data-parallel fit");
         final ExamplePlan plan = new ExamplePlan(total, config.workers(), config.batchSizePerWorker());
-
-
         final long[] widths = directWidths(data, partitions, total);
         LOG.info("Data-parallel fit: {} examples per epoch (all used), {} steps of {} = {} workers x {}, {} epochs " +
             "(counted in {} ms); {}", total, plan.stepsPerEpoch(), plan.globalBatchSize(), config.workers(),
@@ -252,7 +252,7 @@ public final class DataParallelTrainer
      */
     private long[] directWidths(final JavaRDD<DataSet> data, final List<PartitionShape> partitions, final long total)
     {
-        if (data.getNumPartitions() != config.workers())
+        if (!samePartitionsWithinStage(data.rdd(), config.workers()))
         {
             return null;
         }
@@ -260,6 +260,27 @@ public final class DataParallelTrainer
         final boolean small = widths != null && total * (widths[0] + widths[1]) * Float.BYTES <=
             ExampleExchange.MAX_DIRECT_BYTES;
         return small && widths[0] + widths[1] <= Integer.MAX_VALUE / Float.BYTES ? widths : null;
+    }
+
+    /**
+     * Whether {@code rdd} and every RDD it derives from within its stage (up to a shuffle) have {@code partitions}
+     * partitions: Spark refuses a barrier stage over anything else (say, a coalesce or union).
+     */
+    private static boolean samePartitionsWithinStage(final RDD<?> rdd, final int partitions)
+    {
+        if (rdd.getNumPartitions() != partitions)
+        {
+            return false;
+        }
+        for (final Dependency<?> dependency : JavaConverters.seqAsJavaList(rdd.dependencies()))
+        {
+            if (!(dependency instanceof ShuffleDependency<?, ?, ?>) &&
+                !samePartitionsWithinStage(dependency.rdd(), partitions))
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static <T> List<ModelSender.Delivery> runBarrierStage(final RDD<T> input, final TaskBody<T> task,

@@ -214,6 +214,10 @@ class EquivalenceTest
         new DataParallelTrainer(sc, config).fit(exchanged, own);
         new DataParallelTrainer(sc, config).fit(shuffled, sc.parallelize(kept, 2));
         assertEquals(workers, own.getNumPartitions());
+        // a coalesce inside the stage cannot run as a barrier stage: such data takes the shuffle, same model
+        final MultiLayerNetwork coalesced = initial.clone();
+        new DataParallelTrainer(sc, config).fit(coalesced, sc.parallelize(kept, 6).coalesce(workers));
+        assertEquals(shuffled.params(), coalesced.params(), "coalesced data");
         assertTrue(exchanged.params().sub(initial.params()).norm2Number().doubleValue() > 1e-2, "training moved");
         assertEquals(shuffled.params(), exchanged.params(), "exchanged and shuffled data give different models");
         assertEquals(shuffled.getUpdater().getStateViewArray(), exchanged.getUpdater().getStateViewArray());
