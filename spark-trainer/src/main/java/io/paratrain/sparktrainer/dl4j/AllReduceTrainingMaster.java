@@ -161,18 +161,20 @@ public final class AllReduceTrainingMaster implements TrainingMaster<TrainingRes
     public String toJson()
     {
         return String.format(Locale.ROOT, "{\"@class\":\"%s\",\"workers\":%d,\"batchSizePerWorker\":%d,\"epochs\":%d," +
-            "\"checksumEverySteps\":%d,\"collectiveTimeoutMs\":%d,\"ompThreadsPerWorker\":%d}",
+            "\"checksumEverySteps\":%d,\"collectiveTimeoutMs\":%d,\"ompThreadsPerWorker\":%d,\"shardedUpdate\":%b}",
             getClass().getName(), config.workers(), config.batchSizePerWorker(), config.epochs(),
-            config.checksumEverySteps(), config.collectiveTimeoutMs(), config.ompThreadsPerWorker());
+            config.checksumEverySteps(), config.collectiveTimeoutMs(), config.ompThreadsPerWorker(),
+            config.shardedUpdate());
     }
 
     @Override
     public String toYaml()
     {
         return String.format(Locale.ROOT, "'@class': %s%nworkers: %d%nbatchSizePerWorker: %d%nepochs: %d%n" +
-            "checksumEverySteps: %d%ncollectiveTimeoutMs: %d%nompThreadsPerWorker: %d%n", getClass().getName(),
-            config.workers(), config.batchSizePerWorker(), config.epochs(), config.checksumEverySteps(),
-            config.collectiveTimeoutMs(), config.ompThreadsPerWorker());
+            "checksumEverySteps: %d%ncollectiveTimeoutMs: %d%nompThreadsPerWorker: %d%nshardedUpdate: %b%n",
+            getClass().getName(), config.workers(), config.batchSizePerWorker(), config.epochs(),
+            config.checksumEverySteps(), config.collectiveTimeoutMs(), config.ompThreadsPerWorker(),
+            config.shardedUpdate());
     }
 
     private UnsupportedOperationException unsupported(final String what)
