@@ -5,6 +5,8 @@ import io.paratrain.sparktrainer.exceptions.TrainerException;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import io.paratrain.sparktrainer.internal.BarrierSlots;
 import io.paratrain.sparktrainer.internal.BarrierTrainingTask;
+import io.paratrain.sparktrainer.internal.ChannelCounters;
+import io.paratrain.sparktrainer.internal.ChannelKey;
 import io.paratrain.sparktrainer.internal.Checkpoint;
 import io.paratrain.sparktrainer.internal.CheckpointStore;
 import io.paratrain.sparktrainer.internal.ExamplePlan;
@@ -114,8 +116,8 @@ public final class DataParallelTrainer
         final Broadcast<ModelSnapshot> broadcast = sc.broadcast(initial);
         final SecureRandom random = new SecureRandom();
         final long sessionId = random.nextLong() | 1L;
-        final byte[] secret = new byte[32];
-        random.nextBytes(secret);
+        final ChannelKey channelKey = ChannelKey.forFit(sc.getConf(), sc.sc().applicationId(), "Data-parallel fit");
+        final ChannelCounters channelCounters = ChannelCounters.register(sc.sc());
         final String token = HexFormat.of().toHexDigits(sessionId);
         final String description = String.format("Paratrain data-parallel fit: %d workers x batch %d, %d epochs, " +
             "%d examples", config.workers(), config.batchSizePerWorker(), config.epochs(), total);
@@ -130,8 +132,8 @@ public final class DataParallelTrainer
             // heartbeats); the job description names the fit.
             final LongAccumulator epochsDone = sc.sc().longAccumulator("paratrain epochs done (of " +
                 config.epochs() + ")");
-            final BarrierTrainingTask task = new BarrierTrainingTask(broadcast, config, plan, sessionId, secret,
-                progress.address(), token, epochsDone);
+            final BarrierTrainingTask task = new BarrierTrainingTask(broadcast, config, plan, sessionId, channelKey,
+                channelCounters, progress.address(), token, epochsDone);
             sc.setJobDescription(description);
             results = runBarrierStage(routed, task, config.checkpoint() != null);
         }
@@ -156,7 +158,8 @@ public final class DataParallelTrainer
         results.get(0).applyTo(network);
         final double seconds = (System.nanoTime() - startNs) / 1e9;
         return new TrainingSummary(total, plan.stepsPerEpoch(), config.epochs(), seconds,
-            total * config.epochs() / seconds, lastLoss.value);
+            total * config.epochs() / seconds, lastLoss.value,
+            channelCounters.report(channelKey.authenticated(), "Data-parallel fit"));
     }
 
     /** Accuracy, precision, recall, F1 and confusion matrix of {@code network} on {@code data}, computed on executors. */
