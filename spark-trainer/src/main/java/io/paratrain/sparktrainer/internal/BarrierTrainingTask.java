@@ -41,8 +41,9 @@ public final class BarrierTrainingTask implements Serializable
     private final LongAccumulator epochsDone;
 
     public BarrierTrainingTask(final Broadcast<ModelSnapshot> initialModel, final TrainerConfig config,
-        final ExamplePlan plan, final long sessionId, final ChannelKey channelKey, final ChannelCounters channelCounters,
-        final String progressAddress, final String progressToken, final LongAccumulator epochsDone)
+        final ExamplePlan plan, final long sessionId, final ChannelKey channelKey,
+        final ChannelCounters channelCounters, final String progressAddress, final String progressToken,
+        final LongAccumulator epochsDone)
     {
         this.initialModel = initialModel;
         this.config = config;
