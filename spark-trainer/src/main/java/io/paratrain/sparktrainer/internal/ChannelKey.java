@@ -18,9 +18,10 @@ import java.util.HexFormat;
 /**
  * Whether a fit's gradient channel is HMAC-checked, and where its key comes from. The channel follows Spark's own
  * security: with {@code spark.authenticate=true} every barrier task derives the key from Spark's authentication
- * secret (which Spark itself delivers to each executor: generated and kept in the user's credentials in local
- * mode and on YARN, from {@code spark.authenticate.secret} on standalone and Kubernetes, or from the secret files)
- * and public values of the fit that travel in the task closure:
+ * secret, which Spark itself delivers to each executor (Spark 3.5: generated per application in local mode, on YARN,
+ * kept in the user's credentials, and on Kubernetes, passed to the executor pods in an environment variable; on
+ * standalone {@code spark.authenticate.secret}, which the Worker passes to its executors in an environment variable;
+ * or the secret files), and public values of the fit that travel in the task closure:
  * <pre>
  * key = HMAC-SHA256(sparkSecret, "paratrain gradient channel v1|" + appId + "|" + hex(sessionId) + "|" + hex(nonce))
  * </pre>
