@@ -19,6 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -114,7 +115,7 @@ class AuthenticatedFitTest
                 // the driver believes in authentication, the executors have none: a clear error from the task
                 final ChannelKey claimed = ChannelKey.forFit(new SparkConf(false).set("spark.authenticate", "true"),
                     sc.sc().applicationId(), "refused fit");
-                final Exception ex = org.junit.jupiter.api.Assertions.assertThrows(Exception.class,
+                final Exception ex = assertThrows(Exception.class,
                     () -> sc.parallelize(List.of(1), 1).map(x -> claimed.derive(77).length).collect());
                 refusal = ex.getMessage();
             }
