@@ -162,9 +162,13 @@ public final class RingRendezvous implements AutoCloseable
                 config.timeoutMs(), config.hmacSecret());
             collective = new AeronCollective(rank, worldSize, link, exchange, driver, config.closeTimeoutMs());
             checkHandshake(collective.handshake(endpoint.toString().getBytes(StandardCharsets.UTF_8)), endpoints);
-            LOG.info("Rank {} of {} connected: receives from {} over {}, sends to {} over {}", rank, worldSize,
-                left, worldSize > 1 && usesIpc(left) ? "ipc" : "udp", right,
-                worldSize > 1 && usesIpc(right) ? "ipc" : "udp");
+            // Where this rank receives (channel, stream, media driver folder) is logged so an operator can see what
+            // listens on the host; it is no secret: frames are checked by session id and, if configured, HMAC.
+            LOG.info("Rank {} of {} connected: receives from {} over {} ({} stream {}, media driver {}), sends to {} " +
+                "over {}{}", rank, worldSize, left, worldSize > 1 && usesIpc(left) ? "ipc" : "udp",
+                worldSize > 1 ? subscription.channel() : "-", worldSize > 1 ? subscription.streamId() : 0,
+                config.driverDir(), right, worldSize > 1 && usesIpc(right) ? "ipc" : "udp",
+                config.authenticated() ? ", HMAC-checked" : "");
             return collective;
         }
         catch (final RuntimeException ex)

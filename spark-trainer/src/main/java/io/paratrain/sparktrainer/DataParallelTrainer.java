@@ -5,6 +5,8 @@ import io.paratrain.sparktrainer.exceptions.TrainerException;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import io.paratrain.sparktrainer.internal.BarrierSlots;
 import io.paratrain.sparktrainer.internal.BarrierTrainingTask;
+import io.paratrain.sparktrainer.internal.ChannelCounters;
+import io.paratrain.sparktrainer.internal.ChannelKey;
 import io.paratrain.sparktrainer.internal.Checkpoint;
 import io.paratrain.sparktrainer.internal.CheckpointStore;
 import io.paratrain.sparktrainer.internal.ExampleExchange;
@@ -122,8 +124,8 @@ public final class DataParallelTrainer
         final Broadcast<ModelSnapshot> broadcast = sc.broadcast(initial);
         final SecureRandom random = new SecureRandom();
         final long sessionId = random.nextLong() | 1L;
-        final byte[] secret = new byte[32];
-        random.nextBytes(secret);
+        final ChannelKey channelKey = ChannelKey.forFit(sc.getConf(), sc.sc().applicationId(), "Data-parallel fit");
+        final ChannelCounters channelCounters = ChannelCounters.register(sc.sc());
         final String token = HexFormat.of().toHexDigits(sessionId);
         final String description = String.format("Paratrain data-parallel fit: %d workers x batch %d, %d epochs, " +
             "%d examples", config.workers(), config.batchSizePerWorker(), config.epochs(), total);
@@ -139,8 +141,8 @@ public final class DataParallelTrainer
             // heartbeats); the job description names the fit.
             final LongAccumulator epochsDone = sc.sc().longAccumulator("paratrain epochs done (of " +
                 config.epochs() + ")");
-            final BarrierTrainingTask task = new BarrierTrainingTask(broadcast, config, plan, sessionId, secret,
-                progress.address(), token, modelReceiver.address(), epochsDone);
+            final BarrierTrainingTask task = new BarrierTrainingTask(broadcast, config, plan, sessionId, channelKey,
+                channelCounters, progress.address(), token, modelReceiver.address(), epochsDone);
             sc.setJobDescription(description);
             final boolean retryable = config.checkpoint() != null;
             final List<ModelSender.Delivery> results = widths != null
@@ -170,7 +172,8 @@ public final class DataParallelTrainer
         trained.applyTo(network);
         final double seconds = (System.nanoTime() - startNs) / 1e9;
         return new TrainingSummary(total, plan.stepsPerEpoch(), config.epochs(), seconds,
-            total * config.epochs() / seconds, lastLoss.value);
+            total * config.epochs() / seconds, lastLoss.value,
+            channelCounters.report(channelKey.authenticated(), "Data-parallel fit"));
     }
 
     /** Accuracy, precision, recall, F1 and confusion matrix of {@code network} on {@code data}, computed on executors. */

@@ -8,6 +8,8 @@ import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
 import io.paratrain.sparktrainer.exceptions.TrainerException;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import io.paratrain.sparktrainer.internal.BarrierSlots;
+import io.paratrain.sparktrainer.internal.ChannelCounters;
+import io.paratrain.sparktrainer.internal.ChannelKey;
 import io.paratrain.sparktrainer.internal.ExamplePlan;
 import io.paratrain.sparktrainer.internal.ExampleRouting;
 import io.paratrain.sparktrainer.internal.ModelSnapshot;
@@ -135,8 +137,8 @@ public final class ModelSplitTrainer
         final Broadcast<ModelSnapshot> broadcast = sc.broadcast(initial);
         final SecureRandom random = new SecureRandom();
         final long sessionId = random.nextLong() | 1L;
-        final byte[] secret = new byte[32];
-        random.nextBytes(secret);
+        final ChannelKey channelKey = ChannelKey.forFit(sc.getConf(), sc.sc().applicationId(), "Model-split fit");
+        final ChannelCounters channelCounters = ChannelCounters.register(sc.sc());
         final long startNs = System.nanoTime();
         final List<SplitBarrierTask.Result> results;
         final String jobGroup = "paratrain-model-split-" + Long.toHexString(sessionId);
@@ -150,7 +152,7 @@ public final class ModelSplitTrainer
             try
             {
                 results = runBarrierStage(routed, new SplitBarrierTask(broadcast, initial.configurationJson(), split,
-                    plan, epochs, sessionId, secret, collectiveTimeoutMs, fault));
+                    plan, epochs, sessionId, channelKey, channelCounters, collectiveTimeoutMs, fault));
             }
             catch (final Exception ex) // a task failure arrives as the checked SparkException
             {
@@ -171,7 +173,7 @@ public final class ModelSplitTrainer
         results.get(0).model().applyTo(network);
         final double seconds = (System.nanoTime() - startNs) / 1e9;
         return new TrainingSummary(total, plan.stepsPerEpoch(), epochs, seconds, total * epochs / seconds,
-            results.get(0).lastLoss());
+            results.get(0).lastLoss(), channelCounters.report(channelKey.authenticated(), "Model-split fit"));
     }
 
     /**

@@ -9,6 +9,7 @@ package io.paratrain.sparktrainer;
  * @param seconds           wall time of the training stage.
  * @param samplesPerSecond  examples x epochs / seconds.
  * @param finalLoss         mean loss of the last step.
+ * @param channel           whether the gradient channel was HMAC-checked and the frames it refused.
  */
 public record TrainingSummary(
     long examplesPerEpoch,
@@ -16,6 +17,7 @@ public record TrainingSummary(
     int epochs,
     double seconds,
     double samplesPerSecond,
-    double finalLoss)
+    double finalLoss,
+    ChannelReport channel)
 {
 }

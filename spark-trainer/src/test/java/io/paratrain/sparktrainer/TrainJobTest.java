@@ -96,6 +96,10 @@ class TrainJobTest
         final List<String> metrics = Files.readAllLines(dir.resolve("metrics.jsonl"));
         assertEquals(100, metrics.stream().filter(l -> l.startsWith("{\"type\":\"step\"")).count());
         assertEquals(4, metrics.stream().filter(l -> l.startsWith("{\"type\":\"epoch\"")).count());
+        assertEquals("{\"type\":\"channel\",\"authenticated\":false,\"rejected_mac_frames\":0," +
+            "\"foreign_session_frames\":0}", metrics.get(metrics.size() - 2));
+        assertTrue(out.contains("gradient channel: not HMAC-checked, 0 frame(s) rejected (bad MAC), 0 dropped " +
+            "(foreign session)"), out);
         assertTrue(metrics.get(metrics.size() - 1).startsWith("{\"type\":\"evaluation\",\"accuracy\":"));
         try (var files = Files.list(dir))
         {

@@ -3,11 +3,14 @@ package io.paratrain.sparktrainer.internal;
 import io.paratrain.gradientsharing.Collective;
 import io.paratrain.gradientsharing.CollectiveConfig;
 import io.paratrain.gradientsharing.RingRendezvous;
+import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
 import io.paratrain.sparktrainer.exceptions.TrainerException;
 import org.apache.spark.BarrierTaskContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -53,30 +56,71 @@ public final class BarrierRing implements AutoCloseable
     /**
      * Starts binding this task's endpoint in the background.
      *
-     * @param sessionId the fit's session id; a retried stage attempt gets a session of its own, so frames of a
-     *                  failed attempt can never mix into it.
-     * @param secret    the fit's HMAC secret (shared through the task closure).
+     * @param sessionId  the fit's session id; a retried stage attempt gets a session of its own, so frames of a
+     *                   failed attempt can never mix into it.
+     * @param channelKey whether the ring is HMAC-checked; the key is derived here, on the executor, for this
+     *                   attempt's session.
      */
-    public static BarrierRing start(final BarrierTaskContext context, final long sessionId, final byte[] secret,
-        final long timeoutMs)
+    public static BarrierRing start(final BarrierTaskContext context, final long sessionId,
+        final ChannelKey channelKey, final long timeoutMs)
     {
-        final String address = context.getTaskInfos()[context.partitionId()].address();
         final long attemptSession = sessionId ^ ((long)context.stageAttemptNumber() << 32);
         final CollectiveConfig config = CollectiveConfig.builder(attemptSession)
-            .bindHost(address.substring(0, address.lastIndexOf(':')))
+            .bindHost(bindHost(context.getTaskInfos()[context.partitionId()].address()))
             .timeoutMs(timeoutMs)
-            .hmacSecret(secret)
+            .hmacSecret(channelKey.derive(attemptSession))
             .build();
         return new BarrierRing(context, config, timeoutMs);
     }
 
     /** Binds, exchanges endpoints and connects in one go. */
-    public static Collective connect(final BarrierTaskContext context, final long sessionId, final byte[] secret,
-        final long timeoutMs)
+    public static Collective connect(final BarrierTaskContext context, final long sessionId,
+        final ChannelKey channelKey, final long timeoutMs)
     {
-        try (BarrierRing ring = start(context, sessionId, secret, timeoutMs))
+        try (BarrierRing ring = start(context, sessionId, channelKey, timeoutMs))
         {
             return ring.connect();
+        }
+    }
+
+    /**
+     * The host of the task's address as Spark gives it ({@code host:port} of the executor, the address Spark's
+     * own RPC uses), which the ring binds to. A wildcard would accept frames on every interface of the host, so it
+     * is refused: the executor then advertises no routable address of its own (see SPARK_LOCAL_IP).
+     */
+    public static String bindHost(final String taskAddress)
+    {
+        final int colon = taskAddress == null ? -1 : taskAddress.lastIndexOf(':');
+        final String host = colon < 0 ? taskAddress : taskAddress.substring(0, colon);
+        if (host == null || host.isBlank())
+        {
+            throw new TrainerConfigException("the task's executor address '" + taskAddress + "' has no host to " +
+                "bind the gradient channel to");
+        }
+        final String bare = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+        if (isWildcard(bare))
+        {
+            throw new TrainerConfigException("the task's executor address is the wildcard " + host + ": the " +
+                "gradient channel binds only to the executor's own address (set SPARK_LOCAL_IP or " +
+                "spark.driver.host to a routable address)");
+        }
+        return host;
+    }
+
+    /** True for 0.0.0.0 and :: in any spelling; host names are not resolved (no DNS lookup here). */
+    private static boolean isWildcard(final String host)
+    {
+        if (!host.matches("[0-9.]+|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*"))
+        {
+            return false;
+        }
+        try
+        {
+            return InetAddress.getByName(host).isAnyLocalAddress(); // a literal: parsed, not looked up
+        }
+        catch (final UnknownHostException ex)
+        {
+            throw new TrainerConfigException("the task's executor address " + host + " is not a valid IP address");
         }
     }
 

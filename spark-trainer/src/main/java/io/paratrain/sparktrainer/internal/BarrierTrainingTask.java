@@ -37,21 +37,24 @@ public final class BarrierTrainingTask implements Serializable
     private final TrainerConfig config;
     private final ExamplePlan plan;
     private final long sessionId;
-    private final byte[] secret;
+    private final ChannelKey channelKey;
+    private final ChannelCounters channelCounters;
     private final String progressAddress;
     private final String progressToken;
     private final String modelAddress;
     private final LongAccumulator epochsDone;
 
     public BarrierTrainingTask(final Broadcast<ModelSnapshot> initialModel, final TrainerConfig config,
-        final ExamplePlan plan, final long sessionId, final byte[] secret, final String progressAddress,
-        final String progressToken, final String modelAddress, final LongAccumulator epochsDone)
+        final ExamplePlan plan, final long sessionId, final ChannelKey channelKey,
+        final ChannelCounters channelCounters, final String progressAddress, final String progressToken,
+        final String modelAddress, final LongAccumulator epochsDone)
     {
         this.initialModel = initialModel;
         this.config = config;
         this.plan = plan;
         this.sessionId = sessionId;
-        this.secret = secret;
+        this.channelKey = channelKey;
+        this.channelCounters = channelCounters;
         this.progressAddress = progressAddress;
         this.progressToken = progressToken;
         this.modelAddress = modelAddress;
@@ -105,7 +108,7 @@ public final class BarrierTrainingTask implements Serializable
         }
         ResourceBinding.bind(context.resourcesJMap(), rank);
         final MultiLayerNetwork network;
-        try (BarrierRing ring = BarrierRing.start(context, sessionId, secret, config.collectiveTimeoutMs()))
+        try (BarrierRing ring = BarrierRing.start(context, sessionId, channelKey, config.collectiveTimeoutMs()))
         {
             final DataSet[] routedBatches = routed == null ? null : routed.apply(rank);
             final long dataReadyNs = System.nanoTime();
@@ -122,6 +125,7 @@ public final class BarrierTrainingTask implements Serializable
                     ", examples exchanged over the ring in " + (System.nanoTime() - ringReadyNs) / 1_000_000 + " ms");
                 trainEpochs(network, collective, batches, rank, progress);
                 ParameterChecksum.verify(collective, network.params(), "at the end of training");
+                channelCounters.record(rank, collective.stats());
             }
         }
         LOG.info("Rank {} of {} finished {} epochs", rank, worldSize, config.epochs());

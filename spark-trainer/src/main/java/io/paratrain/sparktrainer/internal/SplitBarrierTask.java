@@ -34,7 +34,8 @@ public final class SplitBarrierTask implements Serializable
     private final ExamplePlan plan;
     private final int epochs;
     private final long sessionId;
-    private final byte[] secret;
+    private final ChannelKey channelKey;
+    private final ChannelCounters channelCounters;
     private final long collectiveTimeoutMs;
     private final Fault fault;
 
@@ -59,8 +60,9 @@ public final class SplitBarrierTask implements Serializable
      * @param fault             null, or a deliberate failure of one shard (tests).
      */
     public SplitBarrierTask(final Broadcast<ModelSnapshot> initialModel, final String configurationJson,
-        final SplitConfig split, final ExamplePlan plan, final int epochs, final long sessionId, final byte[] secret,
-        final long collectiveTimeoutMs, final Fault fault)
+        final SplitConfig split, final ExamplePlan plan, final int epochs, final long sessionId,
+        final ChannelKey channelKey, final ChannelCounters channelCounters, final long collectiveTimeoutMs,
+        final Fault fault)
     {
         this.fault = fault;
         this.initialModel = initialModel;
@@ -71,7 +73,8 @@ public final class SplitBarrierTask implements Serializable
         this.plan = plan;
         this.epochs = epochs;
         this.sessionId = sessionId;
-        this.secret = secret;
+        this.channelKey = channelKey;
+        this.channelCounters = channelCounters;
         this.collectiveTimeoutMs = collectiveTimeoutMs;
     }
 
@@ -89,7 +92,7 @@ public final class SplitBarrierTask implements Serializable
         final SplitConfig unpaired = SplitConfig.of(shards, splitLayers);
         final SplitConfig split = paired ? unpaired.withPairing() : unpaired;
         final Result result;
-        try (Collective collective = BarrierRing.connect(context, sessionId, secret, collectiveTimeoutMs))
+        try (Collective collective = BarrierRing.connect(context, sessionId, channelKey, collectiveTimeoutMs))
         {
             // Rank 0 holds the initial network and sends each shard its slices; a shard allocates only those.
             final SplitRank splitRank = rank == 0 ? new SplitRank(collective, initialModel.value().restore(), split)
@@ -104,6 +107,7 @@ public final class SplitBarrierTask implements Serializable
                 serve(splitRank, rank);
                 result = null;
             }
+            channelCounters.record(rank, collective.stats());
         }
         LOG.info("Shard {} of {} finished", rank, worldSize);
         return result == null ? Collections.emptyIterator() : List.of(result).iterator();

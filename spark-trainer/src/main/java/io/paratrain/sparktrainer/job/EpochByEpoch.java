@@ -4,6 +4,7 @@ import io.paratrain.sparktrainer.DataParallelTrainer;
 import io.paratrain.sparktrainer.StepMetrics;
 import io.paratrain.sparktrainer.TrainerConfig;
 import io.paratrain.sparktrainer.TrainingListener;
+import io.paratrain.sparktrainer.ChannelReport;
 import io.paratrain.sparktrainer.TrainingSummary;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -42,10 +43,12 @@ final class EpochByEpoch
         TrainingSummary last = null;
         Evaluation evaluation = null;
         double seconds = 0;
+        ChannelReport channel = null;
         for (int epoch = 0; epoch < config.epochs(); epoch++)
         {
             last = trainer.fit(network, train);
             seconds += last.seconds();
+            channel = channel == null ? last.channel() : channel.plus(last.channel());
             shifted.advance(last.stepsPerEpoch());
             evaluation = trainer.evaluate(network, test);
             if (metrics != null)
@@ -55,7 +58,7 @@ final class EpochByEpoch
             }
         }
         final TrainingSummary summary = new TrainingSummary(last.examplesPerEpoch(), last.stepsPerEpoch(),
-            config.epochs(), seconds, last.examplesPerEpoch() * config.epochs() / seconds, last.finalLoss());
+            config.epochs(), seconds, last.examplesPerEpoch() * config.epochs() / seconds, last.finalLoss(), channel);
         return new Result(summary, evaluation);
     }
 

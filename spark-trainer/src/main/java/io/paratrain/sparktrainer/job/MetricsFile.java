@@ -1,5 +1,6 @@
 package io.paratrain.sparktrainer.job;
 
+import io.paratrain.sparktrainer.ChannelReport;
 import io.paratrain.sparktrainer.StepMetrics;
 import io.paratrain.sparktrainer.TrainingListener;
 import org.slf4j.Logger;
@@ -13,7 +14,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 
-/** JSON lines, one per step ({@code "type":"step"}), per epoch and for the final evaluation. */
+/**
+ * JSON lines, one per step ({@code "type":"step"}), per epoch, for the gradient channel's refused frames and for
+ * the final evaluation.
+ */
 public final class MetricsFile implements TrainingListener, AutoCloseable
 {
     private static final Logger LOG = LoggerFactory.getLogger(MetricsFile.class);
@@ -65,6 +69,14 @@ public final class MetricsFile implements TrainingListener, AutoCloseable
         write(String.format(Locale.ROOT, "{\"type\":\"evaluation\",\"epochs\":%d,\"global_step\":%d," +
             "\"accuracy\":%.6f,\"precision\":%.6f,\"recall\":%.6f,\"f1\":%.6f}", epochs, globalSteps, accuracy,
             precision, recall, f1));
+    }
+
+    /** The gradient channel's security and the frames it refused, summed over ranks. */
+    public void channel(final ChannelReport channel)
+    {
+        write(String.format(Locale.ROOT, "{\"type\":\"channel\",\"authenticated\":%b,\"rejected_mac_frames\":%d," +
+            "\"foreign_session_frames\":%d}", channel.authenticated(), channel.rejectedMacFrames(),
+            channel.foreignSessionFrames()));
     }
 
     private void write(final String line)

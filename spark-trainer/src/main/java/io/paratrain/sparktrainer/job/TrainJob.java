@@ -180,6 +180,10 @@ public final class TrainJob
                     trainBatches, batched(test));
                 summary = result.summary();
                 evaluation = result.evaluation();
+                if (metrics != null)
+                {
+                    metrics.channel(summary.channel());
+                }
             }
             else
             {
@@ -191,6 +195,7 @@ public final class TrainJob
                 evaluation = trainer.evaluate(network, batched(test));
                 if (metrics != null)
                 {
+                    metrics.channel(summary.channel());
                     metrics.evaluation(evaluation.accuracy(), evaluation.precision(), evaluation.recall(),
                         evaluation.f1());
                 }
@@ -198,6 +203,7 @@ public final class TrainJob
             out.printf(Locale.ROOT, "trained: %,d steps in %.1f s, %,.0f samples/s, final loss %.4f%n",
                 summary.stepsPerEpoch() * summary.epochs(), summary.seconds(), summary.samplesPerSecond(),
                 summary.finalLoss());
+            out.println("gradient channel: " + summary.channel().describe());
             if (options.plot() != null)
             {
                 metrics.close();

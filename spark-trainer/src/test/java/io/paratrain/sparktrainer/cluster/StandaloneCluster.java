@@ -49,14 +49,16 @@ public final class StandaloneCluster implements AutoCloseable
     private final Path logs;
     private final Path gpuScript;
     private final int executors;
+    private final List<String> daemonOptions;
     private final List<Process> processes = new ArrayList<>();
     private final Set<Path> shmBefore;
     private int masterPort;
     private Process worker;
 
-    private StandaloneCluster(final int executors) throws IOException
+    private StandaloneCluster(final int executors, final List<String> daemonOptions) throws IOException
     {
         this.executors = executors;
+        this.daemonOptions = List.copyOf(daemonOptions);
         this.shmBefore = paratrainShm();
         this.root = Files.createTempDirectory("paratrain-cluster-");
         this.sparkHome = Files.createDirectories(root.resolve("spark-home"));
@@ -71,7 +73,17 @@ public final class StandaloneCluster implements AutoCloseable
     public static StandaloneCluster start(final int executors) throws IOException, InterruptedException,
         TimeoutException
     {
-        final StandaloneCluster cluster = new StandaloneCluster(executors);
+        return start(executors, List.of());
+    }
+
+    /**
+     * Like {@link #start(int)}, with extra JVM options for the Master and the Worker (e.g. {@code
+     * -Dspark.authenticate=true} and its secret, which both daemons and every application must share).
+     */
+    public static StandaloneCluster start(final int executors, final List<String> daemonOptions)
+        throws IOException, InterruptedException, TimeoutException
+    {
+        final StandaloneCluster cluster = new StandaloneCluster(executors, daemonOptions);
         try
         {
             cluster.startProcesses();
@@ -107,14 +119,17 @@ public final class StandaloneCluster implements AutoCloseable
         Files.setPosixFilePermissions(gpuScript, PosixFilePermissions.fromString("rwxr-xr-x"));
 
         masterPort = freePort();
-        final Process master = launch("master", List.of("-Xmx256m"), "org.apache.spark.deploy.master.Master",
+        final List<String> masterOptions = new ArrayList<>(List.of("-Xmx256m"));
+        masterOptions.addAll(daemonOptions);
+        final Process master = launch("master", masterOptions, "org.apache.spark.deploy.master.Master",
             List.of("--host", HOST, "--port", String.valueOf(masterPort), "--webui-port",
                 String.valueOf(freePort())));
         awaitLog(master, logs.resolve("master.log"), "I have been elected leader");
-        worker = launch("worker", List.of("-Xmx256m",
-                "-Dspark.worker.resource.gpu.amount=" + executors,
-                "-Dspark.worker.resource.gpu.discoveryScript=" + gpuScript),
-            "org.apache.spark.deploy.worker.Worker",
+        final List<String> workerOptions = new ArrayList<>(List.of("-Xmx256m",
+            "-Dspark.worker.resource.gpu.amount=" + executors,
+            "-Dspark.worker.resource.gpu.discoveryScript=" + gpuScript));
+        workerOptions.addAll(daemonOptions);
+        worker = launch("worker", workerOptions, "org.apache.spark.deploy.worker.Worker",
             List.of("--host", HOST, "--cores", String.valueOf(executors), "--memory", (executors * 1536) + "m",
                 "--work-dir", workDir.toString(), "--webui-port", String.valueOf(freePort()), masterUrl()));
         awaitLog(worker, logs.resolve("worker.log"), "Successfully registered with master");

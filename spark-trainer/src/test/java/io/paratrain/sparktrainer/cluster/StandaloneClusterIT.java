@@ -282,10 +282,15 @@ class StandaloneClusterIT
         return text.substring(Math.max(0, text.length() - 6000));
     }
 
-    /** The same job arguments run in local mode in this JVM (local[2]); returns the model file it wrote. */
     private static Path trainInLocalMode(final List<String> training, final String modelName)
     {
-        final Path localModel = cluster.root().resolve(modelName);
+        return trainInLocalMode(cluster.root(), training, modelName);
+    }
+
+    /** The same job arguments run in local mode in this JVM (local[2]); returns the model file it wrote. */
+    static Path trainInLocalMode(final Path folder, final List<String> training, final String modelName)
+    {
+        final Path localModel = folder.resolve(modelName);
         final List<String> localArgs = new ArrayList<>(List.of("train"));
         localArgs.addAll(training);
         localArgs.addAll(List.of("--output", localModel.toString(), "--no-metrics", "--master", "local[2]"));
