@@ -1,8 +1,10 @@
 package io.paratrain.sparktrainer.internal;
 
 import io.paratrain.gradientsharing.Collective;
+import io.paratrain.gradientsharing.internal.Nd4jMemory;
 import io.paratrain.sparktrainer.exceptions.TrainerException;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -137,8 +139,8 @@ public final class ExampleExchange
         private final Iterator<DataSet> batches;
         private final int featureWidth;
         private final int labelWidth;
-        private float[] features;
-        private float[] labels;
+        private FloatBuffer features;
+        private FloatBuffer labels;
         private int rowsInBatch;
         private int next;
 
@@ -147,6 +149,15 @@ public final class ExampleExchange
             this.batches = batches.iterator();
             this.featureWidth = featureWidth;
             this.labelWidth = labelWidth;
+        }
+
+        /** The matrix's elements in row-major order, read in place when ND4J allows (bulk copies, not per float). */
+        private static FloatBuffer rowMajorFloats(final INDArray matrix)
+        {
+            final INDArray rowMajor = matrix.ordering() == 'c' && Nd4jMemory.isContiguous(matrix) ? matrix :
+                matrix.dup('c');
+            final ByteBuffer bytes = Nd4jMemory.hostBytes(rowMajor);
+            return bytes != null ? bytes.asFloatBuffer() : FloatBuffer.wrap(rowMajor.dup('c').data().asFloat());
         }
 
         /** Writes the next {@code rows} examples: all their features, then all their labels. */
@@ -159,8 +170,8 @@ public final class ExampleExchange
                 if (next == rowsInBatch)
                 {
                     final DataSet batch = batches.next();
-                    features = batch.getFeatures().dup('c').data().asFloat();
-                    labels = batch.getLabels().dup('c').data().asFloat();
+                    features = rowMajorFloats(batch.getFeatures());
+                    labels = rowMajorFloats(batch.getLabels());
                     rowsInBatch = batch.numExamples();
                     next = 0;
                     continue;
