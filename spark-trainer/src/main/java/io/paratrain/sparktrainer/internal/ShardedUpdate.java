@@ -42,8 +42,13 @@ public final class ShardedUpdate
     private final List<Piece> pieces = new ArrayList<>();
     private final Collective.Segment owned;
 
-    /** A piece of one parameter inside this replica's segment, with its state views in the network's updater. */
-    private record Piece(SliceUpdater updater, List<INDArray> networkState)
+    /**
+     * A piece of one parameter inside this replica's segment, with its state views in the network's updater. The
+     * updater works on a gradient array of the piece's own: ND4J's Adam op took 8.5-13 ms on a 645,255-element
+     * view of the flat gradient and 4.1 ms on a contiguous copy (copying costs 0.2 ms).
+     */
+    private record Piece(SliceUpdater updater, INDArray reducedGradient, INDArray gradient,
+        List<INDArray> networkState)
     {
     }
 
@@ -68,7 +73,8 @@ public final class ShardedUpdate
                 final Trainable layer = param.getLayer();
                 final TrainingConfig config = layer.getConfig();
                 final String name = param.getParamName();
-                final SliceUpdater updater = new SliceUpdater(row(params, from, to), row(gradient, from, to),
+                final INDArray own = Nd4j.zeros(DataType.FLOAT, 1, to - from);
+                final SliceUpdater updater = new SliceUpdater(row(params, from, to), own,
                     config.getUpdaterByParam(name), config.getRegularizationByParam(name),
                     miniBatch && layer.updaterDivideByMinibatch(name));
                 final List<INDArray> state = stateViews(block, from, to, updater.stateComponents());
@@ -76,7 +82,7 @@ public final class ShardedUpdate
                 {
                     updater.stateComponent(c).assign(state.get(c));
                 }
-                pieces.add(new Piece(updater, state));
+                pieces.add(new Piece(updater, row(gradient, from, to), own, state));
             }
         }
     }
@@ -155,6 +161,7 @@ public final class ShardedUpdate
     {
         for (final Piece piece : pieces)
         {
+            piece.gradient().assign(piece.reducedGradient());
             piece.updater().update(batchSize, iteration, epoch);
         }
     }
