@@ -1,5 +1,6 @@
 package io.paratrain.sparktrainer.internal;
 
+import io.paratrain.gradientsharing.internal.Nd4jMemory;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -37,10 +38,28 @@ public record ModelSnapshot(
         }
         final INDArray state = network.getUpdater().getStateViewArray();
         return new ModelSnapshot(network.getLayerWiseConfigurations().toJson(),
-            network.params().toFloatVector(),
-            state == null ? null : state.castTo(DataType.FLOAT).toFloatVector(),
+            floats(network.params()),
+            state == null ? null : floats(state.castTo(DataType.FLOAT)),
             network.getIterationCount(),
             network.getEpochCount());
+    }
+
+    /**
+     * The elements in row-major order, copied in bulk from ND4J's memory: {@code toFloatVector()} reads them one
+     * by one, ~0.4 s for a 1.3M-parameter model with Adam state in a fresh JVM (rank 0 does it once at the end).
+     */
+    private static float[] floats(final INDArray array)
+    {
+        final INDArray rowMajor = array.ordering() == 'c' && Nd4jMemory.isContiguous(array) ? array :
+            array.dup('c');
+        final ByteBuffer bytes = Nd4jMemory.hostBytes(rowMajor);
+        if (bytes == null)
+        {
+            return rowMajor.toFloatVector();
+        }
+        final float[] values = new float[(int)rowMajor.length()];
+        bytes.asFloatBuffer().get(values);
+        return values;
     }
 
     /** A new network in this state. */
