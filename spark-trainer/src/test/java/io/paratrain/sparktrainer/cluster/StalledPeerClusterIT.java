@@ -159,6 +159,7 @@ class StalledPeerClusterIT
         // keeping its slot and, at the end, waiting for it to stop.
         conf.put("spark.network.timeout", "30s");
         conf.put("spark.executor.heartbeatInterval", "3s");
+        conf.put("spark.network.timeoutInterval", "5s"); // how often the driver looks for silent executors
         return conf;
     }
 
