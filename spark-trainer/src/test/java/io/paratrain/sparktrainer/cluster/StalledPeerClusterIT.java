@@ -48,6 +48,9 @@ class StalledPeerClusterIT
     private static final Pattern RESUMED = Pattern.compile("(\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{3}) " +
         "INFO .*Rank 0 resumes from checkpoint-(\\d{12})\\.ptcp .* after Spark retried the stage");
 
+    private static final Pattern TIMELINE = Pattern.compile("TaskSetManager|DAGScheduler.*(failed|Resubmit|retry|" +
+        "Retry|lost|Lost)|TaskSchedulerImpl|HeartbeatReceiver|StandaloneSchedulerBackend|StandaloneAppClient");
+
     @Test
     @Timeout(900)
     void aPausedExecutorFailsTheStageOnTheCollectiveDeadlineAndTheRetryResumesFromACheckpoint() throws Exception
@@ -91,6 +94,9 @@ class StalledPeerClusterIT
             signal("STOP", paused);
 
             final StandaloneCluster.Submission run = driver.await(600_000);
+            // the driver's view, for the record: task failures, stage retries, the executor dropped
+            run.output().lines().filter(l -> TIMELINE.matcher(l).find())
+                .forEach(l -> System.out.println("driver: " + l.substring(0, Math.min(l.length(), 220))));
             assertTrue(run.exited(), "the driver hung with a paused executor:\n" + tail(run.output()));
             assertEquals(0, run.exitCode(), tail(run.output()));
             assertTrue(run.output().lines().anyMatch(l -> l.matches("accuracy=0\\.[0-9]{4}")), tail(run.output()));
