@@ -52,7 +52,7 @@ public final class ModelSplitTrainer
     private static final String JOB_GROUP = "spark.jobGroup.id";
     private static final String JOB_DESCRIPTION = "spark.job.description";
     private static final String JOB_INTERRUPT = "spark.job.interruptOnCancel";
-    /** How long the driver waits for every task's end (listener events) after the stage failed. */
+    /** How long the driver waits for a task's own error (listener events) after the stage failed. */
     private static final long FAILURE_EVENT_WAIT_MS = 2_000;
 
     private final JavaSparkContext sc;

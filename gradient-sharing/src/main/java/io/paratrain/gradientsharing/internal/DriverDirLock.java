@@ -25,9 +25,9 @@ import java.util.Arrays;
  * A JVM killed with SIGKILL cannot delete its lock file (nor, if it ran the driver, the driver's directory);
  * sessions are unique, so nobody would ever use them again. {@link #removeStale} deletes such files while holding
  * their lock, so never one that a live process holds, and never beside a driver that is still alive (a lock file
- * with no directory beside it is also what a JVM about to launch a driver has: it then simply locks a new one). A JVM that
- * had opened a lock file just before it was deleted would then lock a file that no longer has a name, while
- * another JVM locks a new file of that name: {@link #acquire} therefore checks, once it holds the lock, that the
+ * with no directory beside it is also what a JVM about to launch a driver has: it then simply locks a new one).
+ * A JVM that had opened a lock file just before it was deleted would then lock a file that no longer has a name,
+ * while another JVM locks a new file of that name: {@link #acquire} therefore checks, once it holds the lock, that the
  * name still leads to the file it locked (it writes a random tag through its channel and reads it back by name)
  * and starts again if not.
  */

@@ -428,7 +428,8 @@ public final class RingExchange
                 WAITING_FRESH_INTERVALS * waitingIntervalNs;
             return new CollectiveTimeoutException(schedule.kind().displayName(), rank, leftRank, waitedMs,
                 "waiting for frame " + receiveIndex + " of " + schedule.receiveCount() + " from rank " + leftRank +
-                (leftWaits ? "; rank " + leftRank + " is alive and says it is waiting for rank " + leftWaitingFor : ""));
+                (leftWaits ? "; rank " + leftRank + " is alive and says it is waiting for rank " + leftWaitingFor
+                    : ""));
         }
         final String why = link.lastBlocked() == RingLink.Blocked.NOT_CONNECTED ?
             "rank " + rightRank + " is not connected" : "rank " + rightRank + " is not consuming (back-pressure)";

@@ -214,5 +214,4 @@ public final class SharedMediaDriver
         });
         return others[0];
     }
-
 }

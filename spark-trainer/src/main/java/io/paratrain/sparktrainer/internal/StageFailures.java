@@ -24,9 +24,9 @@ import java.util.concurrent.TimeUnit;
  * shard) reaches the driver as a listener event, asynchronously. Register before the job, {@link #close} after.
  * <p>
  * When one rank fails, the others fail soon after: told by the ring (a {@link PeerFailedException} naming the
- * failed rank) or killed by Spark. Which event the driver sees first is a race, so {@link #failures} waits for every
- * task of the failed attempt and puts the root causes first: a task's own error, then errors reported by peers,
- * then tasks killed or lost.
+ * failed rank) or killed by Spark. Which event the driver sees first is a race, so {@link #failures} waits until a
+ * task's own error is in (or every task of the failed attempt ended) and puts the root causes first: a task's own
+ * error, then errors reported by peers, then tasks killed or lost.
  */
 public final class StageFailures extends SparkListener implements AutoCloseable
 {
@@ -93,14 +93,14 @@ public final class StageFailures extends SparkListener implements AutoCloseable
 
     /**
      * The failures of the first failed stage attempt, root causes first. Waits up to {@code waitMs} (events arrive
-     * late) for the first failure and for all {@code tasks} tasks of its attempt to end.
+     * late) until one task's own error is in, or all {@code tasks} tasks of that attempt ended.
      */
     public List<String> failures(final long waitMs, final int tasks) throws InterruptedException
     {
         final long deadlineNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(waitMs);
         synchronized (failures)
         {
-            while (failures.isEmpty() || endedByAttempt.get(failures.get(0).attempt()) < tasks)
+            while (!settled(tasks))
             {
                 final long leftMs = TimeUnit.NANOSECONDS.toMillis(deadlineNs - System.nanoTime());
                 if (leftMs <= 0)
@@ -117,6 +117,18 @@ public final class StageFailures extends SparkListener implements AutoCloseable
             return failures.stream().filter(f -> f.attempt().equals(attempt))
                 .sorted(Comparator.comparingInt(Failure::rank)).map(Failure::text).toList();
         }
+    }
+
+    /** Called holding the lock: a task's own error is in, or every task of the first failed attempt ended. */
+    private boolean settled(final int tasks)
+    {
+        if (failures.isEmpty())
+        {
+            return false;
+        }
+        final String attempt = failures.get(0).attempt();
+        return endedByAttempt.get(attempt) >= tasks ||
+            failures.stream().anyMatch(f -> f.rank() == 0 && f.attempt().equals(attempt));
     }
 
     /** 0: the task's own error; 1: a peer told it another rank failed; 2: killed, lost or anything else. */
