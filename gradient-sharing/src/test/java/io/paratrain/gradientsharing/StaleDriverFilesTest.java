@@ -111,6 +111,18 @@ class StaleDriverFilesTest
         assertEquals(List.of(), names());
     }
 
+    /** Spark interrupts the tasks of a failed stage; the driver's shutdown must still delete its lock file. */
+    @Test
+    void anInterruptedThreadStillStopsTheDriverCleanlyAndKeepsItsInterrupt() throws Exception
+    {
+        final SharedMediaDriver driver = SharedMediaDriver.acquire(base.resolve("paratrain-aeron-00000000000000ff"),
+            TIMEOUT_MS);
+        Thread.currentThread().interrupt();
+        driver.release(1_000);
+        assertTrue(Thread.interrupted(), "the interrupt was swallowed");
+        assertEquals(List.of(), names());
+    }
+
     private List<String> names() throws IOException
     {
         try (Stream<Path> entries = Files.list(base))

@@ -85,6 +85,9 @@ public final class SharedMediaDriver
                 CloseHelper.quietClose(aeron);
                 return;
             }
+            // Spark interrupts the tasks of a failed stage, and an interrupted thread cannot lock a file
+            // (FileLockInterruptionException): the driver would stop without its lock file being deleted.
+            final boolean interrupted = Thread.interrupted();
             try (DriverDirLock lock = DriverDirLock.acquire(dir))
             {
                 awaitOtherClientsGone(closeTimeoutMs);
@@ -97,6 +100,13 @@ public final class SharedMediaDriver
                 CloseHelper.quietCloseAll(aeron, ownedDriver);
                 LOG.warn("Could not lock {} to stop the media driver cleanly: {}", DriverDirLock.lockFile(dir),
                     ex.toString());
+            }
+            finally
+            {
+                if (interrupted)
+                {
+                    Thread.currentThread().interrupt();
+                }
             }
         }
     }
