@@ -89,6 +89,7 @@ class StalledPeerClusterIT
     /** Submits the job, pauses rank 1's executor after step 20 and checks what the driver and executors report. */
     private void pauseAndCheck(final StandaloneCluster cluster, final Path jar) throws Exception
     {
+        final Path root = cluster.root();
         final Path clusterModel = root.resolve("stalled-model.zip");
         final Path checkpoints = root.resolve("checkpoints");
         final List<String> training = List.of("--epochs", "2", "--workers", "2", "--batch-size", "64",
