@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -42,29 +43,30 @@ class StaleDriverFilesTest
         Files.writeString(deadDriver.resolve("paratrain-driver.id"), "dead"); // no cnc.dat: no live driver
         Files.createFile(base.resolve("paratrain-aeron-0000000000000002.lock"));
         final Path unrelated = Files.createFile(base.resolve("other.lock"));
+        makeOld(orphanLock, unrelated, base.resolve("paratrain-aeron-0000000000000002.lock"));
+        final Path recent = Files.createFile(base.resolve("paratrain-aeron-0000000000000004.lock"));
 
         final SharedMediaDriver driver = SharedMediaDriver.acquire(base.resolve("paratrain-aeron-00000000000000aa"),
             TIMEOUT_MS);
         try
         {
-            assertEquals(List.of("other.lock", "paratrain-aeron-00000000000000aa",
-                "paratrain-aeron-00000000000000aa.lock"), names(), "orphan " + orphanLock + " and dead " + deadDriver);
+            // a lock file used within the last minute may belong to a driver about to start: kept
+            assertEquals(List.of("other.lock", "paratrain-aeron-0000000000000004.lock",
+                "paratrain-aeron-00000000000000aa", "paratrain-aeron-00000000000000aa.lock"), names(), "orphan " + orphanLock + " and dead " + deadDriver);
         }
         finally
         {
             driver.release(1_000);
         }
-        assertEquals(List.of("other.lock"), names());
-        assertTrue(Files.exists(unrelated));
+        assertEquals(List.of("other.lock", "paratrain-aeron-0000000000000004.lock"), names());
+        assertTrue(Files.exists(unrelated) && Files.exists(recent));
     }
 
     @Test
     void aLockFileThatALiveProcessHoldsIsKept() throws Exception
     {
         final Path held = base.resolve("paratrain-aeron-0000000000000003.lock");
-        final Process holder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-            "-cp", System.getProperty("java.class.path"), LockHolder.class.getName(), held.toString())
-            .redirectErrorStream(true).start();
+        final Process holder = child("hold", held);
         try
         {
             final BufferedReader out = new BufferedReader(new InputStreamReader(holder.getInputStream(),
@@ -84,7 +86,8 @@ class StaleDriverFilesTest
             }
         }
         assertEquals(0, holder.exitValue());
-        // its holder is gone: now it is stale
+        // its holder is gone: once old enough it is stale
+        makeOld(held);
         final SharedMediaDriver driver = SharedMediaDriver.acquire(base.resolve("paratrain-aeron-00000000000000cc"),
             TIMEOUT_MS);
         driver.release(1_000);
@@ -123,6 +126,36 @@ class StaleDriverFilesTest
         assertEquals(List.of(), names());
     }
 
+    /** The lock is held as long as the lock object lives: checking the file's name must not drop it. */
+    @Test
+    void anAcquiredLockIsHeldUntilClosed() throws Exception
+    {
+        final Path dir = base.resolve("paratrain-aeron-0000000000000005");
+        try (io.paratrain.gradientsharing.internal.DriverDirLock ignored =
+            io.paratrain.gradientsharing.internal.DriverDirLock.acquire(dir))
+        {
+            final Process probe = child("probe", io.paratrain.gradientsharing.internal.DriverDirLock.lockFile(dir));
+            assertTrue(probe.waitFor(60, TimeUnit.SECONDS), "the probe did not end");
+            assertEquals("held", new String(probe.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim());
+        }
+    }
+
+    private static Process child(final String mode, final Path file) throws IOException
+    {
+        return new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            "-cp", System.getProperty("java.class.path"), LockHolder.class.getName(), mode, file.toString())
+            .redirectErrorStream(true).start();
+    }
+
+    private static void makeOld(final Path... files) throws IOException
+    {
+        final FileTime old = FileTime.fromMillis(System.currentTimeMillis() - 2 * 60_000);
+        for (final Path file : files)
+        {
+            Files.setLastModifiedTime(file, old);
+        }
+    }
+
     private List<String> names() throws IOException
     {
         try (Stream<Path> entries = Files.list(base))
@@ -131,12 +164,24 @@ class StaleDriverFilesTest
         }
     }
 
-    /** Child process: holds the lock of the file in args[0] until its standard input ends. */
+    /**
+     * Child process. "hold FILE": holds the lock of FILE until its standard input ends. "probe FILE": prints
+     * "held" if another process holds the lock of FILE, else "free".
+     */
     public static final class LockHolder
     {
         public static void main(final String[] args) throws IOException
         {
-            try (FileChannel channel = FileChannel.open(Path.of(args[0]), StandardOpenOption.CREATE,
+            if (args[0].equals("probe"))
+            {
+                try (FileChannel channel = FileChannel.open(Path.of(args[1]), StandardOpenOption.WRITE);
+                    FileLock lock = channel.tryLock())
+                {
+                    System.out.println(lock == null ? "held" : "free");
+                }
+                return;
+            }
+            try (FileChannel channel = FileChannel.open(Path.of(args[1]), StandardOpenOption.CREATE,
                 StandardOpenOption.WRITE); FileLock ignored = channel.lock())
             {
                 System.out.println("locked");

@@ -15,28 +15,27 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.security.SecureRandom;
-import java.util.Arrays;
 
 /**
  * The lock file beside a media driver directory ({@code <dir>.lock}), which serialises launch, attach and shutdown
  * of the driver across JVMs, and the removal of the ones a killed JVM left behind.
  * <p>
  * A JVM killed with SIGKILL cannot delete its lock file (nor, if it ran the driver, the driver's directory);
- * sessions are unique, so nobody would ever use them again. {@link #removeStale} deletes such files while holding
- * their lock, so never one that a live process holds, and never beside a driver that is still alive (a lock file
- * with no directory beside it is also what a JVM about to launch a driver has: it then simply locks a new one).
- * A JVM that had opened a lock file just before it was deleted would then lock a file that no longer has a name,
- * while another JVM locks a new file of that name: {@link #acquire} therefore checks, once it holds the lock, that the
- * name still leads to the file it locked (it writes a random tag through its channel and reads it back by name)
- * and starts again if not.
+ * sessions are unique, so nobody would ever use them again. {@link #removeStale} deletes such a file only while
+ * holding its lock (so never one a live process holds), when no live driver is beside it, and when it has not been
+ * locked for {@link #STALE_AFTER_MS}: {@link #acquire} writes a byte through the locked channel, which refreshes the
+ * file's modification time. So a JVM about to lock a lock file that was just created or used, for a driver being
+ * launched, attached or stopped, never finds it deleted under it. If it finds its file gone once it holds the lock
+ * it starts again. The name is never opened a second time while locked: on Linux, closing any descriptor of a
+ * file drops the process's lock on it.
  */
 public final class DriverDirLock implements AutoCloseable
 {
     private static final Logger LOG = LoggerFactory.getLogger(DriverDirLock.class);
     private static final String SUFFIX = ".lock";
-    private static final int TAG_BYTES = 16;
-    private static final SecureRandom RANDOM = new SecureRandom();
+    /** A lock file not locked for this long, with no live driver beside it, belongs to nobody. */
+    public static final long STALE_AFTER_MS = 60_000;
+    private static final ByteBuffer ONE_BYTE = ByteBuffer.allocate(1).asReadOnlyBuffer();
 
     private final FileChannel channel;
     private final FileLock lock;
@@ -63,11 +62,12 @@ public final class DriverDirLock implements AutoCloseable
             try
             {
                 final FileLock lock = channel.lock();
-                if (stillNamed(channel, path))
+                channel.write(ONE_BYTE.duplicate(), 0); // refreshes the modification time: not stale
+                if (Files.exists(path))
                 {
                     return new DriverDirLock(channel, lock);
                 }
-                LOG.debug("{} was removed while this process waited for its lock; locking the new one", path);
+                LOG.debug("{} was removed while this process waited for its lock; locking a new one", path);
             }
             catch (final IOException | RuntimeException ex)
             {
@@ -79,9 +79,10 @@ public final class DriverDirLock implements AutoCloseable
     }
 
     /**
-     * Deletes the lock files beside {@code driverDir} (same name prefix) that no process holds and whose driver is
-     * gone or has not been alive for {@code driverTimeoutMs}, with that driver's directory; returns how many.
-     * Best effort: a file that cannot be examined or deleted is left alone.
+     * Deletes the lock files beside {@code driverDir} (same name prefix) that no process holds, that were not locked
+     * for {@link #STALE_AFTER_MS} and whose driver is gone or has not been alive for {@code driverTimeoutMs}, with
+     * that driver's directory; returns how many. Best effort: a file that cannot be examined or deleted is left alone.
+     * Call it holding no lock of this class: closing a descriptor would drop a lock this process holds.
      */
     public static int removeStale(final Path driverDir, final String namePrefix, final long driverTimeoutMs)
     {
@@ -116,9 +117,10 @@ public final class DriverDirLock implements AutoCloseable
             }
             try
             {
-                if (!stillNamed(channel, path))
+                final long ageMs = System.currentTimeMillis() - Files.getLastModifiedTime(path).toMillis();
+                if (ageMs < STALE_AFTER_MS)
                 {
-                    return false; // removed and created anew since it was opened here: someone else's now
+                    return false; // locked recently: a driver may be about to start, attach or stop
                 }
                 final String name = path.getFileName().toString();
                 final Path driverDir = path.resolveSibling(name.substring(0, name.length() - SUFFIX.length()));
@@ -147,27 +149,6 @@ public final class DriverDirLock implements AutoCloseable
         catch (final IOException | RuntimeException ex)
         {
             LOG.warn("Could not remove stale lock file {}: {}", path, ex.toString());
-            return false;
-        }
-    }
-
-    /** Whether {@code path} still names the file locked through {@code channel}. */
-    private static boolean stillNamed(final FileChannel channel, final Path path) throws IOException
-    {
-        final byte[] tag = new byte[TAG_BYTES];
-        RANDOM.nextBytes(tag);
-        final ByteBuffer buffer = ByteBuffer.wrap(tag);
-        while (buffer.hasRemaining())
-        {
-            channel.write(buffer, buffer.position());
-        }
-        try
-        {
-            final byte[] named = Files.readAllBytes(path);
-            return named.length >= TAG_BYTES && Arrays.equals(tag, Arrays.copyOf(named, TAG_BYTES));
-        }
-        catch (final NoSuchFileException ex)
-        {
             return false;
         }
     }

@@ -174,7 +174,7 @@ public final class SharedMediaDriver
         }
         catch (final IOException ex)
         {
-            throw new TransportException("cannot launch or attach to the media driver in " + dir, ex);
+            throw new TransportException("cannot launch or attach to the media driver in " + dir + ": " + ex, ex);
         }
     }
 
