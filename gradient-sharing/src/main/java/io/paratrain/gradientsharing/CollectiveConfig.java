@@ -1,6 +1,7 @@
 package io.paratrain.gradientsharing;
 
 import io.paratrain.gradientsharing.exceptions.CollectiveConfigException;
+import io.paratrain.gradientsharing.internal.SharedMediaDriver;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -90,7 +91,7 @@ public record CollectiveConfig(
     /** The media driver folder that every rank of this job on this host shares. */
     public Path driverDir()
     {
-        return driverBaseDir.resolve("paratrain-aeron-" + HexFormat.of().toHexDigits(sessionId));
+        return driverBaseDir.resolve(SharedMediaDriver.DIR_PREFIX + HexFormat.of().toHexDigits(sessionId));
     }
 
     @Override

@@ -54,7 +54,7 @@ public final class ModelSplitTrainer
     private static final String JOB_GROUP = "spark.jobGroup.id";
     private static final String JOB_DESCRIPTION = "spark.job.description";
     private static final String JOB_INTERRUPT = "spark.job.interruptOnCancel";
-    /** How long the driver waits for the failed tasks' errors (listener events) after the stage failed. */
+    /** How long the driver waits for a task's own error (listener events) after the stage failed. */
     private static final long FAILURE_EVENT_WAIT_MS = 2_000;
 
     private final JavaSparkContext sc;
@@ -156,7 +156,7 @@ public final class ModelSplitTrainer
             }
             catch (final Exception ex) // a task failure arrives as the checked SparkException
             {
-                throw stageFailure(ex, failures);
+                throw stageFailure(ex, failures, split.shards());
             }
         }
         finally
@@ -181,7 +181,7 @@ public final class ModelSplitTrainer
      * that, for a barrier stage, does not say why the task failed; the task's own errors come from the listener.
      * An error of the driver's own (a RuntimeException) passes as is.
      */
-    private static RuntimeException stageFailure(final Exception ex, final StageFailures failures)
+    private static RuntimeException stageFailure(final Exception ex, final StageFailures failures, final int tasks)
     {
         if (!(ex instanceof org.apache.spark.SparkException))
         {
@@ -190,7 +190,7 @@ public final class ModelSplitTrainer
         List<String> reasons;
         try
         {
-            reasons = failures.failures(FAILURE_EVENT_WAIT_MS);
+            reasons = failures.failures(FAILURE_EVENT_WAIT_MS, tasks);
         }
         catch (final InterruptedException interrupted)
         {

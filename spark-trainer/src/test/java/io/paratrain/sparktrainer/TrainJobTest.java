@@ -1,5 +1,6 @@
 package io.paratrain.sparktrainer;
 
+import io.paratrain.sparktrainer.job.JobOptions;
 import io.paratrain.sparktrainer.job.ModelSource;
 import io.paratrain.sparktrainer.job.TrainJob;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -311,6 +312,11 @@ class TrainJobTest
         assertRefusedWithNothingWritten(run("--epochs", "zero"), "option --epochs expects an integer, got 'zero'");
         assertRefusedWithNothingWritten(run("--updater", "adagrad"),
             "invalid --updater adagrad: expected adam, nesterovs or sgd");
+        assertRefusedWithNothingWritten(run("--collective-timeout-seconds", "0"),
+            "invalid --collective-timeout-seconds 0: expected >= 1");
+        assertEquals(120, JobOptions.defaults().collectiveTimeoutSeconds());
+        assertEquals(7, JobOptions.parse(
+            new String[] {"--collective-timeout-seconds", "7"}).collectiveTimeoutSeconds());
         assertEquals(0, TrainJob.run(new String[] {"train", "--help"}, new PrintStream(new ByteArrayOutputStream()),
             new PrintStream(new ByteArrayOutputStream())));
     }

@@ -7,7 +7,7 @@ import org.agrona.MutableDirectBuffer;
  * Flyweight layout of the header at the start of every frame; written in place in Aeron's term buffer.
  * <pre>
  *  0 int   magic            'PTR1'
- *  4 byte  type             DATA or ABORT
+ *  4 byte  type             DATA, ABORT or WAITING
  *  5 byte  opKind           which collective operation the frame belongs to
  *  8 long  sessionId        per-job id; other ids are dropped
  * 16 long  opSeq            number of the operation on the sending rank (all ranks count alike)
@@ -23,6 +23,8 @@ public final class FrameHeader
     public static final int MAGIC = 0x50545231;
     public static final byte TYPE_DATA = 1;
     public static final byte TYPE_ABORT = 2;
+    /** "I am alive and have been waiting for rank opParam": sent by a rank stuck in an operation (no payload). */
+    public static final byte TYPE_WAITING = 3;
 
     public static final int MAGIC_OFFSET = 0;
     public static final int TYPE_OFFSET = 4;

@@ -28,6 +28,14 @@ import java.util.concurrent.TimeUnit;
  * A failure on this rank (timeout, disagreeing arguments) is sent to the right neighbour as an ABORT frame,
  * which every rank forwards, so the whole ring stops with an error that names the failed rank instead of
  * each rank waiting for its own timeout. After a failure the exchange refuses further operations.
+ * <p>
+ * Blame goes to the rank that is really silent, not to the first rank whose deadline happens to expire. Ranks
+ * wait for their left neighbour, so when rank s stalls, rank s+1 waits for s, rank s+2 (which may have started
+ * waiting earlier) waits for s+1, and so on. A rank that has made no progress for a quarter of the timeout tells
+ * its right neighbour with a WAITING frame, every quarter timeout. A rank whose left neighbour keeps saying so
+ * knows that neighbour is alive and blocked further up the ring, so it lets its own deadline run on, up to twice
+ * the timeout, by which time the rank next to the silent one has timed out and its ABORT names the silent rank.
+ * Only index progress counts: WAITING, stale or foreign frames do not reset a deadline.
  */
 public final class RingExchange
 {
@@ -36,6 +44,12 @@ public final class RingExchange
     private static final int SEND_BURST = 4;
     private static final int MAX_REASON_BYTES = 1024;
     private static final long ABORT_SEND_NS = TimeUnit.MILLISECONDS.toNanos(50);
+    /** A rank that waits longer than timeout / this tells its right neighbour, and again every such interval. */
+    private static final int WAITING_PER_TIMEOUT = 4;
+    /** A WAITING frame counts as fresh for this many intervals (one may be late on a loaded host). */
+    private static final int WAITING_FRESH_INTERVALS = 2;
+    /** A rank whose left neighbour is waiting for another rank gives up at this multiple of the timeout. */
+    private static final int DEFERRED_TIMEOUTS = 2;
 
     private final RingLink link;
     private final int rank;
@@ -44,6 +58,7 @@ public final class RingExchange
     private final int rightRank;
     private final long sessionId;
     private final long timeoutNs;
+    private final long waitingIntervalNs;
     private final FrameAuthenticator authenticator;
     private final int headerLength;
     /** Spin, yield, then park 1 us .. 100 us: measured better than spinning or yielding on 2 shared cores. */
@@ -56,6 +71,10 @@ public final class RingExchange
     private int receiveIndex;
     private CollectiveException frameFailure;
     private CollectiveException failedWith;
+    /** When the left neighbour last said it is waiting (nanoTime), and for which rank. */
+    private long leftWaitingSeenNs;
+    private int leftWaitingFor = -1;
+    private long lastWaitingSentNs;
 
     private long framesSent;
     private long framesReceived;
@@ -76,6 +95,7 @@ public final class RingExchange
         this.rightRank = Math.floorMod(rank + 1, worldSize);
         this.sessionId = sessionId;
         this.timeoutNs = TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        this.waitingIntervalNs = Math.max(1, timeoutNs / WAITING_PER_TIMEOUT);
         this.headerLength = FrameHeader.headerLength(hmacSecret != null);
         final int maxFrame = link == null ? 0 : link.maxPayloadLength();
         this.authenticator = hmacSecret == null ? null : new FrameAuthenticator(hmacSecret, maxFrame);
@@ -142,9 +162,11 @@ public final class RingExchange
         final int sendCount = schedule.sendCount();
         final int receiveCount = schedule.receiveCount();
         long lastProgressNs = System.nanoTime();
+        lastWaitingSentNs = lastProgressNs;
         idle.reset();
         while (sendIndex < sendCount || receiveIndex < receiveCount)
         {
+            final int indicesBefore = sendIndex + receiveIndex;
             int work = sendReady(schedule, sendCount);
             work += link.poll(handler, FRAGMENT_LIMIT);
             if (frameFailure != null)
@@ -152,20 +174,65 @@ public final class RingExchange
                 throw frameFailure;
             }
             final long nowNs = System.nanoTime();
-            if (work > 0)
+            if (sendIndex + receiveIndex != indicesBefore)
             {
                 lastProgressNs = nowNs;
-                idle.reset();
+                lastWaitingSentNs = nowNs;
             }
-            else if (nowNs - lastProgressNs > timeoutNs)
+            else if (nowNs - lastProgressNs > timeoutNs && !deferToLeft(schedule, nowNs, lastProgressNs))
             {
                 throw timeout(schedule, TimeUnit.NANOSECONDS.toMillis(nowNs - lastProgressNs));
+            }
+            else if (nowNs - lastWaitingSentNs >= waitingIntervalNs && awaitingReceive(schedule))
+            {
+                sendWaiting(nowNs);
+            }
+            if (work > 0)
+            {
+                idle.reset();
             }
             else
             {
                 idle.idle();
             }
         }
+    }
+
+    /** True while this rank waits for its left neighbour. */
+    private boolean awaitingReceive(final RingSchedule schedule)
+    {
+        return receiveIndex < schedule.receiveCount() &&
+            (sendIndex >= schedule.sendCount() || schedule.sendPrerequisite(sendIndex) >= receiveIndex);
+    }
+
+    /**
+     * Past this rank's deadline: keep waiting (up to {@link #DEFERRED_TIMEOUTS} timeouts) while the left
+     * neighbour, which this rank waits for, recently said that it is alive and waiting for another rank.
+     */
+    private boolean deferToLeft(final RingSchedule schedule, final long nowNs, final long lastProgressNs)
+    {
+        return leftWaitingFor >= 0 && leftWaitingFor != rank && awaitingReceive(schedule) &&
+            nowNs - leftWaitingSeenNs <= WAITING_FRESH_INTERVALS * waitingIntervalNs &&
+            nowNs - lastProgressNs <= DEFERRED_TIMEOUTS * timeoutNs;
+    }
+
+    /** Best effort, never waits: tells the right neighbour that this rank is alive and waiting for its left. */
+    private void sendWaiting(final long nowNs)
+    {
+        lastWaitingSentNs = nowNs;
+        if (!link.tryClaim(headerLength))
+        {
+            return; // the right neighbour is not consuming; it has nothing to wait for from this rank anyway
+        }
+        final MutableDirectBuffer buffer = link.claimBuffer();
+        final int offset = link.claimOffset();
+        FrameHeader.write(buffer, offset, FrameHeader.TYPE_WAITING, current.kind(), sessionId, opSeq, leftRank, rank,
+            0, 0);
+        if (authenticator != null)
+        {
+            authenticator.sign(buffer, offset, 0);
+        }
+        link.commit();
     }
 
     private int sendReady(final RingSchedule schedule, final int sendCount)
@@ -278,6 +345,13 @@ public final class RingExchange
             droppedStale++;
             return ControlledFragmentHandler.Action.CONTINUE;
         }
+        if (FrameHeader.type(buffer, offset) == FrameHeader.TYPE_WAITING)
+        {
+            // whatever operation it is in: it is alive, and blocked by another rank
+            leftWaitingSeenNs = System.nanoTime();
+            leftWaitingFor = (int)FrameHeader.opParam(buffer, offset);
+            return ControlledFragmentHandler.Action.CONTINUE;
+        }
         if (FrameHeader.type(buffer, offset) == FrameHeader.TYPE_ABORT)
         {
             // Whatever operation the left neighbour was in (it may still be finishing the previous one),
@@ -348,12 +422,14 @@ public final class RingExchange
 
     private CollectiveTimeoutException timeout(final RingSchedule schedule, final long waitedMs)
     {
-        final boolean awaitingReceive = receiveIndex < schedule.receiveCount() &&
-            (sendIndex >= schedule.sendCount() || schedule.sendPrerequisite(sendIndex) >= receiveIndex);
-        if (awaitingReceive)
+        if (awaitingReceive(schedule))
         {
+            final boolean leftWaits = leftWaitingFor >= 0 && System.nanoTime() - leftWaitingSeenNs <=
+                WAITING_FRESH_INTERVALS * waitingIntervalNs;
             return new CollectiveTimeoutException(schedule.kind().displayName(), rank, leftRank, waitedMs,
-                "waiting for frame " + receiveIndex + " of " + schedule.receiveCount() + " from rank " + leftRank);
+                "waiting for frame " + receiveIndex + " of " + schedule.receiveCount() + " from rank " + leftRank +
+                (leftWaits ? "; rank " + leftRank + " is alive and says it is waiting for rank " + leftWaitingFor
+                    : ""));
         }
         final String why = link.lastBlocked() == RingLink.Blocked.NOT_CONNECTED ?
             "rank " + rightRank + " is not connected" : "rank " + rightRank + " is not consuming (back-pressure)";

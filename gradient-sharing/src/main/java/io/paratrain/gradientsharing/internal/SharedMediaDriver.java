@@ -13,12 +13,9 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.UUID;
@@ -31,11 +28,16 @@ import java.util.concurrent.TimeUnit;
  * <p>
  * The JVM that launched the driver owns it: when its last local user leaves it waits (up to the close timeout)
  * for clients of other JVMs to detach, then stops the driver, which deletes the directory.
+ * <p>
+ * Before launching or attaching, it removes what JVMs killed with SIGKILL left in the same base folder: lock files
+ * no process holds, and directories of drivers dead for longer than Aeron's driver timeout ({@link DriverDirLock}).
  */
 public final class SharedMediaDriver
 {
     private static final Logger LOG = LoggerFactory.getLogger(SharedMediaDriver.class);
     private static final String DRIVER_ID_FILE = "paratrain-driver.id";
+    /** Every driver directory's name starts so (see CollectiveConfig#driverDir). */
+    public static final String DIR_PREFIX = "paratrain-aeron-";
     private static final Map<Path, SharedMediaDriver> BY_DIR = new HashMap<>();
 
     private final Path dir;
@@ -83,17 +85,28 @@ public final class SharedMediaDriver
                 CloseHelper.quietClose(aeron);
                 return;
             }
-            try (FileChannel lockChannel = openLockFile(dir); FileLock ignored = lockChannel.lock())
+            // Spark interrupts the tasks of a failed stage, and an interrupted thread cannot lock a file
+            // (FileLockInterruptionException): the driver would stop without its lock file being deleted.
+            final boolean interrupted = Thread.interrupted();
+            try (DriverDirLock lock = DriverDirLock.acquire(dir))
             {
                 awaitOtherClientsGone(closeTimeoutMs);
                 CloseHelper.quietClose(aeron);
                 CloseHelper.quietClose(ownedDriver);
-                Files.deleteIfExists(lockFile(dir));
+                lock.deleteFile(dir);
             }
             catch (final IOException ex)
             {
                 CloseHelper.quietCloseAll(aeron, ownedDriver);
-                LOG.warn("Could not lock {} to stop the media driver cleanly: {}", lockFile(dir), ex.toString());
+                LOG.warn("Could not lock {} to stop the media driver cleanly: {}", DriverDirLock.lockFile(dir),
+                    ex.toString());
+            }
+            finally
+            {
+                if (interrupted)
+                {
+                    Thread.currentThread().interrupt();
+                }
             }
         }
     }
@@ -128,7 +141,8 @@ public final class SharedMediaDriver
         {
             throw new UncheckedIOException("cannot create media driver base folder " + dir.getParent(), ex);
         }
-        try (FileChannel lockChannel = openLockFile(dir); FileLock ignored = lockChannel.lock())
+        DriverDirLock.removeStale(dir, DIR_PREFIX, CommonContext.DEFAULT_DRIVER_TIMEOUT_MS);
+        try (DriverDirLock ignored = DriverDirLock.acquire(dir))
         {
             if (CommonContext.isDriverActive(dir.toFile(), timeoutMs, msg -> LOG.debug("{}", msg)) &&
                 Files.exists(dir.resolve(DRIVER_ID_FILE)))
@@ -163,7 +177,7 @@ public final class SharedMediaDriver
         }
         catch (final IOException ex)
         {
-            throw new TransportException("cannot launch or attach to the media driver in " + dir, ex);
+            throw new TransportException("cannot launch or attach to the media driver in " + dir + ": " + ex, ex);
         }
     }
 
@@ -212,15 +226,5 @@ public final class SharedMediaDriver
             }
         });
         return others[0];
-    }
-
-    private static FileChannel openLockFile(final Path dir) throws IOException
-    {
-        return FileChannel.open(lockFile(dir), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-    }
-
-    private static Path lockFile(final Path dir)
-    {
-        return dir.resolveSibling(dir.getFileName() + ".lock");
     }
 }

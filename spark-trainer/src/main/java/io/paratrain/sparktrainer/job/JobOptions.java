@@ -1,5 +1,6 @@
 package io.paratrain.sparktrainer.job;
 
+import io.paratrain.sparktrainer.TrainerConfig;
 import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
 
 import java.util.ArrayList;
@@ -35,6 +36,7 @@ import java.util.Locale;
  * @param checkpointEverySteps data-parallel: also checkpoint every this many steps (0 = at epoch ends only).
  * @param checkpointsKept newest checkpoints kept.
  * @param resume         continue from the newest valid checkpoint in checkpointDir.
+ * @param collectiveTimeoutSeconds longest wait for a peer rank (stalled or dead) before the training stage fails.
  */
 public record JobOptions(
     String model,
@@ -61,7 +63,8 @@ public record JobOptions(
     String checkpointDir,
     int checkpointEverySteps,
     int checkpointsKept,
-    boolean resume)
+    boolean resume,
+    int collectiveTimeoutSeconds)
 {
     public static final String DATA_PARALLEL = "data-parallel";
     public static final String MODEL_SPLIT = "model-split";
@@ -105,6 +108,8 @@ public record JobOptions(
           --checkpoints-kept N   newest checkpoints kept                                 [3]
           --resume               continue from the newest valid checkpoint in --checkpoint-dir (same data,
                                  workers and batch size); without it, old checkpoints there are deleted
+          --collective-timeout-seconds N  longest wait for a stalled or lost peer before the training
+                                 stage fails (and Spark retries it)                     [120]
           --master URL           Spark master when not set by spark-submit   [local[workers], local[shards]]
           --help                 this text
         """;
@@ -136,6 +141,7 @@ public record JobOptions(
             "only with --mode " + DATA_PARALLEL + " (model-split reports no per-step metrics)");
         require(slotWaitSeconds >= 0, "--slot-wait-seconds", slotWaitSeconds, ">= 0");
         require(checkpointEverySteps >= 0, "--checkpoint-every-steps", checkpointEverySteps, ">= 0");
+        require(collectiveTimeoutSeconds >= 1, "--collective-timeout-seconds", collectiveTimeoutSeconds, ">= 1");
         require(checkpointsKept >= 1, "--checkpoints-kept", checkpointsKept, ">= 1");
         require(checkpointDir != null || (!resume && checkpointEverySteps == 0), "--checkpoint-dir", checkpointDir,
             "a folder when --resume or --checkpoint-every-steps is given");
@@ -231,6 +237,7 @@ public record JobOptions(
         private int checkpointEverySteps;
         private int checkpointsKept = 3;
         private boolean resume;
+        private int collectiveTimeoutSeconds = (int)(TrainerConfig.DEFAULT_COLLECTIVE_TIMEOUT_MS / 1000);
 
         private void set(final String name, final String value)
         {
@@ -259,6 +266,7 @@ public record JobOptions(
                 case "--checkpoint-dir" -> checkpointDir = value;
                 case "--checkpoint-every-steps" -> checkpointEverySteps = integer(name, value);
                 case "--checkpoints-kept" -> checkpointsKept = integer(name, value);
+                case "--collective-timeout-seconds" -> collectiveTimeoutSeconds = integer(name, value);
                 default -> throw new TrainerConfigException("unknown option " + name + " (see --help)");
             }
         }
@@ -268,7 +276,7 @@ public record JobOptions(
             return new JobOptions(model, trainPath, testPath, format, featureScale, epochs, batchSize, workers,
                 updater, learningRate, seed, output, metrics, master, mode, shards, splitLayers, splitThreshold,
                 splitPairing, plot, slotWaitSeconds, checkpointDir, checkpointEverySteps,
-                checkpointsKept, resume);
+                checkpointsKept, resume, collectiveTimeoutSeconds);
         }
     }
 

@@ -155,6 +155,7 @@ public final class TrainJob
             .epochs(options.epochs())
             .ompThreadsPerWorker(sc.master().startsWith("local") ? 1 : 0)
             .slotWaitMs(options.slotWaitSeconds() * 1000L)
+            .collectiveTimeoutMs(options.collectiveTimeoutSeconds() * 1000L)
             .checkpoint(options.checkpointDir() == null ? null : new CheckpointConfig(options.checkpointDir(),
                 options.checkpointEverySteps(), options.checkpointsKept(), options.resume()))
             .build();
@@ -190,7 +191,7 @@ public final class TrainJob
                 listeners.forEach(trainer::addListener);
                 summary = split != null ?
                     new ModelSplitTrainer(sc, split, options.epochs(), options.batchSize(),
-                        TrainerConfig.DEFAULT_COLLECTIVE_TIMEOUT_MS).fit(network, trainBatches) :
+                        config.collectiveTimeoutMs()).fit(network, trainBatches) :
                     trainer.fit(network, trainBatches);
                 evaluation = trainer.evaluate(network, batched(test));
                 if (metrics != null)

@@ -1,0 +1,145 @@
+package io.paratrain.gradientsharing;
+
+import io.paratrain.gradientsharing.exceptions.CollectiveTimeoutException;
+import io.paratrain.gradientsharing.exceptions.PeerFailedException;
+import io.paratrain.gradientsharing.internal.SharedMediaDriver;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The rank that is really silent is the one named, whichever rank started waiting first: a rank whose left
+ * neighbour is alive and itself waiting lets its deadline run on (up to twice the timeout) until the rank next to
+ * the silent one times out and its abort names the silent rank.
+ */
+@Timeout(120)
+class StallBlameTest
+{
+    private static final long TIMEOUT_MS = 2_000;
+
+    @TempDir
+    Path driverBase;
+
+    @AfterEach
+    void nothingLeftBehind()
+    {
+        assertEquals(0, SharedMediaDriver.openCount(), "media drivers still open");
+    }
+
+    /**
+     * The model-split pattern that used to blame the wrong rank: rank 1 passes its part of a reduce on and waits
+     * for rank 0's broadcast at once, while rank 0 computes for half a timeout and then waits in the reduce for
+     * the silent rank 2. Rank 1's own deadline expires first; it must still name rank 2, not rank 0.
+     */
+    @ParameterizedTest
+    @EnumSource(value = Transport.class, names = {"AUTO", "UDP"})
+    void theRankNextToASilentOneNamesItEvenWhenAnotherRankStartedWaitingEarlier(final Transport transport)
+        throws Exception
+    {
+        final CollectiveConfig config = TestRing.config(driverBase, transport).timeoutMs(TIMEOUT_MS).build();
+        try (TestRing ring = TestRing.connect(config, 3))
+        {
+            final long startNs = System.nanoTime();
+            final long[] failedAtMs = new long[3];
+            final List<Throwable> failures = ring.failuresOnEveryRank(rank ->
+            {
+                try
+                {
+                    if (rank == 2)
+                    {
+                        return null; // silent: never takes part
+                    }
+                    final ByteBuffer partial = ByteBuffer.allocateDirect(4 * 16).order(ByteOrder.nativeOrder());
+                    if (rank == 0)
+                    {
+                        Thread.sleep(TIMEOUT_MS / 2); // computing while rank 1 already waits for it
+                    }
+                    ring.ranks.get(rank).reduce(partial, 0);
+                    ring.ranks.get(rank).broadcast(new float[16], 0);
+                    return null;
+                }
+                catch (final InterruptedException ex)
+                {
+                    throw new IllegalStateException(ex);
+                }
+                finally
+                {
+                    failedAtMs[rank] = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs);
+                }
+            });
+            assertNull(failures.get(2));
+            final CollectiveTimeoutException rank0 = assertInstanceOf(CollectiveTimeoutException.class,
+                failures.get(0));
+            assertEquals(2, rank0.peerRank(), rank0.getMessage());
+            assertEquals("reduce", rank0.operation());
+            final PeerFailedException rank1 = assertInstanceOf(PeerFailedException.class, failures.get(1),
+                String.valueOf(failures.get(1)));
+            assertEquals(2, rank1.failedRank(), rank1.getMessage());
+            assertTrue(rank1.getMessage().contains("no progress from rank 2"), rank1.getMessage());
+            // rank 0 waited one timeout after its half-timeout computation; rank 1 heard just after
+            assertTrue(failedAtMs[0] >= TIMEOUT_MS * 3 / 2 && failedAtMs[0] <= TIMEOUT_MS * 3 / 2 + 1_000,
+                "rank 0 failed after " + failedAtMs[0] + " ms");
+            assertTrue(failedAtMs[1] >= failedAtMs[0] && failedAtMs[1] <= failedAtMs[0] + 1_000,
+                "rank 1 failed after " + failedAtMs[1] + " ms, rank 0 after " + failedAtMs[0] + " ms");
+        }
+    }
+
+    /**
+     * Every rank alive and each waiting for its left neighbour (each is the root of a reduce that nobody feeds):
+     * nobody is silent, so each rank defers, but only up to twice the timeout; the ring still fails in bounded time.
+     */
+    @ParameterizedTest
+    @EnumSource(value = Transport.class, names = {"AUTO", "UDP"})
+    void ranksWaitingForEachOtherInACycleStillFailWithinTwiceTheTimeout(final Transport transport) throws Exception
+    {
+        final CollectiveConfig config = TestRing.config(driverBase, transport).timeoutMs(TIMEOUT_MS).build();
+        try (TestRing ring = TestRing.connect(config, 3))
+        {
+            final long startNs = System.nanoTime();
+            final long[] failedAtMs = new long[3];
+            final List<Throwable> failures = ring.failuresOnEveryRank(rank ->
+            {
+                try
+                {
+                    ring.ranks.get(rank).reduce(ByteBuffer.allocateDirect(16).order(ByteOrder.nativeOrder()), rank);
+                    return null;
+                }
+                finally
+                {
+                    failedAtMs[rank] = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs);
+                }
+            });
+            int timedOut = 0;
+            for (int rank = 0; rank < 3; rank++)
+            {
+                final Throwable failure = failures.get(rank);
+                assertTrue(failure instanceof CollectiveTimeoutException || failure instanceof PeerFailedException,
+                    "rank " + rank + ": " + failure);
+                assertTrue(failedAtMs[rank] >= 2 * TIMEOUT_MS - 100 && failedAtMs[rank] <= 2 * TIMEOUT_MS + 1_000,
+                    "rank " + rank + " failed after " + failedAtMs[rank] + " ms");
+                if (failure instanceof CollectiveTimeoutException timeout)
+                {
+                    timedOut++;
+                    assertEquals(Math.floorMod(rank - 1, 3), timeout.peerRank(), timeout.getMessage());
+                    assertTrue(timeout.waitedMs() >= 2 * TIMEOUT_MS, timeout.getMessage());
+                    assertTrue(timeout.getMessage().contains("is alive and says it is waiting for rank " +
+                        Math.floorMod(rank - 2, 3)), timeout.getMessage());
+                }
+            }
+            assertTrue(timedOut >= 1, "no rank timed out: " + failures);
+        }
+    }
+}
