@@ -67,10 +67,7 @@ public final class AeronCollective implements Collective
         ensureOpen("allReduce");
         requireNonNull(data, "allReduce", "data");
         requireNonNull(op, "allReduce", "op");
-        final ByteBuffer stage = staging(data.length);
-        stage.asFloatBuffer().put(data);
-        allReduceRegion(stage, op);
-        stage.asFloatBuffer().get(data);
+        onStagedCopy(data, stage -> allReduceRegion(stage, op));
     }
 
     @Override
@@ -106,10 +103,7 @@ public final class AeronCollective implements Collective
         ensureOpen("reduceScatter");
         requireNonNull(data, "reduceScatter", "data");
         requireNonNull(op, "reduceScatter", "op");
-        final ByteBuffer stage = staging(data.length);
-        stage.asFloatBuffer().put(data);
-        ringPhase(AllReduceSchedule.Phase.REDUCE_SCATTER, stage, op);
-        stage.asFloatBuffer().get(data);
+        onStagedCopy(data, stage -> ringPhase(AllReduceSchedule.Phase.REDUCE_SCATTER, stage, op));
     }
 
     @Override
@@ -125,10 +119,7 @@ public final class AeronCollective implements Collective
     {
         ensureOpen("allGatherSegments");
         requireNonNull(data, "allGatherSegments", "data");
-        final ByteBuffer stage = staging(data.length);
-        stage.asFloatBuffer().put(data);
-        ringPhase(AllReduceSchedule.Phase.ALL_GATHER, stage, ReduceOp.SUM);
-        stage.asFloatBuffer().get(data);
+        onStagedCopy(data, stage -> ringPhase(AllReduceSchedule.Phase.ALL_GATHER, stage, ReduceOp.SUM));
     }
 
     @Override
@@ -382,6 +373,15 @@ public final class AeronCollective implements Collective
         {
             array.assign(target);
         }
+    }
+
+    /** Runs {@code operation} on a direct copy of {@code data} and copies the result back. */
+    private void onStagedCopy(final float[] data, final java.util.function.Consumer<ByteBuffer> operation)
+    {
+        final ByteBuffer stage = staging(data.length);
+        stage.asFloatBuffer().put(data);
+        operation.accept(stage);
+        stage.asFloatBuffer().get(data);
     }
 
     private ByteBuffer staging(final int floats)

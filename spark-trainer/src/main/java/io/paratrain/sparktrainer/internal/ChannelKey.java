@@ -28,8 +28,8 @@ import java.util.HexFormat;
  * so the key itself never travels (not in the closure, not in job arguments), a retried stage attempt (its own
  * session id) and every fit (its own nonce) get a key of their own. With {@code spark.authenticate=false} the
  * channel is not HMAC-checked: anyone who can reach the cluster can then read task closures anyway, so a secret
- * sent in one would add nothing, and the MAC costs time (HMAC-SHA256 runs at 1.68 GB/s here, ~3 % of a
- * 784-1000-500-10 step). Session ids still drop stray frames of other fits.
+ * sent in one would add nothing, and the MAC costs time (HMAC-SHA256 runs at 1.5-1.7 GB/s here; a rank of a
+ * 2-worker 784-1000-500-10 fit MACs 10.3 MB a step, 6-7 ms of CPU). Session ids still drop stray frames of other fits.
  */
 public final class ChannelKey implements Serializable
 {

@@ -21,9 +21,9 @@ import java.util.List;
  * it (measured ~0.4 s of start-up for 8,000 MNIST examples, serialized to shuffle files and read back).
  * <p>
  * Rank by rank, the examples of each partition are broadcast in chunks of plain float rows (a chunk's features,
- * then its labels); every rank copies out the runs the plan gives it, in global order, which is step order. Each rank receives every
- * other partition once, N-1 of N of the data (a shuffle moves only the 1/N it needs): the trainer takes this path
- * for data up to {@link #MAX_DIRECT_BYTES} only.
+ * then its labels); every rank copies out the runs the plan gives it, in global order, which is step order.
+ * Each rank receives every other partition once, N-1 of N of the data (a shuffle moves only the 1/N it needs):
+ * the trainer takes this path for data up to {@link #MAX_DIRECT_BYTES} only.
  */
 public final class ExampleExchange
 {

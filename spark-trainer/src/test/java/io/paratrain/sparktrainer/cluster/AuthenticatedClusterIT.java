@@ -19,7 +19,6 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -27,6 +26,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import static io.paratrain.sparktrainer.cluster.ClusterRuns.CONF;
+import static io.paratrain.sparktrainer.cluster.ClusterRuns.loopbackConf;
+import static io.paratrain.sparktrainer.cluster.ClusterRuns.tail;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -50,7 +52,6 @@ class AuthenticatedClusterIT
     private static final int EXECUTORS = 2;
     private static final int FRAMES_PER_KIND = 20;
     private static final int PAYLOAD_BYTES = 1024;
-    private static final Path CONF = Path.of("..", "conf").toAbsolutePath().normalize();
     /** RingRendezvous's line when a rank has joined: where it receives, and whether frames are HMAC-checked. */
     private static final Pattern CONNECTED = Pattern.compile("Rank (\\d+) of (\\d+) connected: receives from (\\S+) " +
         "over (ipc|udp) \\((\\S+) stream (\\d+), media driver (\\S+)\\), sends to (\\S+) over \\w+(, HMAC-checked)?");
@@ -84,7 +85,7 @@ class AuthenticatedClusterIT
             final List<String> args = new ArrayList<>(List.of("train"));
             args.addAll(training);
             args.addAll(List.of("--output", clusterModel.toString(), "--metrics", metrics.toString()));
-            final Map<String, String> conf = conf(cluster);
+            final Map<String, String> conf = loopbackConf(cluster);
             conf.put("spark.authenticate", "true");
             conf.put("spark.authenticate.secret", secret);
             final StandaloneCluster.Driver driver = cluster.startSubmit("authenticated",
@@ -140,20 +141,6 @@ class AuthenticatedClusterIT
                 ModelSerializer.restoreMultiLayerNetwork(clusterModel.toFile()).params().toFloatVector(),
                 "the foreign sender changed what the cluster trained");
         }
-    }
-
-    /** The settings of StandaloneClusterIT's runs: the template plus what a loopback test cluster needs. */
-    private static Map<String, String> conf(final StandaloneCluster cluster)
-    {
-        final String log4j = " -Dlog4j2.configurationFile=" + CONF.resolve("log4j2-cluster.properties");
-        final Map<String, String> conf = new LinkedHashMap<>();
-        conf.put("spark.executor.memory", "1g");
-        conf.put("spark.executor.extraJavaOptions", "--add-exports java.base/jdk.internal.misc=ALL-UNNAMED" + log4j);
-        conf.put("spark.executor.resource.gpu.discoveryScript", cluster.gpuScript().toString());
-        conf.put("spark.driver.host", StandaloneCluster.HOST);
-        conf.put("spark.driver.bindAddress", StandaloneCluster.HOST);
-        conf.put("spark.ui.enabled", "false");
-        return conf;
     }
 
     /** Waits until every rank has logged where it receives (the ring is connected and training starts). */
@@ -234,10 +221,5 @@ class AuthenticatedClusterIT
             }
             Thread.onSpinWait();
         }
-    }
-
-    private static String tail(final String text)
-    {
-        return text.substring(Math.max(0, text.length() - 6000));
     }
 }

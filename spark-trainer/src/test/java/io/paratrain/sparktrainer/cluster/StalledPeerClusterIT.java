@@ -15,16 +15,19 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.LocalDateTime;
-import java.time.ZoneId;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import static io.paratrain.sparktrainer.cluster.ClusterRuns.CONF;
+import static io.paratrain.sparktrainer.cluster.ClusterRuns.RESUMED;
+import static io.paratrain.sparktrainer.cluster.ClusterRuns.epochMillis;
+import static io.paratrain.sparktrainer.cluster.ClusterRuns.lastMatch;
+import static io.paratrain.sparktrainer.cluster.ClusterRuns.loopbackConf;
+import static io.paratrain.sparktrainer.cluster.ClusterRuns.tail;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -46,9 +49,6 @@ class StalledPeerClusterIT
     /** Two replicas and a spare: the retry runs while the paused executor still holds its slot. */
     private static final int EXECUTORS = 3;
     private static final int COLLECTIVE_TIMEOUT_S = 10;
-    private static final Path CONF = Path.of("..", "conf").toAbsolutePath().normalize();
-    private static final Pattern RESUMED = Pattern.compile("(\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{3}) " +
-        "INFO .*Rank 0 resumes from checkpoint-(\\d{12})\\.ptcp .* after Spark retried the stage");
 
     private static final Pattern TIMELINE = Pattern.compile("TaskSetManager|DAGScheduler.*(failed|Resubmit|retry|" +
         "Retry|lost|Lost)|TaskSchedulerImpl|HeartbeatReceiver|StandaloneSchedulerBackend|StandaloneAppClient");
@@ -138,20 +138,11 @@ class StalledPeerClusterIT
             "rank 0 waited " + waitedMs + " ms");
 
         // the retried attempt resumed from the checkpoint at step 20 or later, never from step 0
-        Matcher resumed = null;
-        for (final String log : cluster.executorLogs().values())
-        {
-            final Matcher m = RESUMED.matcher(log);
-            if (m.find())
-            {
-                resumed = m;
-            }
-        }
+        final Matcher resumed = lastMatch(RESUMED, cluster.executorLogs().values());
         assertTrue(resumed != null, "no rank resumed after the retry; driver:\n" + tail(run.output()));
         final long resumedStep = Long.parseLong(resumed.group(2));
         assertTrue(resumedStep >= 20, "resumed at step " + resumedStep + ", before the checkpoint seen at 20");
-        final long resumedAtMs = LocalDateTime.parse(resumed.group(1).replace(' ', 'T'))
-            .atZone(ZoneId.systemDefault()).toInstant().toEpochMilli();
+        final long resumedAtMs = epochMillis(resumed.group(1));
         System.out.printf("executor %s (rank 1) paused; rank 0 timed out after %d ms; resumed from step %d " +
             "%.1f s after the pause; job %.1f s%n", executorId, waitedMs, resumedStep,
             (resumedAtMs - pausedAtMs) / 1000.0, run.seconds());
@@ -167,14 +158,7 @@ class StalledPeerClusterIT
     /** The template's settings, what a loopback cluster needs, and a short executor heartbeat timeout. */
     private static Map<String, String> conf(final StandaloneCluster cluster)
     {
-        final String log4j = " -Dlog4j2.configurationFile=" + CONF.resolve("log4j2-cluster.properties");
-        final Map<String, String> conf = new LinkedHashMap<>();
-        conf.put("spark.executor.memory", "1g");
-        conf.put("spark.executor.extraJavaOptions", "--add-exports java.base/jdk.internal.misc=ALL-UNNAMED" + log4j);
-        conf.put("spark.executor.resource.gpu.discoveryScript", cluster.gpuScript().toString());
-        conf.put("spark.driver.host", StandaloneCluster.HOST);
-        conf.put("spark.driver.bindAddress", StandaloneCluster.HOST);
-        conf.put("spark.ui.enabled", "false");
+        final Map<String, String> conf = loopbackConf(cluster);
         // A paused executor sends no heartbeats: the driver drops it after 30 s (default 120 s) instead of
         // keeping its slot and, at the end, waiting for it to stop.
         conf.put("spark.network.timeout", "30s");
@@ -234,11 +218,6 @@ class StalledPeerClusterIT
         assertTrue(kill.waitFor(10, TimeUnit.SECONDS), "kill -" + signal + " did not return");
         assertEquals(0, kill.exitValue(), "kill -" + signal + " " + process.pid() + ": " +
             new String(kill.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
-    }
-
-    private static String tail(final String text)
-    {
-        return text.substring(Math.max(0, text.length() - 6000));
     }
 
     /** The same job arguments in local mode in this JVM (local[2]): an uninterrupted run. */

@@ -27,6 +27,12 @@ import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
+import static io.paratrain.sparktrainer.cluster.ClusterRuns.CONF;
+import static io.paratrain.sparktrainer.cluster.ClusterRuns.RESUMED;
+import static io.paratrain.sparktrainer.cluster.ClusterRuns.epochMillis;
+import static io.paratrain.sparktrainer.cluster.ClusterRuns.lastMatch;
+import static io.paratrain.sparktrainer.cluster.ClusterRuns.loopbackConf;
+import static io.paratrain.sparktrainer.cluster.ClusterRuns.tail;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -43,7 +49,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class StandaloneClusterIT
 {
     private static final int EXECUTORS = 3;
-    private static final Path CONF = Path.of("..", "conf").toAbsolutePath().normalize();
     private static final Pattern GPU_LINE = Pattern.compile("Rank (\\d+): Spark scheduled GPU (\\S+) for this task");
 
     private static StandaloneCluster cluster;
@@ -72,15 +77,7 @@ class StandaloneClusterIT
     /** The template's settings plus what a loopback test cluster needs. */
     private static Map<String, String> conf()
     {
-        final String log4j = " -Dlog4j2.configurationFile=" + CONF.resolve("log4j2-cluster.properties");
-        final Map<String, String> conf = new LinkedHashMap<>();
-        conf.put("spark.executor.memory", "1g");
-        conf.put("spark.executor.extraJavaOptions", "--add-exports java.base/jdk.internal.misc=ALL-UNNAMED" + log4j);
-        conf.put("spark.executor.resource.gpu.discoveryScript", cluster.gpuScript().toString());
-        conf.put("spark.driver.host", StandaloneCluster.HOST);
-        conf.put("spark.driver.bindAddress", StandaloneCluster.HOST);
-        conf.put("spark.ui.enabled", "false");
-        return conf;
+        return loopbackConf(cluster);
     }
 
     private static StandaloneCluster.Submission submit(final String name, final List<String> jobArgs)
@@ -230,22 +227,11 @@ class StandaloneClusterIT
         assertTrue(run.exited(), "the driver did not exit:\n" + tail(run.output()));
         assertEquals(0, run.exitCode(), tail(run.output()));
 
-        final Pattern resumed = Pattern.compile("(\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{3}) INFO .*" +
-            "Rank 0 resumes from checkpoint-(\\d{12})\\.ptcp .* after Spark retried the stage");
-        Matcher match = null;
-        for (final String log : newAppLogs(appsBefore).values())
-        {
-            final Matcher m = resumed.matcher(log);
-            if (m.find())
-            {
-                match = m;
-            }
-        }
+        final Matcher match = lastMatch(RESUMED, newAppLogs(appsBefore).values());
         assertTrue(match != null, "no rank resumed after a retry; driver:\n" + tail(run.output()));
         final long resumedStep = Long.parseLong(match.group(2));
         assertTrue(resumedStep >= 20, "resumed at step " + resumedStep + ", before the checkpoint seen at 20");
-        final long resumedAtMs = java.time.LocalDateTime.parse(match.group(1).replace(' ', 'T'))
-            .atZone(java.time.ZoneId.systemDefault()).toInstant().toEpochMilli();
+        final long resumedAtMs = epochMillis(match.group(1));
         System.out.printf("executor %s (rank 1) killed; rank 0 resumed from step %d %.1f s later; job %.1f s%n",
             executorId, resumedStep, (resumedAtMs - killedAtMs) / 1000.0, run.seconds());
 
@@ -275,11 +261,6 @@ class StandaloneClusterIT
             }
         });
         return logs;
-    }
-
-    private static String tail(final String text)
-    {
-        return text.substring(Math.max(0, text.length() - 6000));
     }
 
     private static Path trainInLocalMode(final List<String> training, final String modelName)
