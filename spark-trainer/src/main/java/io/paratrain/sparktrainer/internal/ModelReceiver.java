@@ -8,9 +8,6 @@ import java.io.ByteArrayInputStream;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.ObjectInputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.security.MessageDigest;
 import java.util.HexFormat;
@@ -27,37 +24,25 @@ import java.util.concurrent.ConcurrentHashMap;
  * a model is handed out only for a digest that a task reported, so bytes sent by anyone else are never used.
  * Stores are kept by digest: a retried stage attempt simply sends another one.
  */
-public final class ModelReceiver implements AutoCloseable
+public final class ModelReceiver extends DriverSocket
 {
     private static final Logger LOG = LoggerFactory.getLogger(ModelReceiver.class);
     /** Larger payloads go through Spark (Java arrays stop at 2^31 - 1 bytes). */
     static final long MAX_PAYLOAD_BYTES = Integer.MAX_VALUE - 16;
 
-    private final ServerSocket server;
     private final long sessionId;
     private final long readTimeoutMs;
     private final Map<String, byte[]> received = new ConcurrentHashMap<>();
-    private final Thread acceptor;
-    private volatile boolean closed;
 
     /**
      * @param readTimeoutMs how long a connection may stall mid-model before it is dropped.
      */
     public ModelReceiver(final String bindHost, final long sessionId, final long readTimeoutMs) throws IOException
     {
-        this.server = new ServerSocket();
-        this.server.bind(new InetSocketAddress(InetAddress.getByName(bindHost), 0));
+        super(bindHost, "model");
         this.sessionId = sessionId;
         this.readTimeoutMs = readTimeoutMs;
-        this.acceptor = new Thread(this::acceptLoop, "paratrain-model-receiver");
-        this.acceptor.setDaemon(true);
-        this.acceptor.start();
-    }
-
-    /** {@code host:port} for rank 0. */
-    public String address()
-    {
-        return server.getInetAddress().getHostAddress() + ":" + server.getLocalPort();
+        start();
     }
 
     /** The model whose bytes had {@code digest}; the result of rank 0's {@link ModelSender#send}. */
@@ -80,23 +65,11 @@ public final class ModelReceiver implements AutoCloseable
         }
     }
 
-    private void acceptLoop()
+    @Override
+    void serve(final Socket socket) throws IOException
     {
-        while (!closed)
-        {
-            try (Socket socket = server.accept())
-            {
-                socket.setSoTimeout((int)Math.min(Integer.MAX_VALUE, readTimeoutMs));
-                receive(socket);
-            }
-            catch (final IOException ex)
-            {
-                if (!closed)
-                {
-                    LOG.warn("A model connection to {} failed: {}", address(), ex.toString());
-                }
-            }
-        }
+        socket.setSoTimeout((int)Math.min(Integer.MAX_VALUE, readTimeoutMs));
+        receive(socket);
     }
 
     private void receive(final Socket socket) throws IOException
@@ -126,16 +99,7 @@ public final class ModelReceiver implements AutoCloseable
     @Override
     public void close() throws InterruptedException
     {
-        closed = true;
-        try
-        {
-            server.close();
-        }
-        catch (final IOException ex)
-        {
-            LOG.warn("Closing the model socket failed: {}", ex.toString());
-        }
-        acceptor.join(5_000);
+        super.close();
         received.clear();
     }
 }

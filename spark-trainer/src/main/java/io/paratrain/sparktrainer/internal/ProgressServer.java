@@ -8,9 +8,6 @@ import org.slf4j.LoggerFactory;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -20,55 +17,31 @@ import java.util.List;
  * arrive only with task results or 10 s heartbeats) and hands them to the listeners in order. Lines that do
  * not start with this fit's token are ignored.
  */
-public final class ProgressServer implements AutoCloseable
+public final class ProgressServer extends DriverSocket
 {
     private static final Logger LOG = LoggerFactory.getLogger(ProgressServer.class);
 
-    private final ServerSocket server;
     private final String token;
     private final List<TrainingListener> listeners;
-    private final Thread reader;
-    private volatile boolean closed;
 
     public ProgressServer(final String bindHost, final String token, final List<TrainingListener> listeners)
         throws IOException
     {
-        this.server = new ServerSocket();
-        this.server.bind(new InetSocketAddress(InetAddress.getByName(bindHost), 0));
+        super(bindHost, "progress");
         this.token = token;
         this.listeners = listeners;
-        this.reader = new Thread(this::acceptAndRead, "paratrain-progress");
-        this.reader.setDaemon(true);
-        this.reader.start();
+        start();
     }
 
-    /** {@code host:port} for rank 0 to connect to. */
-    public String address()
+    @Override
+    void serve(final Socket socket) throws IOException
     {
-        return server.getInetAddress().getHostAddress() + ":" + server.getLocalPort();
-    }
-
-    private void acceptAndRead()
-    {
-        while (!closed)
+        final BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(),
+            StandardCharsets.UTF_8));
+        String line;
+        while ((line = in.readLine()) != null)
         {
-            try (Socket socket = server.accept();
-                BufferedReader in = new BufferedReader(
-                    new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8)))
-            {
-                String line;
-                while ((line = in.readLine()) != null)
-                {
-                    dispatch(line);
-                }
-            }
-            catch (final IOException ex)
-            {
-                if (!closed)
-                {
-                    LOG.warn("Progress connection failed: {}", ex.toString());
-                }
-            }
+            dispatch(line);
         }
     }
 
@@ -100,20 +73,5 @@ public final class ProgressServer implements AutoCloseable
         {
             LOG.warn("Ignoring malformed progress line '{}'", line);
         }
-    }
-
-    @Override
-    public void close() throws InterruptedException
-    {
-        closed = true;
-        try
-        {
-            server.close();
-        }
-        catch (final IOException ex)
-        {
-            LOG.warn("Closing the progress socket failed: {}", ex.toString());
-        }
-        reader.join(5_000);
     }
 }
