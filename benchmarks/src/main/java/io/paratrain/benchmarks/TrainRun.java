@@ -62,6 +62,8 @@ public final class TrainRun
                 clock));
             default -> throw new IllegalArgumentException("unknown mode " + mode);
         };
+        System.err.printf(Locale.ROOT, "%s %s: fit %.2f s; epochs (s): %s%n", model, mode, seconds,
+            clock.describe(seconds));
         final Evaluation evaluation = network.evaluate(new ListDataSetIterator<>(batches(test, 500), 1));
         System.out.printf(Locale.ROOT, "train model=%s mode=%s workers=%d samples_per_s=%.1f " +
             "last_epoch_samples_per_s=%.1f accuracy=%.4f%n", model, mode, "single".equals(mode) ? 1 : workers,
@@ -139,12 +141,15 @@ public final class TrainRun
      */
     private static final class EpochClock
     {
+        private final List<Double> epochSeconds = new ArrayList<>();
+        private long startNs;
         private long lastEndNs;
         private long lastEpochNs;
 
         synchronized long start()
         {
             lastEndNs = System.nanoTime();
+            startNs = lastEndNs;
             return lastEndNs;
         }
 
@@ -153,6 +158,16 @@ public final class TrainRun
             final long now = System.nanoTime();
             lastEpochNs = now - lastEndNs;
             lastEndNs = now;
+            epochSeconds.add(lastEpochNs / 1e9);
+        }
+
+        /** Seconds of each epoch (the first includes the start of the fit), then from the last epoch's end. */
+        synchronized String describe(final double fitSeconds)
+        {
+            final StringBuilder text = new StringBuilder();
+            epochSeconds.forEach(s -> text.append(String.format(Locale.ROOT, "%.2f ", s)));
+            return text.append(String.format(Locale.ROOT, "end %.2f", fitSeconds - (lastEndNs - startNs) / 1e9))
+                .toString();
         }
 
         synchronized double lastEpochSeconds()

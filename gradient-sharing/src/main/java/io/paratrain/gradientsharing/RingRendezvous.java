@@ -56,6 +56,16 @@ public final class RingRendezvous implements AutoCloseable
         this.endpoint = endpoint;
     }
 
+    /**
+     * Starts this host's media driver for {@code config} in the background, for ranks that will {@link #bind} in
+     * this JVM soon (its launch in a fresh JVM, 200-300 ms, then overlaps other start-up work). Close the result
+     * once those ranks are done, or when they will not come: it stops a driver that no rank took over.
+     */
+    public static AutoCloseable prelaunch(final CollectiveConfig config)
+    {
+        return SharedMediaDriver.prelaunch(config.driverDir(), config.timeoutMs(), config.closeTimeoutMs());
+    }
+
     /** Attaches to the media driver and binds this rank's receiving end. */
     public static RingRendezvous bind(final CollectiveConfig config, final int rank, final int worldSize)
     {

@@ -3,6 +3,7 @@ package io.paratrain.sparktrainer;
 import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
 import io.paratrain.sparktrainer.exceptions.TrainerException;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
+import io.paratrain.sparktrainer.internal.BarrierRing;
 import io.paratrain.sparktrainer.internal.BarrierSlots;
 import io.paratrain.sparktrainer.internal.BarrierTrainingTask;
 import io.paratrain.sparktrainer.internal.ChannelCounters;
@@ -87,6 +88,24 @@ public final class DataParallelTrainer
      */
     public TrainingSummary fit(final MultiLayerNetwork network, final JavaRDD<DataSet> data)
     {
+        final long sessionId = new SecureRandom().nextLong() | 1L;
+        final AutoCloseable prelaunch = sc.isLocal() ? BarrierRing.prelaunchLocal(sessionId,
+            config.collectiveTimeoutMs()) : null;
+        try
+        {
+            return fit(network, data, sessionId);
+        }
+        finally
+        {
+            if (prelaunch != null)
+            {
+                closeQuietly(prelaunch);
+            }
+        }
+    }
+
+    private TrainingSummary fit(final MultiLayerNetwork network, final JavaRDD<DataSet> data, final long sessionId)
+    {
         final long planStartNs = System.nanoTime();
         final JavaFutureAction<List<PartitionShape>> counting = ExampleRouting.describePartitionsAsync(data);
         final ModelSnapshot initial;
@@ -122,8 +141,6 @@ public final class DataParallelTrainer
         prepareCheckpoints(plan);
 
         final Broadcast<ModelSnapshot> broadcast = sc.broadcast(initial);
-        final SecureRandom random = new SecureRandom();
-        final long sessionId = random.nextLong() | 1L;
         final ChannelKey channelKey = ChannelKey.forFit(sc.getConf(), sc.sc().applicationId(), "Data-parallel fit");
         final ChannelCounters channelCounters = ChannelCounters.register(sc.sc());
         final String token = HexFormat.of().toHexDigits(sessionId);
@@ -199,6 +216,18 @@ public final class DataParallelTrainer
         {
             sc.setJobDescription(null);
             broadcast.destroy();
+        }
+    }
+
+    private static void closeQuietly(final AutoCloseable prelaunch)
+    {
+        try
+        {
+            prelaunch.close();
+        }
+        catch (final Exception ex)
+        {
+            LOG.debug("Giving up the prelaunched media driver: {}", ex.toString());
         }
     }
 

@@ -151,7 +151,7 @@ public final class ModelSplitTrainer
                 "%d epochs, %d examples", split.shards(), split.splitLayers(), batchSize, epochs, total), true);
             try
             {
-                results = runBarrierStage(routed, new SplitBarrierTask(broadcast, initial.configurationJson(), split,
+                results = runBarrierStage(routed, new SplitBarrierTask(broadcast, initial.configuration(), split,
                     plan, epochs, sessionId, channelKey, channelCounters, collectiveTimeoutMs, fault));
             }
             catch (final Exception ex) // a task failure arrives as the checked SparkException

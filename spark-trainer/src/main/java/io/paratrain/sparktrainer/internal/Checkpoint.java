@@ -45,7 +45,7 @@ public record Checkpoint(int epoch, int step, long globalStep, ExamplePlan plan,
             out.writeLong(plan.totalExamples());
             out.writeInt(plan.workers());
             out.writeInt(plan.batchSizePerWorker());
-            final byte[] json = model.configurationJson().getBytes(StandardCharsets.UTF_8);
+            final byte[] json = model.configuration().json().getBytes(StandardCharsets.UTF_8);
             out.writeInt(json.length);
             out.write(json);
             writeFloats(out, model.parameters());
@@ -102,8 +102,9 @@ public record Checkpoint(int epoch, int step, long globalStep, ExamplePlan plan,
             in.readFully(json);
             final float[] parameters = readFloats(in);
             final float[] updaterState = readFloats(in);
-            final ModelSnapshot model = new ModelSnapshot(new String(json, StandardCharsets.UTF_8), parameters,
-                updaterState, in.readInt(), in.readInt());
+            final ModelSnapshot model = new ModelSnapshot(
+                NetworkConfiguration.ofJson(new String(json, StandardCharsets.UTF_8)), parameters, updaterState,
+                in.readInt(), in.readInt());
             final long[] random = new long[in.readInt()];
             for (int i = 0; i < random.length; i++)
             {

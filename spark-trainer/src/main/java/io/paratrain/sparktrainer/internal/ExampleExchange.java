@@ -62,13 +62,22 @@ public final class ExampleExchange
         }
         final int rowFloats = featureWidth + labelWidth;
         final int steps = plan.stepsPerEpoch();
-        final float[][] features = new float[steps][];
-        final float[][] labels = new float[steps][];
+        // Rows are copied straight into the minibatches' own ND4J memory: float[] arrays turned into INDArrays
+        // afterwards cost a second copy and 13 MB of Java heap (a young collection) for 8,000 MNIST rows.
+        final DataSet[] batches = new DataSet[steps];
+        final FloatBuffer[] features = new FloatBuffer[steps];
+        final FloatBuffer[] labels = new FloatBuffer[steps];
         for (int step = 0; step < steps; step++)
         {
             final int local = plan.localExamples(step, rank);
-            features[step] = local == 0 ? null : new float[local * featureWidth];
-            labels[step] = local == 0 ? null : new float[local * labelWidth];
+            if (local > 0)
+            {
+                final INDArray stepFeatures = Nd4j.createUninitialized(DataType.FLOAT, local, featureWidth);
+                final INDArray stepLabels = Nd4j.createUninitialized(DataType.FLOAT, local, labelWidth);
+                batches[step] = new DataSet(stepFeatures, stepLabels);
+                features[step] = writableFloats(stepFeatures);
+                labels[step] = writableFloats(stepLabels);
+            }
         }
         final int chunkRows = Math.max(1, CHUNK_BYTES / (rowFloats * Float.BYTES));
         final ByteBuffer chunk = ByteBuffer.allocateDirect(chunkRows * rowFloats * Float.BYTES)
@@ -100,8 +109,8 @@ public final class ExampleExchange
                         final int local = (int)(global - sliceStart(plan, step, rank));
                         final int at = (int)(global - chunkFirst);
                         final int count = (int)(runEnd - global);
-                        floats.get(at * featureWidth, features[step], local * featureWidth, count * featureWidth);
-                        floats.get(rows * featureWidth + at * labelWidth, labels[step], local * labelWidth,
+                        features[step].put(local * featureWidth, floats, at * featureWidth, count * featureWidth);
+                        labels[step].put(local * labelWidth, floats, rows * featureWidth + at * labelWidth,
                             count * labelWidth);
                     }
                     global = runEnd;
@@ -109,17 +118,34 @@ public final class ExampleExchange
             }
             first += counts[root];
         }
-        final DataSet[] batches = new DataSet[steps];
         for (int step = 0; step < steps; step++)
         {
-            if (features[step] != null)
+            if (batches[step] != null)
             {
-                final int local = plan.localExamples(step, rank);
-                batches[step] = new DataSet(Nd4j.create(features[step], new long[] {local, featureWidth},
-                    DataType.FLOAT), Nd4j.create(labels[step], new long[] {local, labelWidth}, DataType.FLOAT));
+                finishWrite(batches[step].getFeatures(), features[step]);
+                finishWrite(batches[step].getLabels(), labels[step]);
             }
         }
         return batches;
+    }
+
+    /** The host memory of a new row-major float matrix to write in place, or a heap buffer when ND4J has none. */
+    private static FloatBuffer writableFloats(final INDArray matrix)
+    {
+        final ByteBuffer bytes = Nd4jMemory.hostBytes(matrix);
+        return bytes != null ? bytes.asFloatBuffer() : FloatBuffer.allocate((int)matrix.length());
+    }
+
+    private static void finishWrite(final INDArray matrix, final FloatBuffer written)
+    {
+        if (written.hasArray())
+        {
+            matrix.assign(Nd4j.create(written.array(), matrix.shape(), DataType.FLOAT));
+        }
+        else
+        {
+            Nd4jMemory.markHostWritten(matrix);
+        }
     }
 
     /** Global index of the first example that {@code rank} trains on in {@code step}. */

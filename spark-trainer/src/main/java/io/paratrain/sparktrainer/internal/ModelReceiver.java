@@ -4,10 +4,8 @@ import io.paratrain.sparktrainer.exceptions.TrainerException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.ByteArrayInputStream;
 import java.io.DataInputStream;
 import java.io.IOException;
-import java.io.ObjectInputStream;
 import java.net.Socket;
 import java.security.MessageDigest;
 import java.util.HexFormat;
@@ -55,11 +53,11 @@ public final class ModelReceiver extends DriverSocket
             throw new TrainerException("rank 0 reported its final model (SHA-256 " + key + ") as delivered to the " +
                 "driver's model socket " + address() + ", but no such model arrived");
         }
-        try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(payload)))
+        try
         {
-            return (ModelSnapshot)in.readObject();
+            return SnapshotCodec.read(payload);
         }
-        catch (final IOException | ClassNotFoundException | ClassCastException ex)
+        catch (final IOException ex)
         {
             throw new TrainerException("cannot read rank 0's final model (SHA-256 " + key + ")", ex);
         }
@@ -84,14 +82,23 @@ public final class ModelReceiver extends DriverSocket
             return;
         }
         final byte[] payload = new byte[(int)header.payloadBytes()];
-        in.readFully(payload);
-        if (!MessageDigest.isEqual(header.digest(), ModelSender.sha256(payload)))
+        final MessageDigest sha256 = ModelSender.sha256();
+        for (int offset = 0; offset < payload.length; offset += ModelSender.CHUNK_BYTES)
         {
-            LOG.warn("Ignoring a model from {}: its bytes do not match the SHA-256 in its header",
+            final int length = Math.min(ModelSender.CHUNK_BYTES, payload.length - offset);
+            in.readFully(payload, offset, length);
+            sha256.update(payload, offset, length);
+        }
+        final byte[] digest = sha256.digest();
+        final byte[] claimed = new byte[ModelSender.DIGEST_BYTES];
+        in.readFully(claimed);
+        if (!MessageDigest.isEqual(claimed, digest))
+        {
+            LOG.warn("Ignoring a model from {}: its bytes do not match the SHA-256 that follows them",
                 socket.getRemoteSocketAddress());
             return;
         }
-        received.put(HexFormat.of().formatHex(header.digest()), payload);
+        received.put(HexFormat.of().formatHex(digest), payload);
         socket.getOutputStream().write(ModelSender.ACK);
         socket.getOutputStream().flush();
     }

@@ -4,15 +4,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.BufferedOutputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
-import java.io.ObjectOutputStream;
 import java.io.Serializable;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.security.DigestOutputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 
@@ -26,6 +24,9 @@ public final class ModelSender
     static final int ACK = 0x4D; // 'M'
     private static final Logger LOG = LoggerFactory.getLogger(ModelSender.class);
     private static final int CONNECT_TIMEOUT_MS = 5_000;
+    /** The receiver reads and hashes the payload in blocks of this size. */
+    static final int CHUNK_BYTES = 1 << 20;
+    static final int DIGEST_BYTES = 32;
 
     private ModelSender()
     {
@@ -50,8 +51,14 @@ public final class ModelSender
     public static Delivery send(final ModelSnapshot model, final String address, final long sessionId,
         final long timeoutMs)
     {
-        final byte[] payload = serialize(model);
-        final byte[] digest = sha256(payload);
+        final long payloadBytes = SnapshotCodec.length(model);
+        if (payloadBytes > ModelReceiver.MAX_PAYLOAD_BYTES)
+        {
+            LOG.info("The final model has {} bytes, more than the model socket takes: returning it through Spark",
+                payloadBytes);
+            return new Delivery(null, model);
+        }
+        final MessageDigest sha256 = sha256();
         final int colon = address.lastIndexOf(':');
         final long startNs = System.nanoTime();
         try (Socket socket = new Socket())
@@ -59,17 +66,22 @@ public final class ModelSender
             socket.connect(new InetSocketAddress(address.substring(0, colon),
                 Integer.parseInt(address.substring(colon + 1))), CONNECT_TIMEOUT_MS);
             socket.setSoTimeout((int)Math.min(Integer.MAX_VALUE, timeoutMs));
+            // buffered: the header and the codec's small fields would otherwise go out as tiny TCP writes
             final DataOutputStream out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream(),
                 1 << 16));
-            new Header(sessionId, digest, payload.length).write(out);
-            out.write(payload);
+            new Header(sessionId, payloadBytes).write(out);
+            // The codec writes in blocks, each hashed as it goes: the driver hashes the blocks before while this
+            // one is hashed, so the two digests of a 15 MB model (100-200 ms each in a fresh JVM) overlap.
+            SnapshotCodec.write(model, new DigestOutputStream(out, sha256));
+            final byte[] digest = sha256.digest();
+            out.write(digest);
             out.flush();
             final int ack = new DataInputStream(socket.getInputStream()).read();
             if (ack != ACK)
             {
                 throw new IOException("the driver did not confirm the model (got " + ack + ")");
             }
-            LOG.info("Sent the final model ({} bytes) to the driver at {} in {} ms", payload.length, address,
+            LOG.info("Sent the final model ({} bytes) to the driver at {} in {} ms", payloadBytes, address,
                 (System.nanoTime() - startNs) / 1_000_000);
             return new Delivery(digest, null);
         }
@@ -77,31 +89,20 @@ public final class ModelSender
         {
             LOG.warn("Cannot send the final model to the driver at {} ({}): returning it through Spark instead",
                 address, ex.toString());
-            return new Delivery(digest, model);
+            return new Delivery(null, model);
         }
-    }
-
-    static byte[] serialize(final ModelSnapshot model)
-    {
-        final ByteArrayOutputStream bytes = new ByteArrayOutputStream(model.parameters().length * 4 +
-            (model.updaterState() == null ? 0 : model.updaterState().length * 4) +
-            model.configurationJson().length() * 2 + 1024);
-        try (ObjectOutputStream out = new ObjectOutputStream(bytes))
-        {
-            out.writeObject(model);
-        }
-        catch (final IOException ex)
-        {
-            throw new UncheckedIOException("cannot serialize the final model", ex);
-        }
-        return bytes.toByteArray();
     }
 
     static byte[] sha256(final byte[] payload)
     {
+        return sha256().digest(payload);
+    }
+
+    static MessageDigest sha256()
+    {
         try
         {
-            return MessageDigest.getInstance("SHA-256").digest(payload);
+            return MessageDigest.getInstance("SHA-256");
         }
         catch (final NoSuchAlgorithmException ex)
         {
@@ -109,22 +110,21 @@ public final class ModelSender
         }
     }
 
-    /** session id (8 bytes), SHA-256 of the payload (32), payload length (8). */
-    record Header(long sessionId, byte[] digest, long payloadBytes)
+    /**
+     * What precedes the payload: session id (8 bytes) and payload length (8). The payload's SHA-256 (32 bytes)
+     * follows it.
+     */
+    record Header(long sessionId, long payloadBytes)
     {
         void write(final DataOutputStream out) throws IOException
         {
             out.writeLong(sessionId);
-            out.write(digest);
             out.writeLong(payloadBytes);
         }
 
         static Header read(final DataInputStream in) throws IOException
         {
-            final long sessionId = in.readLong();
-            final byte[] digest = new byte[32];
-            in.readFully(digest);
-            return new Header(sessionId, digest, in.readLong());
+            return new Header(in.readLong(), in.readLong());
         }
     }
 }

@@ -6,7 +6,6 @@ import io.paratrain.modelsplit.SplitRank;
 import io.paratrain.sparktrainer.exceptions.TrainerException;
 import org.apache.spark.BarrierTaskContext;
 import org.apache.spark.broadcast.Broadcast;
-import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.nd4j.linalg.dataset.DataSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,7 +26,7 @@ public final class SplitBarrierTask implements Serializable
     private static final Logger LOG = LoggerFactory.getLogger(SplitBarrierTask.class);
 
     private final Broadcast<ModelSnapshot> initialModel;
-    private final String configurationJson;
+    private final NetworkConfiguration configuration;
     private final int shards;
     private final int[] splitLayers;
     private final boolean paired;
@@ -56,17 +55,17 @@ public final class SplitBarrierTask implements Serializable
     /**
      * @param initialModel      read by rank 0 only: Spark fetches a broadcast on first use, so the shards never
      *                          receive the whole model.
-     * @param configurationJson what the shards build their slices from.
+     * @param configuration     what the shards build their slices from.
      * @param fault             null, or a deliberate failure of one shard (tests).
      */
-    public SplitBarrierTask(final Broadcast<ModelSnapshot> initialModel, final String configurationJson,
+    public SplitBarrierTask(final Broadcast<ModelSnapshot> initialModel, final NetworkConfiguration configuration,
         final SplitConfig split, final ExamplePlan plan, final int epochs, final long sessionId,
         final ChannelKey channelKey, final ChannelCounters channelCounters, final long collectiveTimeoutMs,
         final Fault fault)
     {
         this.fault = fault;
         this.initialModel = initialModel;
-        this.configurationJson = configurationJson;
+        this.configuration = configuration;
         this.shards = split.shards();
         this.splitLayers = split.splitLayers().stream().mapToInt(Integer::intValue).toArray();
         this.paired = split.paired();
@@ -96,7 +95,7 @@ public final class SplitBarrierTask implements Serializable
         {
             // Rank 0 holds the initial network and sends each shard its slices; a shard allocates only those.
             final SplitRank splitRank = rank == 0 ? new SplitRank(collective, initialModel.value().restore(), split)
-                : SplitRank.shard(collective, MultiLayerConfiguration.fromJson(configurationJson), split);
+                : SplitRank.shard(collective, configuration.build(), split);
             LOG.info("Shard {} of {} ready (split layers {})", rank, worldSize, split.splitLayers());
             if (rank == 0)
             {

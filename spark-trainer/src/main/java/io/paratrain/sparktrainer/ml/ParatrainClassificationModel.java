@@ -61,7 +61,7 @@ public final class ParatrainClassificationModel
     {
         this.uid = token.take();
         this.snapshot = ModelSnapshot.of(network);
-        this.weights = new ModelSnapshot(snapshot.configurationJson(), snapshot.parameters(), null,
+        this.weights = new ModelSnapshot(snapshot.configuration(), snapshot.parameters(), null,
             snapshot.iterationCount(), snapshot.epochCount());
         this.numFeatures = (int)network.layerInputSize(0);
         this.numClasses = (int)network.layerSize(network.getnLayers() - 1);

@@ -236,7 +236,7 @@ class ConfTemplatesTest
         final ModelSnapshot snapshotCopy = roundTrip(kryo, snapshot, ModelSnapshot.class);
         assertArrayEquals(snapshot.parameters(), snapshotCopy.parameters());
         assertArrayEquals(snapshot.updaterState(), snapshotCopy.updaterState());
-        assertEquals(snapshot.configurationJson(), snapshotCopy.configurationJson());
+        assertEquals(snapshot.configuration().json(), snapshotCopy.configuration().json());
         assertEquals(1, snapshotCopy.iterationCount());
         // any other record the jobs return, such as the model-split result (found on the standalone cluster)
         final SplitBarrierTask.Result result = roundTrip(kryo, new SplitBarrierTask.Result(snapshot, 0.25),

@@ -4,8 +4,12 @@ import io.paratrain.sparktrainer.exceptions.TrainerException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.util.HexFormat;
@@ -33,7 +37,7 @@ class ModelTransferTest
             state[i] = i * 1e-7f;
             state[parameters + i] = -i;
         }
-        return new ModelSnapshot("{\"confs\":[]}", params, state, 41, 3);
+        return new ModelSnapshot(NetworkConfiguration.ofJson("{\"confs\":[]}"), params, state, 41, 3);
     }
 
     @Test
@@ -44,9 +48,9 @@ class ModelTransferTest
         {
             final ModelSender.Delivery delivery = ModelSender.send(sent, receiver.address(), SESSION, 10_000);
             assertNull(delivery.inline(), "the model went over the socket, not in the task result");
-            assertArrayEquals(ModelSender.sha256(ModelSender.serialize(sent)), delivery.digest());
+            assertArrayEquals(ModelSender.sha256(SnapshotCodec.encode(sent)), delivery.digest());
             final ModelSnapshot received = delivery.resolve(receiver);
-            assertEquals(sent.configurationJson(), received.configurationJson());
+            assertEquals(sent.configuration().json(), received.configuration().json());
             assertArrayEquals(sent.parameters(), received.parameters());
             assertArrayEquals(sent.updaterState(), received.updaterState());
             assertEquals(41, received.iterationCount());
@@ -78,28 +82,29 @@ class ModelTransferTest
             final ModelSnapshot sent = model(10);
             final ModelSender.Delivery delivery = ModelSender.send(sent, receiver.address(), SESSION, 10_000);
             assertSame(sent, delivery.inline());
-            final TrainerException missing = assertThrows(TrainerException.class,
-                () -> receiver.take(delivery.digest()));
-            assertTrue(missing.getMessage().contains(HexFormat.of().formatHex(delivery.digest())),
-                missing.getMessage());
+            // nothing was stored under the model's digest
+            final byte[] digest = ModelSender.sha256(SnapshotCodec.encode(sent));
+            final TrainerException missing = assertThrows(TrainerException.class, () -> receiver.take(digest));
+            assertTrue(missing.getMessage().contains(HexFormat.of().formatHex(digest)), missing.getMessage());
         }
     }
 
     @Test
-    void bytesThatDoNotMatchTheirHeaderDigestAreNeverHandedOut() throws Exception
+    void bytesThatDoNotMatchTheDigestTheyClaimAreNeverHandedOut() throws Exception
     {
         final ModelSnapshot genuine = model(100);
-        final byte[] genuineBytes = ModelSender.serialize(genuine);
+        final byte[] genuineBytes = SnapshotCodec.encode(genuine);
         final byte[] digest = ModelSender.sha256(genuineBytes);
-        final byte[] forged = ModelSender.serialize(model(99));
+        final byte[] forged = SnapshotCodec.encode(model(99));
         try (ModelReceiver receiver = new ModelReceiver("127.0.0.1", SESSION, 10_000))
         {
             final String[] hostPort = receiver.address().split(":");
             try (Socket socket = new Socket(hostPort[0], Integer.parseInt(hostPort[1])))
             {
                 final DataOutputStream out = new DataOutputStream(socket.getOutputStream());
-                new ModelSender.Header(SESSION, digest, forged.length).write(out);
+                new ModelSender.Header(SESSION, forged.length).write(out);
                 out.write(forged);
+                out.write(digest); // claims the genuine model's digest
                 out.flush();
                 assertEquals(-1, socket.getInputStream().read(), "no confirmation for a forged model");
             }
@@ -115,9 +120,13 @@ class ModelTransferTest
     void snapshotSurvivesJavaSerializationBitForBit() throws IOException
     {
         final float[] params = {Float.NaN, -0.0f, Float.MIN_VALUE, Float.MAX_VALUE, 1.5f};
-        final ModelSnapshot sent = new ModelSnapshot("{}", params, null, 0, 0);
-        final byte[] bytes = ModelSender.serialize(sent);
-        try (java.io.ObjectInputStream in = new java.io.ObjectInputStream(new java.io.ByteArrayInputStream(bytes)))
+        final ModelSnapshot sent = new ModelSnapshot(NetworkConfiguration.ofJson("{}"), params, null, 0, 0);
+        final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (ObjectOutputStream out = new ObjectOutputStream(bytes))
+        {
+            out.writeObject(sent);
+        }
+        try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray())))
         {
             final ModelSnapshot back = (ModelSnapshot)in.readObject();
             assertNotNull(back.parameters());
