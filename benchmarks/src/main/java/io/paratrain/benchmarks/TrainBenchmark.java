@@ -18,6 +18,11 @@ import java.util.regex.Pattern;
  * ParameterAveragingTrainingMaster with N workers, and DL4J's SharedTrainingMaster with N workers (in a JVM with
  * its own classpath: it needs Aeron 1.32; bounded time). Prints each run's line and, last, for the headline
  * model, {@code train allreduce_vs_single=<ratio> allreduce_vs_paramavg=<ratio>}.
+ * <p>
+ * The single JVM and the all-reduce runs, whose ratio is the close one, alternate {@code --repeats} times
+ * (default 3) and are compared by their medians: on this shared 2-core machine one run of the same fit took
+ * anywhere from 7.5 to 10 s. Each repeated run prints its line with {@code run=k/N}, then the median run's line
+ * follows with {@code median_of=N}.
  */
 public final class TrainBenchmark
 {
@@ -36,6 +41,7 @@ public final class TrainBenchmark
     {
         int workers = 2;
         int epochs = 5;
+        int repeats = 3;
         long sharedLimitS = 180;
         String sharedClasspath = null;
         String sharedFlags = "";
@@ -45,12 +51,14 @@ public final class TrainBenchmark
             {
                 case "--workers" -> workers = Integer.parseInt(args[++i]);
                 case "--epochs" -> epochs = Integer.parseInt(args[++i]);
+                case "--repeats" -> repeats = Integer.parseInt(args[++i]);
                 case "--shared-time-limit-s" -> sharedLimitS = Long.parseLong(args[++i]);
                 case "--shared-classpath" -> sharedClasspath = args[++i];
                 case "--shared-jvm-flags" -> sharedFlags = args[++i];
                 case "--help", "-h" ->
                 {
-                    System.out.println("usage: bin/bench-train [--workers 2] [--epochs 5] [--shared-time-limit-s 180]");
+                    System.out.println("usage: bin/bench-train [--workers 2] [--epochs 5] [--repeats 3] " +
+                        "[--shared-time-limit-s 180]");
                     return;
                 }
                 default -> throw new IllegalArgumentException("unknown option " + args[i] + " (try --help)");
@@ -58,15 +66,39 @@ public final class TrainBenchmark
         }
         final List<Model> models = List.of(new Model("mlp-784-1000-500-10", "1000,500", 128),
             new Model("mlp-784-256-10", "256", 32));
+        if (repeats < 1)
+        {
+            throw new IllegalArgumentException("--repeats " + repeats + ": expected at least 1");
+        }
         final Map<String, Double> speed = new HashMap<>();
         final Map<String, Double> steadySpeed = new HashMap<>();
         for (final Model model : models)
         {
+            final Map<String, List<String>> lines = new HashMap<>();
+            for (int run = 1; run <= repeats; run++)
+            {
+                for (final String mode : List.of("single", "allreduce"))
+                {
+                    final String line = runOwnJvm(model, mode, workers, epochs);
+                    System.out.println(repeats == 1 ? line : line + " run=" + run + "/" + repeats);
+                    lines.computeIfAbsent(mode, m -> new ArrayList<>()).add(line);
+                }
+            }
+            lines.put("paramavg", List.of(runOwnJvm(model, "paramavg", workers, epochs)));
             for (final String mode : List.of("single", "allreduce", "paramavg"))
             {
-                final String line = runOwnJvm(model, mode, workers, epochs);
-                speed.put(model.name() + "/" + mode, speedOf(SPEED, line));
-                steadySpeed.put(model.name() + "/" + mode, speedOf(STEADY_SPEED, line));
+                final List<String> runs = lines.get(mode);
+                final String median = median(runs);
+                if (runs.size() > 1)
+                {
+                    System.out.println(median + " median_of=" + runs.size());
+                }
+                else
+                {
+                    System.out.println(median);
+                }
+                speed.put(model.name() + "/" + mode, speedOf(SPEED, median));
+                steadySpeed.put(model.name() + "/" + mode, medianOf(runs, STEADY_SPEED));
             }
             System.out.println(runShared(model, workers, epochs, sharedClasspath, sharedFlags, sharedLimitS));
         }
@@ -88,9 +120,28 @@ public final class TrainBenchmark
             Integer.toString(workers), Integer.toString(model.batchPerWorker()), Integer.toString(epochs)));
         // single: ND4J/OpenBLAS on every core; the replicas of one local[N] JVM: one thread each
         final int threads = "single".equals(mode) ? Runtime.getRuntime().availableProcessors() : 1;
-        final String line = run(command, threads, TimeUnit.MINUTES.toSeconds(20), model, mode, workers);
-        System.out.println(line);
-        return line;
+        return run(command, threads, TimeUnit.MINUTES.toSeconds(20), model, mode, workers);
+    }
+
+    /** The line of the run with the median whole-fit speed (the lower middle one for an even count). */
+    private static String median(final List<String> runs)
+    {
+        final List<String> sorted = new ArrayList<>(runs);
+        sorted.sort(java.util.Comparator.comparingDouble(line -> orZero(speedOf(SPEED, line))));
+        return sorted.get((sorted.size() - 1) / 2);
+    }
+
+    /** The median of one figure over the runs, on its own (the last epoch's fastest run need not be the fit's). */
+    private static double medianOf(final List<String> runs, final Pattern figure)
+    {
+        final double[] values = runs.stream().mapToDouble(line -> orZero(speedOf(figure, line))).sorted().toArray();
+        return values[(values.length - 1) / 2];
+    }
+
+    /** A run that failed or did not finish has no figure: it counts as the slowest. */
+    private static double orZero(final double value)
+    {
+        return Double.isNaN(value) ? 0 : value;
     }
 
     private static String runShared(final Model model, final int workers, final int epochs, final String classpath,
@@ -156,12 +207,21 @@ public final class TrainBenchmark
                     model.name(), mode, workers, limitS);
             }
             final List<String> lines = Files.readAllLines(log);
+            String result = null;
             for (final String line : lines)
             {
-                if (line.startsWith("train model="))
+                if (line.contains(": fit ") && line.contains("epochs (s)"))
                 {
-                    return line;
+                    System.out.println("# " + line); // where the run's time went, epoch by epoch
                 }
+                if (result == null && line.startsWith("train model="))
+                {
+                    result = line;
+                }
+            }
+            if (result != null)
+            {
+                return result;
             }
             return String.format(Locale.ROOT, "train model=%s mode=%s workers=%d failed=exit_%d (last output: %s)",
                 model.name(), mode, workers, process.exitValue(),
