@@ -13,10 +13,6 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 /**
  * The rendezvous every barrier task of a fit makes: bind an Aeron endpoint on this executor's address, exchange
@@ -36,7 +32,7 @@ public final class BarrierRing implements AutoCloseable
     private final int worldSize;
     private final long timeoutMs;
     private final long startNs = System.nanoTime();
-    private final CompletableFuture<RingRendezvous> bound;
+    private final BackgroundWork<RingRendezvous> bound;
     private boolean connected;
 
     private BarrierRing(final BarrierTaskContext context, final CollectiveConfig config, final long timeoutMs)
@@ -45,12 +41,8 @@ public final class BarrierRing implements AutoCloseable
         this.rank = context.partitionId();
         this.worldSize = context.getTaskInfos().length;
         this.timeoutMs = timeoutMs;
-        this.bound = CompletableFuture.supplyAsync(() -> RingRendezvous.bind(config, rank, worldSize), task ->
-        {
-            final Thread thread = new Thread(task, "paratrain-ring-bind-" + rank);
-            thread.setDaemon(true);
-            thread.start();
-        });
+        this.bound = BackgroundWork.start("paratrain-ring-bind-" + rank, "binding the Aeron endpoint", rank,
+            () -> RingRendezvous.bind(config, rank, worldSize));
     }
 
     /**
@@ -174,29 +166,8 @@ public final class BarrierRing implements AutoCloseable
 
     private RingRendezvous awaitBind()
     {
-        try
-        {
-            // The bind has deadlines of its own (media driver start, port resolution); this one is a backstop.
-            return bound.get(2 * timeoutMs, TimeUnit.MILLISECONDS);
-        }
-        catch (final TimeoutException ex)
-        {
-            throw new TrainerException("rank " + rank + ": binding the Aeron endpoint did not finish within " +
-                2 * timeoutMs + " ms", ex);
-        }
-        catch (final ExecutionException ex)
-        {
-            if (ex.getCause() instanceof RuntimeException runtime)
-            {
-                throw runtime;
-            }
-            throw new TrainerException("rank " + rank + ": binding the Aeron endpoint failed", ex.getCause());
-        }
-        catch (final InterruptedException ex)
-        {
-            Thread.currentThread().interrupt();
-            throw new TrainerException("rank " + rank + ": interrupted while binding the Aeron endpoint", ex);
-        }
+        // The bind has deadlines of its own (media driver start, port resolution); this one is a backstop.
+        return bound.await(2 * timeoutMs);
     }
 
     /** Releases the bound endpoint if {@link #connect} was never reached (the task failed before it). */
@@ -207,13 +178,7 @@ public final class BarrierRing implements AutoCloseable
         {
             connected = true;
             // Closes now if the bind is done, else on the bind thread as soon as it is: the task never waits here.
-            bound.whenComplete((rendezvous, failure) ->
-            {
-                if (rendezvous != null)
-                {
-                    rendezvous.close();
-                }
-            });
+            bound.whenDone(RingRendezvous::close);
         }
     }
 }

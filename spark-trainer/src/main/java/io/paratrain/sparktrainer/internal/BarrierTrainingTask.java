@@ -20,10 +20,6 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import java.util.function.IntFunction;
 
@@ -118,14 +114,14 @@ public final class BarrierTrainingTask implements Serializable
             final long dataReadyNs = System.nanoTime();
             // The model is rebuilt on a thread of its own while this one connects the ring and exchanges the
             // examples: measured 120-200 ms of restore per task that no longer delays the first step.
-            final CompletableFuture<MultiLayerNetwork> restoring = restoreInBackground(rank);
+            final BackgroundWork<MultiLayerNetwork> restoring = restoreInBackground(rank);
             try (Collective collective = ring.connect();
                 ProgressReporter progress = new ProgressReporter(rank == 0 ? progressAddress : null, progressToken))
             {
                 final long ringReadyNs = System.nanoTime();
                 final DataSet[] batches = routedBatches != null ? routedBatches : exchanged.apply(collective);
                 final long examplesReadyNs = System.nanoTime();
-                network = awaitRestore(restoring, rank);
+                network = restoring.await(config.collectiveTimeoutMs());
                 LOG.info("Rank {} of {} ready to train: data {} ms, ring {} ms more{}, model {} ms more", rank,
                     worldSize, (dataReadyNs - startNs) / 1_000_000, (ringReadyNs - dataReadyNs) / 1_000_000,
                     routedBatches != null ? "" : ", examples exchanged over the ring in " +
@@ -142,51 +138,14 @@ public final class BarrierTrainingTask implements Serializable
     }
 
     /** Restores the initial model on a daemon thread bound to this task's device. */
-    private CompletableFuture<MultiLayerNetwork> restoreInBackground(final int rank)
+    private BackgroundWork<MultiLayerNetwork> restoreInBackground(final int rank)
     {
         final int device = Nd4j.getAffinityManager().getDeviceForCurrentThread();
-        final CompletableFuture<MultiLayerNetwork> restored = new CompletableFuture<>();
-        final Thread thread = new Thread(() ->
+        return BackgroundWork.start("paratrain-restore-" + rank, "restoring the initial model", rank, () ->
         {
-            try
-            {
-                Nd4j.getAffinityManager().unsafeSetDevice(device);
-                restored.complete(initialModel.value().restore());
-            }
-            catch (final Throwable ex)
-            {
-                restored.completeExceptionally(ex);
-            }
-        }, "paratrain-restore-" + rank);
-        thread.setDaemon(true);
-        thread.start();
-        return restored;
-    }
-
-    private MultiLayerNetwork awaitRestore(final CompletableFuture<MultiLayerNetwork> restoring, final int rank)
-    {
-        try
-        {
-            return restoring.get(config.collectiveTimeoutMs(), TimeUnit.MILLISECONDS);
-        }
-        catch (final TimeoutException ex)
-        {
-            throw new TrainerException("rank " + rank + ": restoring the initial model did not finish within " +
-                config.collectiveTimeoutMs() + " ms", ex);
-        }
-        catch (final ExecutionException ex)
-        {
-            if (ex.getCause() instanceof RuntimeException runtime)
-            {
-                throw runtime;
-            }
-            throw new TrainerException("rank " + rank + ": restoring the initial model failed", ex.getCause());
-        }
-        catch (final InterruptedException ex)
-        {
-            Thread.currentThread().interrupt();
-            throw new TrainerException("rank " + rank + ": interrupted while restoring the initial model", ex);
-        }
+            Nd4j.getAffinityManager().unsafeSetDevice(device);
+            return initialModel.value().restore();
+        });
     }
 
     private void trainEpochs(final MultiLayerNetwork network, final Collective collective, final DataSet[] batches,
