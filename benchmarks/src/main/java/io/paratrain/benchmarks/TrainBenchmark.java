@@ -20,9 +20,9 @@ import java.util.regex.Pattern;
  * model, {@code train allreduce_vs_single=<ratio> allreduce_vs_paramavg=<ratio>}.
  * <p>
  * The single JVM and the all-reduce runs, whose ratio is the close one, alternate {@code --repeats} times
- * (default 3) and are compared by their medians: on this shared 2-core machine one run of the same fit took
- * anywhere from 7.5 to 10 s. Each repeated run prints its line with {@code run=k/N}, then the median run's line
- * follows with {@code median_of=N}.
+ * (default 3) and are compared by their medians: on this shared 2-core machine the same all-reduce fit took
+ * anywhere from 7.2 to 10.4 s within an hour. Each repeated run prints its line with {@code run=k/N}, then the
+ * median run's line follows with {@code median_of=N}.
  */
 public final class TrainBenchmark
 {

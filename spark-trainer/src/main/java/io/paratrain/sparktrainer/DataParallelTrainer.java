@@ -193,7 +193,10 @@ public final class DataParallelTrainer
             channelCounters.report(channelKey.authenticated(), "Data-parallel fit"));
     }
 
-    /** Accuracy, precision, recall, F1 and confusion matrix of {@code network} on {@code data}, computed on executors. */
+    /**
+     * Accuracy, precision, recall, F1 and confusion matrix of {@code network} on {@code data}, computed on
+     * executors.
+     */
     public Evaluation evaluate(final MultiLayerNetwork network, final JavaRDD<DataSet> data)
     {
         final Broadcast<ModelSnapshot> broadcast = sc.broadcast(ModelSnapshot.of(network));

@@ -230,7 +230,8 @@ public final class SharedMediaDriver
                 .threadingMode(ThreadingMode.SHARED)
                 // Sparse log buffers: pre-filling a 3 x 16 MiB IPC log took ~190 ms per publication (the conductor,
                 // shared by both ranks of a host, fills them one after the other), sparse ones ~10 ms; their
-                // pages are faulted in during the first steps instead, a few ms in all.
+                // pages are faulted in during the first steps instead (~4 ms per MB on the 2-core VM here, which is
+                // why terms are 8 MiB: CollectiveConfig.DEFAULT_TERM_BUFFER_BYTES).
                 .termBufferSparseFile(true)
                 // The CnC file is zero-filled at launch: 48 MB with the default 8 MB of counter values (and their
                 // 4x metadata), 11.5 MB with Aeron's minimum of 1 MB. Measured launch 360-480 ms vs 220-245 ms.

@@ -19,7 +19,8 @@ import java.util.List;
 /**
  * The body of a model-split barrier stage: one task per shard. Rank 0 holds every minibatch (the plan has one
  * worker) and the initial model, drives {@link SplitRank#fit} over the epochs and returns the gathered model;
- * ranks 1..N-1 hold no data and only their slices of the model, and serve them until rank 0 finishes. The collective is closed in all cases.
+ * ranks 1..N-1 hold no data and only their slices of the model, and serve them until rank 0 finishes. The
+ * collective is closed in all cases.
  */
 public final class SplitBarrierTask implements Serializable
 {
