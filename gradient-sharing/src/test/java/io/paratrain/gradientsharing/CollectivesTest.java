@@ -3,10 +3,9 @@ package io.paratrain.gradientsharing;
 import io.paratrain.gradientsharing.exceptions.CollectiveClosedException;
 import io.paratrain.gradientsharing.exceptions.CollectiveException;
 import io.paratrain.gradientsharing.exceptions.CollectiveInputException;
-import io.paratrain.gradientsharing.internal.SharedMediaDriver;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -29,16 +28,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 @Timeout(120)
+@ExtendWith(NoMediaDriverLeft.class)
 class CollectivesTest
 {
     @TempDir
     Path driverBase;
-
-    @AfterEach
-    void nothingLeftBehind()
-    {
-        assertEquals(0, SharedMediaDriver.openCount(), "media drivers still open");
-    }
 
     @Test
     void indArraysAreReducedInTheirOwnMemoryIncludingViews() throws Exception

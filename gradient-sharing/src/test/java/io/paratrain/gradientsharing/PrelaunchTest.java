@@ -1,9 +1,9 @@
 package io.paratrain.gradientsharing;
 
 import io.paratrain.gradientsharing.internal.SharedMediaDriver;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
@@ -17,16 +17,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 @Timeout(120)
+@ExtendWith(NoMediaDriverLeft.class)
 class PrelaunchTest
 {
     @TempDir
     Path driverBase;
-
-    @AfterEach
-    void nothingLeftBehind()
-    {
-        assertEquals(0, SharedMediaDriver.openCount(), "media drivers still open");
-    }
 
     @Test
     void ranksTakeOverThePrelaunchedDriverAndStopItWhenTheyClose() throws Exception

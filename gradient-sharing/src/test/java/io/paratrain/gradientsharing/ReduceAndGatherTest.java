@@ -1,10 +1,9 @@
 package io.paratrain.gradientsharing;
 
 import io.paratrain.gradientsharing.exceptions.CollectiveException;
-import io.paratrain.gradientsharing.internal.SharedMediaDriver;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -28,6 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Reduce to one rank and gather to one rank: the model-split primitives. */
 @Timeout(120)
+@ExtendWith(NoMediaDriverLeft.class)
 class ReduceAndGatherTest
 {
     @TempDir
@@ -44,12 +44,6 @@ class ReduceAndGatherTest
             }
         }
         return cases.stream();
-    }
-
-    @AfterEach
-    void nothingLeftBehind()
-    {
-        assertEquals(0, SharedMediaDriver.openCount(), "media drivers still open");
     }
 
     @ParameterizedTest(name = "{0} worldSize={1}")

@@ -2,9 +2,8 @@ package io.paratrain.gradientsharing;
 
 import io.paratrain.gradientsharing.exceptions.CollectiveTimeoutException;
 import io.paratrain.gradientsharing.exceptions.PeerFailedException;
-import io.paratrain.gradientsharing.internal.SharedMediaDriver;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -26,18 +25,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * the silent one times out and its abort names the silent rank.
  */
 @Timeout(120)
+@ExtendWith(NoMediaDriverLeft.class)
 class StallBlameTest
 {
     private static final long TIMEOUT_MS = 2_000;
 
     @TempDir
     Path driverBase;
-
-    @AfterEach
-    void nothingLeftBehind()
-    {
-        assertEquals(0, SharedMediaDriver.openCount(), "media drivers still open");
-    }
 
     /**
      * The model-split pattern that used to blame the wrong rank: rank 1 passes its part of a reduce on and waits

@@ -1,15 +1,15 @@
 package io.paratrain.modelsplit;
 
+import io.paratrain.gradientsharing.NoMediaDriverLeft;
 import io.paratrain.gradientsharing.TestRing;
 import io.paratrain.gradientsharing.Transport;
 
 import io.paratrain.gradientsharing.CollectiveStats;
-import io.paratrain.gradientsharing.internal.SharedMediaDriver;
 import io.paratrain.modelsplit.internal.StepTraffic;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -33,6 +33,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * and every step moves exactly the bytes {@link StepTraffic} predicts.
  */
 @Timeout(180)
+@ExtendWith(NoMediaDriverLeft.class)
 class DistributedSplitTest
 {
     private static final double TOLERANCE = 1e-5;
@@ -40,12 +41,6 @@ class DistributedSplitTest
 
     @TempDir
     Path driverBase;
-
-    @AfterEach
-    void nothingLeftBehind()
-    {
-        assertEquals(0, SharedMediaDriver.openCount(), "media drivers still open");
-    }
 
     static Stream<Arguments> cases()
     {

@@ -1,16 +1,16 @@
 package io.paratrain.modelsplit;
 
+import io.paratrain.gradientsharing.NoMediaDriverLeft;
 import io.paratrain.gradientsharing.TestRing;
 import io.paratrain.gradientsharing.Transport;
 
 import io.paratrain.gradientsharing.exceptions.CollectiveTimeoutException;
-import io.paratrain.gradientsharing.internal.SharedMediaDriver;
 import io.paratrain.modelsplit.exceptions.ShardFailedException;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
@@ -23,18 +23,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** A shard that stops answering gives the coordinator a typed error within the collective's timeout, not a hang. */
 @Timeout(60)
+@ExtendWith(NoMediaDriverLeft.class)
 class SplitFaultTest
 {
     private static final long TIMEOUT_MS = 1_500;
 
     @TempDir
     Path driverBase;
-
-    @AfterEach
-    void nothingLeftBehind()
-    {
-        assertEquals(0, SharedMediaDriver.openCount(), "media drivers still open");
-    }
 
     @Test
     void aSilentShardFailsTheCoordinatorsStepWithinTheTimeout() throws Exception

@@ -1,14 +1,14 @@
 package io.paratrain.modelsplit;
 
+import io.paratrain.gradientsharing.NoMediaDriverLeft;
 import io.paratrain.gradientsharing.TestRing;
 import io.paratrain.gradientsharing.Transport;
-import io.paratrain.gradientsharing.internal.SharedMediaDriver;
 import io.paratrain.modelsplit.internal.ColumnRange;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
@@ -30,16 +30,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * trains, and gathers into an ordinary network; ranks that disagree on the start mode are refused.
  */
 @Timeout(120)
+@ExtendWith(NoMediaDriverLeft.class)
 class SplitStartTest
 {
     @TempDir
     Path driverBase;
-
-    @AfterEach
-    void nothingLeftBehind()
-    {
-        assertEquals(0, SharedMediaDriver.openCount(), "media drivers still open");
-    }
 
     @Test
     void shardsWithoutANetworkTrainExactlyLikeDl4j() throws Exception

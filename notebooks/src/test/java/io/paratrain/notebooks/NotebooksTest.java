@@ -89,10 +89,10 @@ class NotebooksTest
         final JsonNode notebook = runner.execute("03-dl4j-masters.ipynb");
         final String all = allText(notebook);
         assertTrue(all.contains("8 runs from data/bench-train-readme.txt"), all);
-        assertTrue(all.contains("mlp-784-1000-500-10    | 5,530/s, 0.9535"), all);
-        assertTrue(all.contains("| 4,031/s, 0.9535"), all);
-        // The README's ratios, recomputed from the lines: 4030.5 / 5530.3 and 4030.5 / 1787.4.
-        assertTrue(all.contains("mlp-784-1000-500-10 allreduce_vs_single=0.729 allreduce_vs_paramavg=2.255"), all);
+        assertTrue(all.contains("mlp-784-1000-500-10    | 6,321/s, 0.9535"), all);
+        assertTrue(all.contains("| 4,844/s, 0.9535"), all);
+        // The README's ratios, recomputed from the lines: 4843.7 / 6320.5 and 4843.7 / 1760.1.
+        assertTrue(all.contains("mlp-784-1000-500-10 allreduce_vs_single=0.766 allreduce_vs_paramavg=2.752"), all);
         final List<BufferedImage> charts = images(notebook);
         assertEquals(1, charts.size());
         assertEquals(760, charts.get(0).getWidth());
