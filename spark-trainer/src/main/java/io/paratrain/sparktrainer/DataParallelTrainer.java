@@ -143,7 +143,11 @@ public final class DataParallelTrainer
         final Broadcast<ModelSnapshot> broadcast = sc.broadcast(initial);
         final ChannelKey channelKey = ChannelKey.forFit(sc.getConf(), sc.sc().applicationId(), "Data-parallel fit");
         final ChannelCounters channelCounters = ChannelCounters.register(sc.sc());
-        final String token = HexFormat.of().toHexDigits(sessionId);
+        // Not the session id: that one names the media driver's folder in /dev/shm, where any local user can read
+        // it, and the token is all that admits progress lines.
+        final byte[] tokenBytes = new byte[16];
+        new SecureRandom().nextBytes(tokenBytes);
+        final String token = HexFormat.of().formatHex(tokenBytes);
         final String description = String.format("Paratrain data-parallel fit: %d workers x batch %d, %d epochs, " +
             "%d examples", config.workers(), config.batchSizePerWorker(), config.epochs(), total);
         final long startNs = System.nanoTime();

@@ -2,12 +2,10 @@ package io.paratrain.sparktrainer;
 
 import io.paratrain.sparktrainer.exceptions.InsufficientSlotsException;
 import org.apache.spark.api.java.JavaRDD;
-import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.nd4j.linalg.dataset.DataSet;
 
 import java.util.List;
@@ -20,27 +18,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @Timeout(60)
 class BarrierSlotsTest
 {
-    private static JavaSparkContext sc;
-
-    @BeforeAll
-    static void startSpark()
-    {
-        sc = LocalSpark.start(2);
-    }
-
-    @AfterAll
-    static void stopSpark()
-    {
-        sc.stop();
-    }
+    @RegisterExtension
+    static final LocalSpark SPARK = new LocalSpark(2);
 
     @Test
     void threeWorkersOnTwoSlotsFailAfterTheWaitNamingBothCounts()
     {
         final MultiLayerNetwork network = Networks.mlp(new org.nd4j.linalg.learning.config.Sgd(0.1), 1);
         final List<DataSet> examples = Networks.examples(12, 5);
-        final JavaRDD<DataSet> data = sc.parallelize(examples, 2);
-        final DataParallelTrainer trainer = new DataParallelTrainer(sc,
+        final JavaRDD<DataSet> data = SPARK.sc().parallelize(examples, 2);
+        final DataParallelTrainer trainer = new DataParallelTrainer(SPARK.sc(),
             TrainerConfig.builder().workers(3).batchSizePerWorker(2).slotWaitMs(1_500).build());
         final float[] before = network.params().toFloatVector();
         final long startNs = System.nanoTime();
@@ -50,7 +37,7 @@ class BarrierSlotsTest
         assertTrue(error.getMessage().contains("needs 3 task slots"), error.getMessage());
         assertTrue(error.getMessage().contains("the cluster has 2"), error.getMessage());
         assertTrue(waitedMs >= 1_500 && waitedMs < 10_000, "failed after " + waitedMs + " ms");
-        assertEquals(0, sc.statusTracker().getActiveStageIds().length, "no stage left waiting for slots");
+        assertEquals(0, SPARK.sc().statusTracker().getActiveStageIds().length, "no stage left waiting for slots");
         org.junit.jupiter.api.Assertions.assertArrayEquals(before, network.params().toFloatVector());
     }
 }

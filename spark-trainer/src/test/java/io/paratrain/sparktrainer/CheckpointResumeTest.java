@@ -8,7 +8,6 @@ import io.paratrain.sparktrainer.internal.ExamplePlan;
 import io.paratrain.sparktrainer.internal.ModelSnapshot;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaRDD;
-import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerStageSubmitted;
 import org.apache.spark.scheduler.SparkListenerTaskStart;
@@ -17,10 +16,10 @@ import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.weights.WeightInit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -52,7 +51,8 @@ class CheckpointResumeTest
     private static final int BATCH = 8;
     private static final int EXAMPLES = 240; // 15 steps of 16 per epoch
     private static final int EVERY = 4;
-    private static JavaSparkContext sc;
+    @RegisterExtension
+    static final LocalSpark SPARK = new LocalSpark(WORKERS);
     private static JavaRDD<DataSet> data;
     private static MultiLayerNetwork uninterrupted;
 
@@ -62,16 +62,9 @@ class CheckpointResumeTest
     @BeforeAll
     static void trainUninterrupted()
     {
-        sc = LocalSpark.start(WORKERS);
-        data = sc.parallelize(Networks.minibatches(Networks.examples(EXAMPLES, 11), 5), 3).cache();
+        data = SPARK.sc().parallelize(Networks.minibatches(Networks.examples(EXAMPLES, 11), 5), 3).cache();
         uninterrupted = network();
-        new DataParallelTrainer(sc, config(2, null)).fit(uninterrupted, data);
-    }
-
-    @AfterAll
-    static void stopSpark()
-    {
-        sc.stop();
+        new DataParallelTrainer(SPARK.sc(), config(2, null)).fit(uninterrupted, data);
     }
 
     /** Dropout draws from ND4J's random generator: resuming must restore each rank's random state too. */
@@ -126,24 +119,24 @@ class CheckpointResumeTest
                 barrierTasks.add(start.taskInfo().taskId());
             }
         };
-        sc.sc().addSparkListener(tasks);
+        SPARK.sc().sc().addSparkListener(tasks);
         final List<Long> steps = Collections.synchronizedList(new ArrayList<>());
         final AtomicBoolean killed = new AtomicBoolean();
         // long enough (120 steps) that the kill, sent when step 9 is reported, lands mid-training
         final int epochs = 8;
         final MultiLayerNetwork reference = network();
-        new DataParallelTrainer(sc, config(epochs, null)).fit(reference, data);
+        new DataParallelTrainer(SPARK.sc(), config(epochs, null)).fit(reference, data);
         final MultiLayerNetwork network = network();
         try
         {
-            new DataParallelTrainer(sc, config(epochs, new CheckpointConfig(dir.toString(), EVERY, 2, false)))
+            new DataParallelTrainer(SPARK.sc(), config(epochs, new CheckpointConfig(dir.toString(), EVERY, 2, false)))
                 .addListener(metrics ->
                 {
                     steps.add(metrics.globalStep());
                     if (metrics.globalStep() == 9 && killed.compareAndSet(false, true))
                     {
                         // the newest task is one of the running barrier tasks
-                        sc.sc().killTaskAttempt(barrierTasks.get(barrierTasks.size() - 1), false,
+                        SPARK.sc().sc().killTaskAttempt(barrierTasks.get(barrierTasks.size() - 1), false,
                             "test: interrupted after step 9");
                     }
                 })
@@ -151,7 +144,7 @@ class CheckpointResumeTest
         }
         finally
         {
-            sc.sc().removeSparkListener(tasks);
+            SPARK.sc().sc().removeSparkListener(tasks);
         }
         assertTrue(killed.get());
         final int lastStage = attempts.stream().mapToInt(a -> a[0]).max().orElseThrow();
@@ -191,7 +184,7 @@ class CheckpointResumeTest
     void resumeContinuesAFinishedEpochAndSkipsACorruptCheckpoint() throws Exception
     {
         final MultiLayerNetwork first = network();
-        new DataParallelTrainer(sc, config(1, new CheckpointConfig(dir.toString(), EVERY, 3, false)))
+        new DataParallelTrainer(SPARK.sc(), config(1, new CheckpointConfig(dir.toString(), EVERY, 3, false)))
             .fit(first, data);
         final CheckpointStore store = new CheckpointStore(dir.toString(), 3, new Configuration());
         assertEquals(List.of(15L, 12L, 8L), store.steps());
@@ -205,7 +198,7 @@ class CheckpointResumeTest
         // a fresh network (other weights) resumed for 2 epochs in all: the checkpoint's state replaces its own
         final MultiLayerNetwork resumed = network();
         resumed.params().addi(1);
-        new DataParallelTrainer(sc, config(2, new CheckpointConfig(dir.toString(), EVERY, 3, true)))
+        new DataParallelTrainer(SPARK.sc(), config(2, new CheckpointConfig(dir.toString(), EVERY, 3, true)))
             .fit(resumed, data);
         assertSameState(uninterrupted, resumed);
     }
@@ -213,13 +206,13 @@ class CheckpointResumeTest
     @Test
     void resumingWithAnotherPlanIsRefused() throws Exception
     {
-        new DataParallelTrainer(sc, config(1, new CheckpointConfig(dir.toString(), 0, 1, false)))
+        new DataParallelTrainer(SPARK.sc(), config(1, new CheckpointConfig(dir.toString(), 0, 1, false)))
             .fit(network(), data);
         final TrainerConfig otherBatch = TrainerConfig.builder().workers(WORKERS).batchSizePerWorker(BATCH + 1)
             .epochs(2).collectiveTimeoutMs(10_000).checkpoint(new CheckpointConfig(dir.toString(), 0, 1, true))
             .build();
         final TrainerConfigException error = assertThrows(TrainerConfigException.class,
-            () -> new DataParallelTrainer(sc, otherBatch).fit(network(), data));
+            () -> new DataParallelTrainer(SPARK.sc(), otherBatch).fit(network(), data));
         assertTrue(String.valueOf(error.getMessage()).contains("was written for ExamplePlan[totalExamples=240, " +
             "workers=2, batchSizePerWorker=8]"), error.getMessage());
     }

@@ -1,7 +1,6 @@
 package io.paratrain.sparktrainer;
 
 import io.paratrain.sparktrainer.internal.ShardedUpdate;
-import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.nn.conf.GradientNormalization;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -9,10 +8,9 @@ import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.weights.WeightInit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -40,19 +38,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class EquivalenceTest
 {
     private static final int BATCH_PER_WORKER = 8;
-    private static JavaSparkContext sc;
-
-    @BeforeAll
-    static void startSpark()
-    {
-        sc = LocalSpark.start(3);
-    }
-
-    @AfterAll
-    static void stopSpark()
-    {
-        sc.stop();
-    }
+    @RegisterExtension
+    static final LocalSpark SPARK = new LocalSpark(3);
 
     static Stream<Arguments> cases()
     {
@@ -83,12 +70,12 @@ class EquivalenceTest
         {
             reference.fit(batch);
         }
-        final TrainingSummary summary = new DataParallelTrainer(sc, TrainerConfig.builder()
+        final TrainingSummary summary = new DataParallelTrainer(SPARK.sc(), TrainerConfig.builder()
             .workers(workers)
             .batchSizePerWorker(BATCH_PER_WORKER)
             .checksumEverySteps(5)
             .build())
-            .fit(distributed, sc.parallelize(Networks.minibatches(examples, 7), 3));
+            .fit(distributed, SPARK.sc().parallelize(Networks.minibatches(examples, 7), 3));
 
         final int expectedSteps = fullSteps + (extraExamples > 0 ? 1 : 0);
         assertEquals(examples.size(), summary.examplesPerEpoch());
@@ -122,9 +109,9 @@ class EquivalenceTest
         }
         for (final boolean shard : new boolean[] {true, false})
         {
-            new DataParallelTrainer(sc, TrainerConfig.builder().workers(workers).batchSizePerWorker(BATCH_PER_WORKER)
-                .shardedUpdate(shard).build())
-                .fit(shard ? sharded : whole, sc.parallelize(Networks.minibatches(examples, 5), 2));
+            new DataParallelTrainer(SPARK.sc(), TrainerConfig.builder().workers(workers)
+                .batchSizePerWorker(BATCH_PER_WORKER).shardedUpdate(shard).build())
+                .fit(shard ? sharded : whole, SPARK.sc().parallelize(Networks.minibatches(examples, 5), 2));
         }
         for (final MultiLayerNetwork trained : List.of(sharded, whole))
         {
@@ -149,8 +136,9 @@ class EquivalenceTest
         {
             reference.fit(batch);
         }
-        new DataParallelTrainer(sc, TrainerConfig.builder().workers(workers).batchSizePerWorker(BATCH_PER_WORKER)
-            .build()).fit(distributed, sc.parallelize(Networks.minibatches(examples, 5), 2));
+        new DataParallelTrainer(SPARK.sc(), TrainerConfig.builder().workers(workers)
+            .batchSizePerWorker(BATCH_PER_WORKER).build())
+            .fit(distributed, SPARK.sc().parallelize(Networks.minibatches(examples, 5), 2));
         assertRelativelyClose(reference.params(), distributed.params(), "parameters");
         assertRelativelyClose(reference.getUpdater().getStateViewArray(),
             distributed.getUpdater().getStateViewArray(), "updater state");
@@ -208,15 +196,15 @@ class EquivalenceTest
         final TrainerConfig config = TrainerConfig.builder().workers(workers).batchSizePerWorker(BATCH_PER_WORKER)
             .epochs(2).build();
         // 3 partitions (one per replica): partition 1 emptied by the filter
-        final org.apache.spark.api.java.JavaRDD<DataSet> own = sc.parallelize(batches, workers)
+        final org.apache.spark.api.java.JavaRDD<DataSet> own = SPARK.sc().parallelize(batches, workers)
             .filter(batch -> batch.numExamples() != 12 && batch.numExamples() != 50);
         final List<DataSet> kept = own.collect();
-        new DataParallelTrainer(sc, config).fit(exchanged, own);
-        new DataParallelTrainer(sc, config).fit(shuffled, sc.parallelize(kept, 2));
+        new DataParallelTrainer(SPARK.sc(), config).fit(exchanged, own);
+        new DataParallelTrainer(SPARK.sc(), config).fit(shuffled, SPARK.sc().parallelize(kept, 2));
         assertEquals(workers, own.getNumPartitions());
         // a coalesce inside the stage cannot run as a barrier stage: such data takes the shuffle, same model
         final MultiLayerNetwork coalesced = initial.clone();
-        new DataParallelTrainer(sc, config).fit(coalesced, sc.parallelize(kept, 6).coalesce(workers));
+        new DataParallelTrainer(SPARK.sc(), config).fit(coalesced, SPARK.sc().parallelize(kept, 6).coalesce(workers));
         assertEquals(shuffled.params(), coalesced.params(), "coalesced data");
         assertTrue(exchanged.params().sub(initial.params()).norm2Number().doubleValue() > 1e-2, "training moved");
         assertEquals(shuffled.params(), exchanged.params(), "exchanged and shuffled data give different models");

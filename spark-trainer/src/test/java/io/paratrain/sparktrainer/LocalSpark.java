@@ -2,14 +2,49 @@ package io.paratrain.sparktrainer;
 
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
-/** Test fixture: one local Spark context per test class, with as many task slots as the largest ring tested. */
-public final class LocalSpark
+/**
+ * Test fixture: one local Spark context per test class, with as many task slots as the largest ring tested.
+ * {@code @RegisterExtension static final LocalSpark SPARK = new LocalSpark(3);} starts it before the class's
+ * {@code @BeforeAll} methods and stops it after its {@code @AfterAll} methods.
+ */
+public final class LocalSpark implements BeforeAllCallback, AfterAllCallback
 {
-    private LocalSpark()
+    private final int slots;
+    private JavaSparkContext sc;
+
+    public LocalSpark(final int slots)
     {
+        this.slots = slots;
     }
 
+    /** The class's context, between its first {@code @BeforeAll} and its last {@code @AfterAll}. */
+    public JavaSparkContext sc()
+    {
+        if (sc == null)
+        {
+            throw new IllegalStateException("the local Spark context runs only while the test class does");
+        }
+        return sc;
+    }
+
+    @Override
+    public void beforeAll(final ExtensionContext context)
+    {
+        sc = start(slots);
+    }
+
+    @Override
+    public void afterAll(final ExtensionContext context)
+    {
+        sc.stop();
+        sc = null;
+    }
+
+    /** A context that the caller stops, for a test that needs one of its own. */
     public static JavaSparkContext start(final int slots)
     {
         final SparkConf conf = new SparkConf()

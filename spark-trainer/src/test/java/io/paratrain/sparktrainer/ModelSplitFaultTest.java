@@ -4,12 +4,10 @@ import io.paratrain.gradientsharing.internal.SharedMediaDriver;
 import io.paratrain.modelsplit.SplitConfig;
 import io.paratrain.sparktrainer.exceptions.ShardLostException;
 import io.paratrain.sparktrainer.internal.SplitBarrierTask;
-import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.linalg.dataset.DataSet;
@@ -32,19 +30,8 @@ class ModelSplitFaultTest
 {
     private static final long COLLECTIVE_TIMEOUT_MS = 3_000;
     private static final int BATCH = 8;
-    private static JavaSparkContext sc;
-
-    @BeforeAll
-    static void startSpark()
-    {
-        sc = LocalSpark.start(3);
-    }
-
-    @AfterAll
-    static void stopSpark()
-    {
-        sc.stop();
-    }
+    @RegisterExtension
+    static final LocalSpark SPARK = new LocalSpark(3);
 
     @AfterEach
     void everyTaskEndsAndReleasesItsMediaDriver() throws InterruptedException
@@ -64,12 +51,12 @@ class ModelSplitFaultTest
     {
         final List<DataSet> examples = Networks.examples(22 * BATCH, 11);
         final MultiLayerNetwork network = Networks.mlp(new Adam(0.01), 123);
-        final ModelSplitTrainer trainer = new ModelSplitTrainer(sc, SplitConfig.of(3, 0, 1, 2), 1, BATCH,
+        final ModelSplitTrainer trainer = new ModelSplitTrainer(SPARK.sc(), SplitConfig.of(3, 0, 1, 2), 1, BATCH,
             COLLECTIVE_TIMEOUT_MS).injectFault(new SplitBarrierTask.Fault(2, 5, hang));
 
         final long startNs = System.nanoTime();
         final ShardLostException error = assertThrows(ShardLostException.class,
-            () -> trainer.fit(network, sc.parallelize(Networks.minibatches(examples, 7), 3)));
+            () -> trainer.fit(network, SPARK.sc().parallelize(Networks.minibatches(examples, 7), 3)));
         final long waitedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs);
         System.out.printf("hang=%s: driver got %s after %d ms%n", hang, error.getMessage(), waitedMs);
 

@@ -2,12 +2,10 @@ package io.paratrain.sparktrainer;
 
 import io.paratrain.modelsplit.SplitConfig;
 import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
-import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -30,19 +28,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ModelSplitTrainerTest
 {
     private static final int BATCH = 8;
-    private static JavaSparkContext sc;
-
-    @BeforeAll
-    static void startSpark()
-    {
-        sc = LocalSpark.start(3);
-    }
-
-    @AfterAll
-    static void stopSpark()
-    {
-        sc.stop();
-    }
+    @RegisterExtension
+    static final LocalSpark SPARK = new LocalSpark(3);
 
     static Stream<Arguments> cases()
     {
@@ -68,8 +55,8 @@ class ModelSplitTrainerTest
             reference.incrementEpochCount();
         }
 
-        final TrainingSummary summary = new ModelSplitTrainer(sc, split, epochs, BATCH, 30_000)
-            .fit(distributed, sc.parallelize(Networks.minibatches(examples, 7), 3));
+        final TrainingSummary summary = new ModelSplitTrainer(SPARK.sc(), split, epochs, BATCH, 30_000)
+            .fit(distributed, SPARK.sc().parallelize(Networks.minibatches(examples, 7), 3));
 
         assertEquals(examples.size(), summary.examplesPerEpoch());
         assertEquals(23, summary.stepsPerEpoch());
@@ -89,8 +76,8 @@ class ModelSplitTrainerTest
     {
         final MultiLayerNetwork network = Networks.mlp(new Adam(0.01), 1);
         final TrainerConfigException error = assertThrows(TrainerConfigException.class,
-            () -> new ModelSplitTrainer(sc, SplitConfig.of(2, 7), 1, BATCH, 30_000)
-                .fit(network, sc.parallelize(Networks.minibatches(Networks.examples(10, 1), 5))));
+            () -> new ModelSplitTrainer(SPARK.sc(), SplitConfig.of(2, 7), 1, BATCH, 30_000)
+                .fit(network, SPARK.sc().parallelize(Networks.minibatches(Networks.examples(10, 1), 5))));
         assertTrue(error.getMessage().contains("split layer index 7 is out of range"), error.getMessage());
     }
 }

@@ -3,12 +3,10 @@ package io.paratrain.sparktrainer;
 import io.paratrain.sparktrainer.internal.PromptAllGather;
 import org.apache.spark.BarrierTaskContext;
 import org.apache.spark.api.java.JavaRDD;
-import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.rdd.RDD;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import scala.Function1;
 import scala.collection.JavaConverters;
 import scala.reflect.ClassTag;
@@ -26,19 +24,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 @Timeout(120)
 class PromptAllGatherTest
 {
-    private static JavaSparkContext sc;
-
-    @BeforeAll
-    static void startSpark()
-    {
-        sc = LocalSpark.start(3);
-    }
-
-    @AfterAll
-    static void stopSpark()
-    {
-        sc.stop();
-    }
+    @RegisterExtension
+    static final LocalSpark SPARK = new LocalSpark(3);
 
     @Test
     void everyTaskGetsEveryMessageInOrderAndNoInterruptLeaks()
@@ -47,7 +34,7 @@ class PromptAllGatherTest
         final Function1<scala.collection.Iterator<Integer>, scala.collection.Iterator<String>> body =
             (Function1<scala.collection.Iterator<Integer>, scala.collection.Iterator<String>> & Serializable)
                 partition -> JavaConverters.asScalaIterator(List.of(gatherThreeTimes()).iterator());
-        final RDD<String> results = sc.parallelize(List.of(0, 1, 2), 3).rdd().barrier()
+        final RDD<String> results = SPARK.sc().parallelize(List.of(0, 1, 2), 3).rdd().barrier()
             .mapPartitions(body, false, tag);
         final List<String> perTask = new JavaRDD<>(results, tag).collect();
         assertEquals(List.of(

@@ -1,13 +1,11 @@
 package io.paratrain.sparktrainer;
 
 import io.paratrain.sparktrainer.dl4j.AllReduceTrainingMaster;
-import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.spark.impl.multilayer.SparkDl4jMultiLayer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.nd4j.evaluation.classification.Evaluation;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.learning.config.Adam;
@@ -22,19 +20,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @Timeout(300)
 class TrainingMasterTest
 {
-    private static JavaSparkContext sc;
-
-    @BeforeAll
-    static void startSpark()
-    {
-        sc = LocalSpark.start(2);
-    }
-
-    @AfterAll
-    static void stopSpark()
-    {
-        sc.stop();
-    }
+    @RegisterExtension
+    static final LocalSpark SPARK = new LocalSpark(2);
 
     @Test
     void sparkDl4jMultiLayerTrainsLikeOneProcessWithTheCombinedBatch()
@@ -48,8 +35,8 @@ class TrainingMasterTest
         }
         final AllReduceTrainingMaster master = new AllReduceTrainingMaster(TrainerConfig.builder()
             .workers(2).batchSizePerWorker(16).build());
-        final SparkDl4jMultiLayer spark = new SparkDl4jMultiLayer(sc, initial, master);
-        final MultiLayerNetwork trained = spark.fit(sc.parallelize(Networks.minibatches(examples, 10), 2));
+        final SparkDl4jMultiLayer spark = new SparkDl4jMultiLayer(SPARK.sc(), initial, master);
+        final MultiLayerNetwork trained = spark.fit(SPARK.sc().parallelize(Networks.minibatches(examples, 10), 2));
 
         final double relative = trained.params().sub(reference.params()).norm2Number().doubleValue() /
             reference.params().norm2Number().doubleValue();
@@ -57,7 +44,7 @@ class TrainingMasterTest
         assertEquals(30, master.lastSummary().stepsPerEpoch());
         assertEquals(master.lastSummary().finalLoss(), spark.getScore());
 
-        final Evaluation evaluation = spark.evaluate(sc.parallelize(Networks.minibatches(examples, 64), 2));
+        final Evaluation evaluation = spark.evaluate(SPARK.sc().parallelize(Networks.minibatches(examples, 64), 2));
         final Evaluation local = reference.evaluate(new org.deeplearning4j.datasets.iterator.utilty
             .ListDataSetIterator<>(Networks.minibatches(examples, 64)));
         assertEquals(local.accuracy(), evaluation.accuracy(), 1e-6, "DL4J's own evaluation of the trained model");

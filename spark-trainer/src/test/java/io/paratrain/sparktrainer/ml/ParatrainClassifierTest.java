@@ -10,7 +10,6 @@ import io.paratrain.sparktrainer.TrainingListener;
 import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import io.paratrain.sparktrainer.job.ModelSource;
-import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.ml.Pipeline;
 import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.PipelineStage;
@@ -26,6 +25,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
@@ -51,14 +51,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ParatrainClassifierTest
 {
     private static final int PIXELS = 784;
-    private static JavaSparkContext sc;
+    @RegisterExtension
+    static final LocalSpark SPARK = new LocalSpark(2);
     private static SparkSession spark;
 
     @BeforeAll
     static void startSpark()
     {
-        sc = LocalSpark.start(2);
-        spark = SparkSession.builder().sparkContext(sc.sc()).getOrCreate();
+        spark = SparkSession.builder().sparkContext(SPARK.sc().sc()).getOrCreate();
     }
 
     @AfterAll
@@ -80,8 +80,8 @@ class ParatrainClassifierTest
         final MultiLayerNetwork network = new MultiLayerNetwork(
             ModelSource.mlp(PIXELS, new int[] {64}, 10, new Adam(1e-3), 7));
         network.init();
-        new DataParallelTrainer(sc, TrainerConfig.builder().workers(2).batchSizePerWorker(16).epochs(2)
-            .ompThreadsPerWorker(1).build()).fit(network, sc.parallelize(examples, 3));
+        new DataParallelTrainer(SPARK.sc(), TrainerConfig.builder().workers(2).batchSizePerWorker(16).epochs(2)
+            .ompThreadsPerWorker(1).build()).fit(network, SPARK.sc().parallelize(examples, 3));
 
         assertArrayEquals(network.params().toFloatVector(), model.network().params().toFloatVector(),
             "the Estimator's parameters must be bit-identical to DataParallelTrainer's");
@@ -106,8 +106,8 @@ class ParatrainClassifierTest
         final MultiLayerNetwork network = new MultiLayerNetwork(
             ModelSource.mlp(PIXELS, new int[] {32}, 10, new Adam(1e-3), 3));
         network.init();
-        new ModelSplitTrainer(sc, SplitConfig.of(2, 0, 1), 1, 32, 120_000)
-            .fit(network, sc.parallelize(examples(frame), 3));
+        new ModelSplitTrainer(SPARK.sc(), SplitConfig.of(2, 0, 1), 1, 32, 120_000)
+            .fit(network, SPARK.sc().parallelize(examples(frame), 3));
         assertArrayEquals(network.params().toFloatVector(), model.network().params().toFloatVector(),
             "the Estimator's parameters must be bit-identical to ModelSplitTrainer's");
         assertEquals(19, model.network().getIterationCount(), "600 examples / 32 = 18.75 -> 19 steps");
