@@ -113,7 +113,8 @@ public final class BarrierTrainingTask implements Serializable
             final DataSet[] routedBatches = routed == null ? null : routed.apply(rank);
             final long dataReadyNs = System.nanoTime();
             // The model is rebuilt on a thread of its own while this one connects the ring and exchanges the
-            // examples: measured 120-200 ms of restore per task that no longer delays the first step.
+            // examples (the restore takes 120-200 ms per task; with two replicas on 2 cores the overlap is partial:
+            // the exchange slows down beside it).
             final BackgroundWork<MultiLayerNetwork> restoring = restoreInBackground(rank);
             try (Collective collective = ring.connect();
                 ProgressReporter progress = new ProgressReporter(rank == 0 ? progressAddress : null, progressToken))
