@@ -46,33 +46,20 @@ class StallBlameTest
         final CollectiveConfig config = TestRing.config(driverBase, transport).timeoutMs(TIMEOUT_MS).build();
         try (TestRing ring = TestRing.connect(config, 3))
         {
-            final long startNs = System.nanoTime();
             final long[] failedAtMs = new long[3];
-            final List<Throwable> failures = ring.failuresOnEveryRank(rank ->
+            final List<Throwable> failures = failuresTimed(ring, failedAtMs, rank ->
             {
-                try
+                if (rank == 2)
                 {
-                    if (rank == 2)
-                    {
-                        return null; // silent: never takes part
-                    }
-                    final ByteBuffer partial = ByteBuffer.allocateDirect(4 * 16).order(ByteOrder.nativeOrder());
-                    if (rank == 0)
-                    {
-                        Thread.sleep(TIMEOUT_MS / 2); // computing while rank 1 already waits for it
-                    }
-                    ring.ranks.get(rank).reduce(partial, 0);
-                    ring.ranks.get(rank).broadcast(new float[16], 0);
-                    return null;
+                    return; // silent: never takes part
                 }
-                catch (final InterruptedException ex)
+                final ByteBuffer partial = ByteBuffer.allocateDirect(4 * 16).order(ByteOrder.nativeOrder());
+                if (rank == 0)
                 {
-                    throw new IllegalStateException(ex);
+                    Thread.sleep(TIMEOUT_MS / 2); // computing while rank 1 already waits for it
                 }
-                finally
-                {
-                    failedAtMs[rank] = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs);
-                }
+                ring.ranks.get(rank).reduce(partial, 0);
+                ring.ranks.get(rank).broadcast(new float[16], 0);
             });
             assertNull(failures.get(2));
             final CollectiveTimeoutException rank0 = assertInstanceOf(CollectiveTimeoutException.class,
@@ -102,20 +89,9 @@ class StallBlameTest
         final CollectiveConfig config = TestRing.config(driverBase, transport).timeoutMs(TIMEOUT_MS).build();
         try (TestRing ring = TestRing.connect(config, 3))
         {
-            final long startNs = System.nanoTime();
             final long[] failedAtMs = new long[3];
-            final List<Throwable> failures = ring.failuresOnEveryRank(rank ->
-            {
-                try
-                {
-                    ring.ranks.get(rank).reduce(ByteBuffer.allocateDirect(16).order(ByteOrder.nativeOrder()), rank);
-                    return null;
-                }
-                finally
-                {
-                    failedAtMs[rank] = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs);
-                }
-            });
+            final List<Throwable> failures = failuresTimed(ring, failedAtMs, rank -> ring.ranks.get(rank)
+                .reduce(ByteBuffer.allocateDirect(16).order(ByteOrder.nativeOrder()), rank));
             int timedOut = 0;
             for (int rank = 0; rank < 3; rank++)
             {
@@ -135,5 +111,37 @@ class StallBlameTest
             }
             assertTrue(timedOut >= 1, "no rank timed out: " + failures);
         }
+    }
+
+    /** One rank's part of a test; it may sleep. */
+    private interface RankWork
+    {
+        void run(int rank) throws InterruptedException;
+    }
+
+    /**
+     * Runs {@code work} on every rank at once and returns each rank's exception (or null), noting in
+     * {@code endedAtMs} when each rank's part returned or threw, in ms from the start.
+     */
+    private static List<Throwable> failuresTimed(final TestRing ring, final long[] endedAtMs, final RankWork work)
+        throws Exception
+    {
+        final long startNs = System.nanoTime();
+        return ring.failuresOnEveryRank(rank ->
+        {
+            try
+            {
+                work.run(rank);
+                return null;
+            }
+            catch (final InterruptedException ex)
+            {
+                throw new IllegalStateException(ex);
+            }
+            finally
+            {
+                endedAtMs[rank] = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs);
+            }
+        });
     }
 }

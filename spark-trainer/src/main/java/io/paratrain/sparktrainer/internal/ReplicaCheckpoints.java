@@ -36,6 +36,12 @@ public final class ReplicaCheckpoints
     private final Collective collective;
     private final int rank;
     private final int worldSize;
+    /**
+     * The configuration as checkpoints store it (JSON), made once at the first write: it does not change during a
+     * fit, and the counters that do travel beside it. Without it every write Java-serialized the configuration
+     * and then turned it back into JSON.
+     */
+    private NetworkConfiguration checkpointConfiguration;
     private Runnable beforeWrite = () -> { };
 
     /** {@code config} null: no checkpoints, every call is a no-op. */
@@ -153,7 +159,12 @@ public final class ReplicaCheckpoints
             randomState[2 * r] = state.getLong();
             randomState[2 * r + 1] = state.getLong();
         }
-        store.write(new Checkpoint(epoch, step, stepsDone, plan, ModelSnapshot.of(network), randomState));
+        if (checkpointConfiguration == null)
+        {
+            checkpointConfiguration = NetworkConfiguration.ofJson(network.getLayerWiseConfigurations().toJson());
+        }
+        store.write(new Checkpoint(epoch, step, stepsDone, plan, ModelSnapshot.of(network, checkpointConfiguration),
+            randomState));
         LOG.info("Checkpoint {} written to {} in {} ms (continues at epoch {}, step {})",
             CheckpointStore.fileName(stepsDone), store, (System.nanoTime() - startNs) / 1_000_000, epoch, step);
     }
