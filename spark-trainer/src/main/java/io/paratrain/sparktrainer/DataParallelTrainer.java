@@ -18,6 +18,7 @@ import io.paratrain.sparktrainer.internal.ModelSender;
 import io.paratrain.sparktrainer.internal.ModelSnapshot;
 import io.paratrain.sparktrainer.internal.PartitionShape;
 import io.paratrain.sparktrainer.internal.ProgressServer;
+import io.paratrain.sparktrainer.internal.SameJvmHandoff;
 import org.apache.spark.Dependency;
 import org.apache.spark.ShuffleDependency;
 import org.apache.spark.api.java.JavaFutureAction;
@@ -140,7 +141,6 @@ public final class DataParallelTrainer
             "examples routed through a Spark shuffle");
         prepareCheckpoints(plan);
 
-        final Broadcast<ModelSnapshot> broadcast = sc.broadcast(initial);
         final ChannelKey channelKey = ChannelKey.forFit(sc.getConf(), sc.sc().applicationId(), "Data-parallel fit");
         final ChannelCounters channelCounters = ChannelCounters.register(sc.sc());
         // Not the session id: that one names the media driver's folder in /dev/shm, where any local user can read
@@ -155,15 +155,21 @@ public final class DataParallelTrainer
         final List<TrainingListener> all = new ArrayList<>(listeners);
         all.add(lastLoss);
         final ModelSnapshot trained;
+        // In local mode the tasks run in this JVM: the models are handed to them by reference, not broadcast and
+        // sent back over a socket.
+        final SameJvmHandoff handoff = sc.isLocal() ? SameJvmHandoff.open(sessionId, initial) : null;
+        final Broadcast<ModelSnapshot> broadcast = handoff == null ? sc.broadcast(initial) : null;
         try (ProgressServer progress = new ProgressServer(driverHost(), token, all);
-            ModelReceiver modelReceiver = new ModelReceiver(driverHost(), sessionId, config.collectiveTimeoutMs()))
+            ModelReceiver modelReceiver = handoff != null ? null : new ModelReceiver(driverHost(), sessionId,
+                config.collectiveTimeoutMs()))
         {
             // The stage's accumulator table in the Spark UI shows the epochs done (refreshed with executor
             // heartbeats); the job description names the fit.
             final LongAccumulator epochsDone = sc.sc().longAccumulator("paratrain epochs done (of " +
                 config.epochs() + ")");
             final BarrierTrainingTask task = new BarrierTrainingTask(broadcast, config, plan, sessionId, channelKey,
-                channelCounters, progress.address(), token, modelReceiver.address(), epochsDone);
+                channelCounters, progress.address(), token, modelReceiver == null ? null : modelReceiver.address(),
+                epochsDone);
             sc.setJobDescription(description);
             final boolean retryable = config.checkpoint() != null;
             final List<ModelSender.Delivery> results = widths != null
@@ -174,7 +180,7 @@ public final class DataParallelTrainer
             {
                 throw new TrainerException("expected the model from rank 0, got " + results.size() + " models");
             }
-            trained = results.get(0).resolve(modelReceiver);
+            trained = results.get(0).resolve(handoff != null ? handoff : modelReceiver);
         }
         catch (final IOException ex)
         {
@@ -188,7 +194,14 @@ public final class DataParallelTrainer
         finally
         {
             sc.setJobDescription(null);
-            broadcast.destroy();
+            if (broadcast != null)
+            {
+                broadcast.destroy();
+            }
+            if (handoff != null)
+            {
+                handoff.close();
+            }
         }
         trained.applyTo(network);
         final double seconds = (System.nanoTime() - startNs) / 1e9;

@@ -28,6 +28,7 @@ import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -87,6 +88,40 @@ class EquivalenceTest
         assertTrue(change > 1e-2, "training must have moved the parameters (moved " + change + ")");
         assertTrue(relative <= 1e-5, "relative difference " + relative + " > 1e-5 (absolute " + difference + ")");
         assertTrue(difference < change * 1e-3, "difference " + difference + " must be tiny next to change " + change);
+    }
+
+    /**
+     * A network that has not trained yet ships no updater state (its replicas create the initial state themselves);
+     * one that has trained ships its state. Two fits in a row must therefore continue exactly where the first left
+     * off: Adam's moments and its bias correction (the iteration count) carry over.
+     */
+    @Test
+    void aSecondFitContinuesFromTheUpdaterStateTheFirstLeft()
+    {
+        final int workers = 2;
+        final int globalBatch = workers * BATCH_PER_WORKER;
+        final List<DataSet> first = Networks.examples(10 * globalBatch, 11);
+        final List<DataSet> second = Networks.examples(10 * globalBatch, 12);
+        final MultiLayerNetwork reference = Networks.mlp(new Adam(0.01), 321);
+        final MultiLayerNetwork distributed = Networks.mlp(new Adam(0.01), 321); // clone() would make an updater
+        assertEquals(reference.params(), distributed.params());
+        assertNull(distributed.getUpdater(false), "a network that has not trained yet has no updater");
+        for (final List<DataSet> part : List.of(first, second))
+        {
+            for (final DataSet batch : Networks.minibatches(part, globalBatch))
+            {
+                reference.fit(batch);
+            }
+        }
+        final DataParallelTrainer trainer = new DataParallelTrainer(SPARK.sc(), TrainerConfig.builder()
+            .workers(workers).batchSizePerWorker(BATCH_PER_WORKER).build());
+        trainer.fit(distributed, SPARK.sc().parallelize(Networks.minibatches(first, 5), workers));
+        assertEquals(10, distributed.getIterationCount());
+        trainer.fit(distributed, SPARK.sc().parallelize(Networks.minibatches(second, 5), workers));
+        assertEquals(20, distributed.getIterationCount());
+        assertRelativelyClose(reference.params(), distributed.params(), "parameters");
+        assertRelativelyClose(reference.getUpdater().getStateViewArray(),
+            distributed.getUpdater().getStateViewArray(), "updater state");
     }
 
     /**

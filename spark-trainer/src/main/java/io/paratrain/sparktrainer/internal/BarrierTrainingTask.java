@@ -33,6 +33,7 @@ public final class BarrierTrainingTask implements Serializable
 {
     private static final Logger LOG = LoggerFactory.getLogger(BarrierTrainingTask.class);
 
+    /** Null when the driver hands the models over in its own JVM ({@link SameJvmHandoff}). */
     private final Broadcast<ModelSnapshot> initialModel;
     private final TrainerConfig config;
     private final ExamplePlan plan;
@@ -41,6 +42,7 @@ public final class BarrierTrainingTask implements Serializable
     private final ChannelCounters channelCounters;
     private final String progressAddress;
     private final String progressToken;
+    /** Null likewise. */
     private final String modelAddress;
     private final LongAccumulator epochsDone;
 
@@ -134,8 +136,18 @@ public final class BarrierTrainingTask implements Serializable
             }
         }
         LOG.info("Rank {} of {} finished {} epochs", rank, worldSize, config.epochs());
-        return rank == 0 ? List.of(ModelSender.send(ModelSnapshot.of(network, initialModel.value().configuration()),
-            modelAddress, sessionId, config.collectiveTimeoutMs())).iterator() : Collections.emptyIterator();
+        if (rank != 0)
+        {
+            return Collections.emptyIterator();
+        }
+        final ModelSnapshot trained = ModelSnapshot.of(network, initialModel().configuration());
+        return List.of(initialModel == null ? SameJvmHandoff.of(sessionId).deliver(trained) :
+            ModelSender.send(trained, modelAddress, sessionId, config.collectiveTimeoutMs())).iterator();
+    }
+
+    private ModelSnapshot initialModel()
+    {
+        return initialModel == null ? SameJvmHandoff.of(sessionId).initial() : initialModel.value();
     }
 
     /** Restores the initial model on a daemon thread bound to this task's device. */
@@ -145,7 +157,7 @@ public final class BarrierTrainingTask implements Serializable
         return BackgroundWork.start("paratrain-restore-" + rank, "restoring the initial model", rank, () ->
         {
             Nd4j.getAffinityManager().unsafeSetDevice(device);
-            return initialModel.value().restore();
+            return initialModel().restore();
         });
     }
 

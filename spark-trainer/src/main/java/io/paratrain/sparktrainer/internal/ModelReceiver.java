@@ -22,7 +22,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * a model is handed out only for a digest that a task reported, so bytes sent by anyone else are never used.
  * Stores are kept by digest: a retried stage attempt simply sends another one.
  */
-public final class ModelReceiver extends DriverSocket
+public final class ModelReceiver extends DriverSocket implements ModelInbox
 {
     private static final Logger LOG = LoggerFactory.getLogger(ModelReceiver.class);
     /** Larger payloads go through Spark (Java arrays stop at 2^31 - 1 bytes). */
@@ -44,6 +44,7 @@ public final class ModelReceiver extends DriverSocket
     }
 
     /** The model whose bytes had {@code digest}; the result of rank 0's {@link ModelSender#send}. */
+    @Override
     public ModelSnapshot take(final byte[] digest)
     {
         final String key = HexFormat.of().formatHex(digest);

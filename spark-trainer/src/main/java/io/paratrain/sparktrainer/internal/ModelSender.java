@@ -33,14 +33,14 @@ public final class ModelSender
     }
 
     /**
-     * What rank 0 returns through Spark: the digest of a model sent over the socket, or (when that failed) the
-     * model itself.
+     * What rank 0 returns through Spark: the digest of a model sent over the socket (or the key of one left in
+     * the driver's JVM, {@link SameJvmHandoff}), or, when sending failed, the model itself.
      */
     public record Delivery(byte[] digest, ModelSnapshot inline) implements Serializable
     {
-        public ModelSnapshot resolve(final ModelReceiver receiver)
+        public ModelSnapshot resolve(final ModelInbox inbox)
         {
-            return inline != null ? inline : receiver.take(digest);
+            return inline != null ? inline : inbox.take(digest);
         }
     }
 
