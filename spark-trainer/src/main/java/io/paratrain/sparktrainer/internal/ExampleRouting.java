@@ -24,12 +24,6 @@ public final class ExampleRouting
     {
     }
 
-    /** Examples in each partition of {@code data}, in partition order (one Spark job). */
-    public static long[] countPerPartition(final JavaRDD<DataSet> data)
-    {
-        return counts(await(describePartitionsAsync(data)));
-    }
-
     /** The example counts of {@code partitions}, in partition order. */
     public static long[] counts(final List<PartitionShape> partitions)
     {
