@@ -8,6 +8,7 @@ import io.paratrain.sparktrainer.internal.BarrierSlots;
 import io.paratrain.sparktrainer.internal.BarrierTrainingTask;
 import io.paratrain.sparktrainer.internal.ChannelCounters;
 import io.paratrain.sparktrainer.internal.ChannelKey;
+import io.paratrain.sparktrainer.internal.CountedSnapshot;
 import io.paratrain.sparktrainer.internal.Checkpoint;
 import io.paratrain.sparktrainer.internal.CheckpointStore;
 import io.paratrain.sparktrainer.internal.ExampleExchange;
@@ -21,7 +22,6 @@ import io.paratrain.sparktrainer.internal.ProgressServer;
 import io.paratrain.sparktrainer.internal.SameJvmHandoff;
 import org.apache.spark.Dependency;
 import org.apache.spark.ShuffleDependency;
-import org.apache.spark.api.java.JavaFutureAction;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -108,19 +108,10 @@ public final class DataParallelTrainer
     private TrainingSummary fit(final MultiLayerNetwork network, final JavaRDD<DataSet> data, final long sessionId)
     {
         final long planStartNs = System.nanoTime();
-        final JavaFutureAction<List<PartitionShape>> counting = ExampleRouting.describePartitionsAsync(data);
-        final ModelSnapshot initial;
-        try
-        {
-            initial = ModelSnapshot.of(network);
-        }
-        catch (final RuntimeException ex)
-        {
-            counting.cancel(true);
-            throw ex;
-        }
-        final List<PartitionShape> partitions = ExampleRouting.await(counting);
-        final long[] partitionCounts = ExampleRouting.counts(partitions);
+        final CountedSnapshot start = CountedSnapshot.take(network, data);
+        final ModelSnapshot initial = start.snapshot();
+        final List<PartitionShape> partitions = start.partitions();
+        final long[] partitionCounts = start.counts();
         final long total = java.util.Arrays.stream(partitionCounts).sum();
         if (total == 0)
         {

@@ -10,13 +10,12 @@ import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import io.paratrain.sparktrainer.internal.BarrierSlots;
 import io.paratrain.sparktrainer.internal.ChannelCounters;
 import io.paratrain.sparktrainer.internal.ChannelKey;
+import io.paratrain.sparktrainer.internal.CountedSnapshot;
 import io.paratrain.sparktrainer.internal.ExamplePlan;
 import io.paratrain.sparktrainer.internal.ExampleRouting;
 import io.paratrain.sparktrainer.internal.ModelSnapshot;
-import io.paratrain.sparktrainer.internal.PartitionShape;
 import io.paratrain.sparktrainer.internal.SplitBarrierTask;
 import io.paratrain.sparktrainer.internal.StageFailures;
-import org.apache.spark.api.java.JavaFutureAction;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -121,19 +120,9 @@ public final class ModelSplitTrainer
     public TrainingSummary fit(final MultiLayerNetwork network, final JavaRDD<DataSet> data)
     {
         check(network.getLayerWiseConfigurations(), split);
-        // the counting job runs while the driver takes the model's snapshot, as in the data-parallel fit
-        final JavaFutureAction<List<PartitionShape>> counting = ExampleRouting.describePartitionsAsync(data);
-        final ModelSnapshot initial;
-        try
-        {
-            initial = ModelSnapshot.of(network);
-        }
-        catch (final RuntimeException ex)
-        {
-            counting.cancel(true);
-            throw ex;
-        }
-        final long[] partitionCounts = ExampleRouting.counts(ExampleRouting.await(counting));
+        final CountedSnapshot start = CountedSnapshot.take(network, data);
+        final ModelSnapshot initial = start.snapshot();
+        final long[] partitionCounts = start.counts();
         final long total = Arrays.stream(partitionCounts).sum();
         if (total == 0)
         {
