@@ -18,6 +18,9 @@ import java.nio.ByteBuffer;
  * Everything that makes two replicas identical: configuration, parameters, updater state and the iteration and
  * epoch counters the updater's schedules read. Shipped to the replicas at the start of a fit and back from rank 0
  * at its end.
+ *
+ * @param updaterState null when the network has no updater yet (it has not trained) or its updater keeps no state:
+ *                     a network restored from it then starts from its updater's initial state.
  */
 public record ModelSnapshot(
     NetworkConfiguration configuration,
