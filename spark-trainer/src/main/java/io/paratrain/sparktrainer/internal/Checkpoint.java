@@ -7,6 +7,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.zip.CRC32C;
 
@@ -31,6 +32,8 @@ public record Checkpoint(int epoch, int step, long globalStep, ExamplePlan plan,
 {
     private static final int MAGIC = 0x50544350; // "PTCP"
     private static final int VERSION = 1;
+    /** Format 1 has always stored its float arrays big-endian. */
+    private static final ByteOrder FLOAT_ORDER = ByteOrder.BIG_ENDIAN;
 
     public byte[] encode()
     {
@@ -48,8 +51,8 @@ public record Checkpoint(int epoch, int step, long globalStep, ExamplePlan plan,
             final byte[] json = model.configuration().json().getBytes(StandardCharsets.UTF_8);
             out.writeInt(json.length);
             out.write(json);
-            writeFloats(out, model.parameters());
-            writeFloats(out, model.updaterState());
+            SnapshotCodec.writeFloats(model.parameters(), out, FLOAT_ORDER);
+            SnapshotCodec.writeFloats(model.updaterState(), out, FLOAT_ORDER);
             out.writeInt(model.iterationCount());
             out.writeInt(model.epochCount());
             out.writeInt(randomState.length);
@@ -100,8 +103,8 @@ public record Checkpoint(int epoch, int step, long globalStep, ExamplePlan plan,
             final ExamplePlan plan = new ExamplePlan(in.readLong(), in.readInt(), in.readInt());
             final byte[] json = new byte[in.readInt()];
             in.readFully(json);
-            final float[] parameters = readFloats(in);
-            final float[] updaterState = readFloats(in);
+            final float[] parameters = SnapshotCodec.readFloats(in, bytes.length, FLOAT_ORDER);
+            final float[] updaterState = SnapshotCodec.readFloats(in, bytes.length, FLOAT_ORDER);
             final ModelSnapshot model = new ModelSnapshot(
                 NetworkConfiguration.ofJson(new String(json, StandardCharsets.UTF_8)), parameters, updaterState,
                 in.readInt(), in.readInt());
@@ -120,32 +123,5 @@ public record Checkpoint(int epoch, int step, long globalStep, ExamplePlan plan,
             }
             throw new CheckpointException(source + ": unreadable checkpoint: " + ex, ex);
         }
-    }
-
-    private static void writeFloats(final DataOutputStream out, final float[] values) throws IOException
-    {
-        if (values == null)
-        {
-            out.writeInt(-1);
-            return;
-        }
-        out.writeInt(values.length);
-        final java.nio.ByteBuffer buffer = java.nio.ByteBuffer.allocate(values.length * Float.BYTES);
-        buffer.asFloatBuffer().put(values);
-        out.write(buffer.array());
-    }
-
-    private static float[] readFloats(final DataInputStream in) throws IOException
-    {
-        final int length = in.readInt();
-        if (length < 0)
-        {
-            return null;
-        }
-        final byte[] raw = new byte[length * Float.BYTES];
-        in.readFully(raw);
-        final float[] values = new float[length];
-        java.nio.ByteBuffer.wrap(raw).asFloatBuffer().get(values);
-        return values;
     }
 }

@@ -43,9 +43,8 @@ public final class SnapshotCodec
         out.writeInt(snapshot.iterationCount());
         out.writeInt(snapshot.epochCount());
         snapshot.configuration().writeTo(out);
-        final ByteBuffer block = ByteBuffer.allocate(BLOCK_FLOATS * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
-        writeFloats(snapshot.parameters(), out, block);
-        writeFloats(snapshot.updaterState(), out, block);
+        writeFloats(snapshot.parameters(), out, ByteOrder.LITTLE_ENDIAN);
+        writeFloats(snapshot.updaterState(), out, ByteOrder.LITTLE_ENDIAN);
         out.flush();
     }
 
@@ -80,12 +79,12 @@ public final class SnapshotCodec
         final int iterationCount = in.readInt();
         final int epochCount = in.readInt();
         final NetworkConfiguration configuration = NetworkConfiguration.readFrom(in, bytes.length);
-        final float[] parameters = readFloats(in, bytes.length);
+        final float[] parameters = readFloats(in, bytes.length, ByteOrder.LITTLE_ENDIAN);
         if (parameters == null)
         {
             throw new IOException("the snapshot has no parameters");
         }
-        final float[] updaterState = readFloats(in, bytes.length);
+        final float[] updaterState = readFloats(in, bytes.length, ByteOrder.LITTLE_ENDIAN);
         if (in.read() != -1)
         {
             throw new IOException("bytes left after the snapshot's end");
@@ -98,7 +97,11 @@ public final class SnapshotCodec
         return Integer.BYTES + (values == null ? 0 : (long)values.length * Float.BYTES);
     }
 
-    private static void writeFloats(final float[] values, final DataOutputStream out, final ByteBuffer block)
+    /**
+     * A float count (-1 for null), then the floats in {@code order}, converted in blocks of 1 MiB (no byte copy of
+     * the whole array). {@link Checkpoint} writes its arrays so too, big-endian.
+     */
+    static void writeFloats(final float[] values, final DataOutputStream out, final ByteOrder order)
         throws IOException
     {
         if (values == null)
@@ -107,6 +110,8 @@ public final class SnapshotCodec
             return;
         }
         out.writeInt(values.length);
+        final ByteBuffer block = ByteBuffer.allocate(Math.min(values.length, BLOCK_FLOATS) * Float.BYTES)
+            .order(order);
         for (int offset = 0; offset < values.length; offset += BLOCK_FLOATS)
         {
             final int count = Math.min(BLOCK_FLOATS, values.length - offset);
@@ -116,7 +121,9 @@ public final class SnapshotCodec
         }
     }
 
-    private static float[] readFloats(final DataInputStream in, final int totalBytes) throws IOException
+    /** Reads what {@link #writeFloats} wrote, from a source of {@code totalBytes} bytes in all. */
+    static float[] readFloats(final DataInputStream in, final int totalBytes, final ByteOrder order)
+        throws IOException
     {
         final int count = in.readInt();
         if (count < -1 || (long)count * Float.BYTES > totalBytes)
@@ -140,8 +147,7 @@ public final class SnapshotCodec
             {
                 throw new IOException("truncated snapshot: " + count + " floats announced", ex);
             }
-            ByteBuffer.wrap(block, 0, floats * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer()
-                .get(values, offset, floats);
+            ByteBuffer.wrap(block, 0, floats * Float.BYTES).order(order).asFloatBuffer().get(values, offset, floats);
         }
         return values;
     }
