@@ -1,9 +1,9 @@
 package io.paratrain.benchmarks;
 
+import io.paratrain.modelsplit.LayerRole;
 import io.paratrain.gradientsharing.CollectiveConfig;
 import io.paratrain.modelsplit.SplitConfig;
-import io.paratrain.modelsplit.internal.RankLayer;
-import io.paratrain.modelsplit.internal.StepTraffic;
+import io.paratrain.modelsplit.StepTraffic;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.dataset.DataSet;
 
@@ -75,7 +75,7 @@ public final class SplitBenchmark
 
         final SplitConfig paired = split.withPairing();
         final List<StepTraffic.Layer> pairedLayers = traffic(sizes, paired);
-        final boolean anyPair = pairedLayers.stream().anyMatch(l -> l.role() == RankLayer.Role.ROWS);
+        final boolean anyPair = pairedLayers.stream().anyMatch(l -> l.role() == LayerRole.ROWS);
         Measured pairedSplit = null;
         long pairedAnalytic = 0;
         if (anyPair)

@@ -2,7 +2,7 @@ package io.paratrain.modelsplit;
 
 import io.paratrain.modelsplit.exceptions.SplitConfigException;
 import io.paratrain.modelsplit.internal.MinibatchCheck;
-import io.paratrain.modelsplit.internal.ModelSupport;
+import io.paratrain.modelsplit.ModelSupport;
 import io.paratrain.modelsplit.internal.NetworkTransfer;
 import io.paratrain.modelsplit.internal.SplitDenseLayer;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;

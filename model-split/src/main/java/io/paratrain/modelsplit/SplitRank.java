@@ -6,7 +6,7 @@ import io.paratrain.modelsplit.exceptions.ShardFailedException;
 import io.paratrain.modelsplit.exceptions.SplitConfigException;
 import io.paratrain.modelsplit.exceptions.UnsupportedModelException;
 import io.paratrain.modelsplit.internal.MinibatchCheck;
-import io.paratrain.modelsplit.internal.ModelSupport;
+import io.paratrain.modelsplit.ModelSupport;
 import io.paratrain.modelsplit.internal.RankLayer;
 import io.paratrain.modelsplit.internal.RankModel;
 import io.paratrain.modelsplit.internal.ShardGather;

@@ -5,7 +5,7 @@ import io.paratrain.gradientsharing.TestRing;
 import io.paratrain.gradientsharing.Transport;
 
 import io.paratrain.gradientsharing.CollectiveStats;
-import io.paratrain.modelsplit.internal.StepTraffic;
+import io.paratrain.modelsplit.StepTraffic;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Timeout;

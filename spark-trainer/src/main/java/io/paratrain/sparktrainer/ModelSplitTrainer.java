@@ -2,7 +2,7 @@ package io.paratrain.sparktrainer;
 
 import io.paratrain.modelsplit.SplitConfig;
 import io.paratrain.modelsplit.exceptions.ModelSplitException;
-import io.paratrain.modelsplit.internal.ModelSupport;
+import io.paratrain.modelsplit.ModelSupport;
 import io.paratrain.sparktrainer.exceptions.ShardLostException;
 import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
 import io.paratrain.sparktrainer.exceptions.TrainerException;

@@ -1,5 +1,6 @@
 package io.paratrain.gradientsharing.internal;
 
+import io.paratrain.gradientsharing.Nd4jMemory;
 import io.paratrain.gradientsharing.Collective;
 import io.paratrain.gradientsharing.CollectiveStats;
 import io.paratrain.gradientsharing.ReduceOp;

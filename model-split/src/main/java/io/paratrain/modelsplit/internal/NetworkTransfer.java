@@ -1,5 +1,6 @@
 package io.paratrain.modelsplit.internal;
 
+import io.paratrain.modelsplit.SliceUpdater;
 import io.paratrain.modelsplit.exceptions.UnsupportedModelException;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;

@@ -1,5 +1,6 @@
 package io.paratrain.modelsplit.internal;
 
+import io.paratrain.modelsplit.LayerRole;
 import io.paratrain.gradientsharing.Collective;
 import io.paratrain.gradientsharing.exceptions.CollectiveException;
 import io.paratrain.modelsplit.exceptions.ShardFailedException;
@@ -33,12 +34,6 @@ import java.util.List;
  */
 public final class RankLayer
 {
-    /** How a layer is held; see the class comment. */
-    public enum Role
-    {
-        WHOLE, COLUMNS, COLUMNS_PAIRED, ROWS
-    }
-
     /** A parameter split across the ranks: this rank's items (values, then updater state) and how they are cut. */
     public record SplitParam(String param, List<INDArray> items, SliceLayout layout)
     {
@@ -49,7 +44,7 @@ public final class RankLayer
     private final long nIn;
     private final long nOut;
     private final List<ColumnRange> ranges;
-    private final Role role;
+    private final LayerRole role;
     private final ColumnShard shard;
     private final RowShard rowShard;
     private final int rank;
@@ -61,7 +56,7 @@ public final class RankLayer
      * @param rowShard this rank's row shard (ROWS), else null.
      */
     RankLayer(final int index, final boolean output, final long nIn, final long nOut, final List<ColumnRange> ranges,
-              final Role role, final ColumnShard shard, final RowShard rowShard, final int rank)
+              final LayerRole role, final ColumnShard shard, final RowShard rowShard, final int rank)
     {
         this.index = index;
         this.output = output;
@@ -77,10 +72,10 @@ public final class RankLayer
 
     public boolean split()
     {
-        return role != Role.WHOLE;
+        return role != LayerRole.WHOLE;
     }
 
-    public Role role()
+    public LayerRole role()
     {
         return role;
     }
@@ -167,7 +162,7 @@ public final class RankLayer
             {
                 final INDArray input = broadcastFromRoot(ring, x, batch, nIn, where, "forward broadcast of X");
                 final INDArray mine = HostBytes.cOrder(compute(input));
-                if (role == Role.COLUMNS_PAIRED)
+                if (role == LayerRole.COLUMNS_PAIRED)
                 {
                     return mine;
                 }
@@ -205,7 +200,7 @@ public final class RankLayer
             }
             default ->
             {
-                final INDArray mine = role == Role.COLUMNS_PAIRED ? gradient
+                final INDArray mine = role == LayerRole.COLUMNS_PAIRED ? gradient
                     : ColumnBlocks.columns(broadcastFromRoot(ring, gradient, batch, nOut, where,
                         "backward broadcast of dH"), shard.range());
                 final INDArray partial = backwardLocal(mine, wantInputGradient);

@@ -1,5 +1,7 @@
 package io.paratrain.modelsplit.internal;
 
+import io.paratrain.modelsplit.LayerRole;
+import io.paratrain.modelsplit.ModelSupport;
 import io.paratrain.modelsplit.SplitConfig;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
@@ -48,14 +50,14 @@ public final class RankModel
             {
                 final ColumnShard whole = rank == 0 ? new ColumnShard(name, layerConf, nIn, new ColumnRange(0, nOut),
                     hasBias, type, divideByMinibatch) : null;
-                layers.add(new RankLayer(i, last, nIn, nOut, null, RankLayer.Role.WHOLE, whole, null, rank));
+                layers.add(new RankLayer(i, last, nIn, nOut, null, LayerRole.WHOLE, whole, null, rank));
             }
             else if (split.splitByRows(i))
             {
                 final List<ColumnRange> ranges = ColumnRange.split(nIn, split.shards(), name + " (rows)");
                 final RowShard shard = new RowShard(name + " row shard " + rank + "/" + split.shards(), layerConf,
                     ranges.get(rank), nOut, rank == 0, hasBias, type, divideByMinibatch);
-                layers.add(new RankLayer(i, last, nIn, nOut, ranges, RankLayer.Role.ROWS, null, shard, rank));
+                layers.add(new RankLayer(i, last, nIn, nOut, ranges, LayerRole.ROWS, null, shard, rank));
             }
             else
             {
@@ -63,7 +65,7 @@ public final class RankModel
                 final ColumnShard shard = new ColumnShard(name + " shard " + rank + "/" + split.shards(), layerConf,
                     nIn, ranges.get(rank), hasBias, type, divideByMinibatch);
                 layers.add(new RankLayer(i, last, nIn, nOut, ranges, split.pairedWithNext(i)
-                    ? RankLayer.Role.COLUMNS_PAIRED : RankLayer.Role.COLUMNS, shard, null, rank));
+                    ? LayerRole.COLUMNS_PAIRED : LayerRole.COLUMNS, shard, null, rank));
             }
         }
         return new RankModel(List.copyOf(layers));

@@ -1,5 +1,6 @@
 package io.paratrain.modelsplit.internal;
 
+import io.paratrain.modelsplit.SliceUpdater;
 import io.paratrain.modelsplit.exceptions.SplitInputException;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.nd4j.linalg.activations.IActivation;

@@ -1,7 +1,7 @@
 package io.paratrain.sparktrainer.internal;
 
 import io.paratrain.gradientsharing.Collective;
-import io.paratrain.gradientsharing.internal.Nd4jMemory;
+import io.paratrain.gradientsharing.Nd4jMemory;
 import io.paratrain.sparktrainer.exceptions.TrainerException;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;

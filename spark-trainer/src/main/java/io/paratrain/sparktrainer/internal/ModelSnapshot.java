@@ -1,6 +1,6 @@
 package io.paratrain.sparktrainer.internal;
 
-import io.paratrain.gradientsharing.internal.Nd4jMemory;
+import io.paratrain.gradientsharing.Nd4jMemory;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import org.deeplearning4j.nn.api.Updater;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;

@@ -1,8 +1,8 @@
 package io.paratrain.sparktrainer.internal;
 
 import io.paratrain.gradientsharing.Collective;
-import io.paratrain.modelsplit.internal.ModelSupport;
-import io.paratrain.modelsplit.internal.SliceUpdater;
+import io.paratrain.modelsplit.ModelSupport;
+import io.paratrain.modelsplit.SliceUpdater;
 import org.deeplearning4j.nn.api.Trainable;
 import org.deeplearning4j.nn.api.TrainingConfig;
 import org.deeplearning4j.nn.api.Updater;

@@ -1,6 +1,7 @@
-package io.paratrain.modelsplit.internal;
+package io.paratrain.modelsplit;
 
-import io.paratrain.modelsplit.SplitConfig;
+import io.paratrain.modelsplit.internal.ColumnRange;
+import io.paratrain.modelsplit.internal.StepHeader;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -30,12 +31,12 @@ import java.util.List;
 public final class StepTraffic
 {
     /** One layer of the network: its input and output widths and how it is held. */
-    public record Layer(long nIn, long nOut, RankLayer.Role role)
+    public record Layer(long nIn, long nOut, LayerRole role)
     {
         /** A whole layer, or one split by columns without pairing. */
         public Layer(final long nIn, final long nOut, final boolean split)
         {
-            this(nIn, nOut, split ? RankLayer.Role.COLUMNS : RankLayer.Role.WHOLE);
+            this(nIn, nOut, split ? LayerRole.COLUMNS : LayerRole.WHOLE);
         }
     }
 
@@ -49,9 +50,9 @@ public final class StepTraffic
         final List<Layer> layers = new ArrayList<>();
         for (int l = 0; l < widths.length - 1; l++)
         {
-            final RankLayer.Role role = !split.splitLayers().contains(l) ? RankLayer.Role.WHOLE
-                : split.splitByRows(l) ? RankLayer.Role.ROWS
-                : split.pairedWithNext(l) ? RankLayer.Role.COLUMNS_PAIRED : RankLayer.Role.COLUMNS;
+            final LayerRole role = !split.splitLayers().contains(l) ? LayerRole.WHOLE
+                : split.splitByRows(l) ? LayerRole.ROWS
+                : split.pairedWithNext(l) ? LayerRole.COLUMNS_PAIRED : LayerRole.COLUMNS;
             layers.add(new Layer(widths[l], widths[l + 1], role));
         }
         return layers;

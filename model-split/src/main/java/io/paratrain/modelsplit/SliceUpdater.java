@@ -1,4 +1,4 @@
-package io.paratrain.modelsplit.internal;
+package io.paratrain.modelsplit;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;

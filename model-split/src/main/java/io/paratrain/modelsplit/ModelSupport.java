@@ -1,4 +1,4 @@
-package io.paratrain.modelsplit.internal;
+package io.paratrain.modelsplit;
 
 import io.paratrain.modelsplit.exceptions.SplitConfigException;
 import io.paratrain.modelsplit.exceptions.UnsupportedModelException;

@@ -1,4 +1,4 @@
-package io.paratrain.gradientsharing.internal;
+package io.paratrain.gradientsharing;
 
 import io.paratrain.gradientsharing.exceptions.CollectiveInputException;
 import org.agrona.concurrent.UnsafeBuffer;
