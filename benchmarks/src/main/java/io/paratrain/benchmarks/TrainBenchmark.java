@@ -16,8 +16,9 @@ import java.util.regex.Pattern;
  * {@code bin/bench-train}: the same models on the same bundled data for the same epochs, one JVM per run:
  * plain DL4J in one JVM (batch N x b, ND4J on both cores), Paratrain's all-reduce with N workers, DL4J's
  * ParameterAveragingTrainingMaster with N workers, and DL4J's SharedTrainingMaster with N workers (in a JVM with
- * its own classpath: it needs Aeron 1.32; bounded time). Prints each run's line and, last, for the headline
- * model, {@code train allreduce_vs_single=<ratio> allreduce_vs_paramavg=<ratio>}.
+ * its own classpath: it needs Aeron 1.32; bounded time; MLPs only). Prints each run's line, then one line per
+ * other model {@code train model=<name> allreduce_vs_single=<ratio> allreduce_vs_paramavg=<ratio>}, and, last,
+ * for the headline model, {@code train allreduce_vs_single=<ratio> allreduce_vs_paramavg=<ratio>}.
  * <p>
  * The single JVM and the all-reduce runs, whose ratio is the close one, alternate {@code --repeats} times
  * (default 3) and are compared by their medians: on this shared 2-core machine the same all-reduce fit took
@@ -29,8 +30,16 @@ public final class TrainBenchmark
     private static final Pattern SPEED = Pattern.compile(" samples_per_s=([0-9.]+)");
     private static final Pattern STEADY_SPEED = Pattern.compile("last_epoch_samples_per_s=([0-9.]+)");
 
-    private record Model(String name, String hidden, int batchPerWorker)
+    /**
+     * A model to train: its name in the output, its architecture as {@link BenchModels} names it, and at most how
+     * many epochs (the CNN's CPU epoch takes ~10x an MLP's, so it trains 2 where the MLPs train 5).
+     */
+    private record Model(String name, String architecture, int batchPerWorker, int maxEpochs)
     {
+        boolean isMlp()
+        {
+            return !BenchModels.LENET.equals(architecture);
+        }
     }
 
     private TrainBenchmark()
@@ -64,8 +73,8 @@ public final class TrainBenchmark
                 default -> throw new IllegalArgumentException("unknown option " + args[i] + " (try --help)");
             }
         }
-        final List<Model> models = List.of(new Model("mlp-784-1000-500-10", "1000,500", 128),
-            new Model("mlp-784-256-10", "256", 32));
+        final List<Model> models = List.of(new Model("mlp-784-1000-500-10", "1000,500", 128, Integer.MAX_VALUE),
+            new Model("mlp-784-256-10", "256", 32, Integer.MAX_VALUE), new Model("lenet", BenchModels.LENET, 64, 2));
         if (repeats < 1)
         {
             throw new IllegalArgumentException("--repeats " + repeats + ": expected at least 1");
@@ -103,6 +112,12 @@ public final class TrainBenchmark
             System.out.println(runShared(model, workers, epochs, sharedClasspath, sharedFlags, sharedLimitS));
         }
         final String headline = models.get(0).name();
+        for (final Model model : models.subList(1, models.size()))
+        {
+            System.out.printf(Locale.ROOT, "train model=%s allreduce_vs_single=%.3f allreduce_vs_paramavg=%.3f%n",
+                model.name(), speed.get(model.name() + "/allreduce") / speed.get(model.name() + "/single"),
+                speed.get(model.name() + "/allreduce") / speed.get(model.name() + "/paramavg"));
+        }
         // The same ratios over the last epoch only: without the per-fit start-up and the JIT warm-up.
         System.out.printf(Locale.ROOT, "train last_epoch allreduce_vs_single=%.3f allreduce_vs_paramavg=%.3f%n",
             steadySpeed.get(headline + "/allreduce") / steadySpeed.get(headline + "/single"),
@@ -112,11 +127,12 @@ public final class TrainBenchmark
             speed.get(headline + "/allreduce") / speed.get(headline + "/paramavg"));
     }
 
-    private static String runOwnJvm(final Model model, final String mode, final int workers, final int epochs)
+    private static String runOwnJvm(final Model model, final String mode, final int workers, final int allEpochs)
         throws IOException, InterruptedException
     {
+        final int epochs = Math.min(allEpochs, model.maxEpochs());
         final List<String> command = java(System.getProperty("java.class.path"), jvmFlags());
-        command.addAll(List.of(TrainRun.class.getName(), mode, model.name(), model.hidden(),
+        command.addAll(List.of(TrainRun.class.getName(), mode, model.name(), model.architecture(),
             Integer.toString(workers), Integer.toString(model.batchPerWorker()), Integer.toString(epochs)));
         // single: ND4J/OpenBLAS on every core; the replicas of one local[N] JVM: one thread each
         final int threads = "single".equals(mode) ? Runtime.getRuntime().availableProcessors() : 1;
@@ -147,6 +163,11 @@ public final class TrainBenchmark
     private static String runShared(final Model model, final int workers, final int epochs, final String classpath,
         final String flags, final long limitS) throws IOException, InterruptedException
     {
+        if (!model.isMlp())
+        {
+            return String.format(Locale.ROOT, "train model=%s mode=shared workers=%d skipped=mlp_only",
+                model.name(), workers);
+        }
         if (classpath == null)
         {
             return String.format(Locale.ROOT, "train model=%s mode=shared workers=%d skipped=no_shared_classpath",
@@ -155,7 +176,7 @@ public final class TrainBenchmark
         final List<String> command = java(classpath, flags.isBlank() ? List.of() : List.of(flags.split(" ")));
         command.addAll(List.of("io.paratrain.benchmarks.shared.SharedMasterRun",
             "--train", dataFile("mnist-train.csv.gz"), "--test", dataFile("mnist-test.csv.gz"),
-            "--hidden", model.hidden(), "--workers", Integer.toString(workers),
+            "--hidden", model.architecture(), "--workers", Integer.toString(workers),
             "--batch-size", Integer.toString(model.batchPerWorker()), "--epochs", Integer.toString(epochs),
             "--model-name", model.name(), "--time-limit-s", Long.toString(limitS)));
         // DL4J's nd4j-aeron launches media drivers in /dev/shm/aeron-<user>-<uuid> and leaves them behind.

@@ -6,7 +6,6 @@ import io.paratrain.sparktrainer.TrainingListener;
 import io.paratrain.sparktrainer.TrainerConfig;
 import io.paratrain.sparktrainer.job.BundledData;
 import io.paratrain.sparktrainer.job.ExampleReader;
-import io.paratrain.sparktrainer.job.ModelSource;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -18,16 +17,15 @@ import org.deeplearning4j.spark.impl.multilayer.SparkDl4jMultiLayer;
 import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
 import org.nd4j.evaluation.classification.Evaluation;
 import org.nd4j.linalg.dataset.DataSet;
-import org.nd4j.linalg.learning.config.Adam;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
 /**
  * One run of {@link TrainBenchmark}, in a JVM of its own so that modes do not share JIT, ND4J or thread state.
- * Arguments: {@code mode model hidden(comma list) workers batchPerWorker epochs}. Trains on the bundled MNIST
+ * Arguments: {@code mode model architecture workers batchPerWorker epochs}, the architecture as
+ * {@link BenchModels} names it ({@code lenet}, or an MLP's hidden sizes as a comma list). Trains on the bundled MNIST
  * training set, times only the fit (all epochs), evaluates on the bundled test set and prints
  * {@code train model=M mode=X workers=N samples_per_s=S last_epoch_samples_per_s=L accuracy=A}: S over the whole
  * fit (start-up and JIT warm-up included), L over the last epoch alone (steady state).
@@ -44,13 +42,13 @@ public final class TrainRun
     {
         final String mode = args[0];
         final String model = args[1];
-        final int[] hidden = Arrays.stream(args[2].split(",")).mapToInt(Integer::parseInt).toArray();
+        final String architecture = args[2];
         final int workers = Integer.parseInt(args[3]);
         final int batch = Integer.parseInt(args[4]);
         final int epochs = Integer.parseInt(args[5]);
         final List<DataSet> train = load(BundledData.TRAIN);
         final List<DataSet> test = load(BundledData.TEST);
-        final MultiLayerNetwork network = new MultiLayerNetwork(ModelSource.mlp(784, hidden, 10, new Adam(1e-3), 42));
+        final MultiLayerNetwork network = new MultiLayerNetwork(BenchModels.configuration(architecture));
         network.init();
 
         final EpochClock clock = new EpochClock();
