@@ -1,5 +1,6 @@
 package io.paratrain.sparktrainer;
 
+import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -103,6 +104,15 @@ class BatchNormalizationEquivalenceTest
             .fit(distributed, SPARK.sc().parallelize(Networks.minibatches(examples, 5), 2));
 
         assertEquals(reference.getIterationCount(), distributed.getIterationCount());
+        // the synchronized layers live in the replicas only: the user's network keeps its configuration and helpers
+        for (int i = 0; i < reference.getnLayers(); i++)
+        {
+            assertEquals(helperClass(reference.getLayer(i)), helperClass(distributed.getLayer(i)), "layer " + i);
+            if (distributed.getLayer(i).getConfig() instanceof BatchNormalization layer)
+            {
+                assertTrue(layer.isCudnnAllowFallback(), "layer " + i + " configuration changed");
+            }
+        }
         final double change = reference.params().sub(initial).norm2Number().doubleValue();
         final double relative = relativeDifference(reference.params(), distributed.params());
         final double runningMean = relativeDifference(runningStatistic(reference,
@@ -118,6 +128,11 @@ class BatchNormalizationEquivalenceTest
         assertTrue(relative <= TOLERANCE, "parameters: relative difference " + relative + " > " + TOLERANCE);
         assertTrue(runningMean <= TOLERANCE, "running mean: relative difference " + runningMean);
         assertTrue(runningVar <= TOLERANCE, "running " + spread + ": relative difference " + runningVar);
+    }
+
+    private static Class<?> helperClass(final Layer layer)
+    {
+        return layer.getHelper() == null ? null : layer.getHelper().getClass();
     }
 
     private static double relativeDifference(final INDArray expected, final INDArray actual)

@@ -86,6 +86,11 @@ public final class SyncBatchNorm
             }
         }
         final List<Contribution> contributions = contributions(network, synced, collective);
+        if (!helpers.isEmpty() && collective.rank() == 0)
+        {
+            LOG.info("Synchronized batch normalization in layers {}: statistics of the global batch, running " +
+                "statistics updated once", synced.stream().map(Layer::getIndex).toList());
+        }
         return helpers.isEmpty() && contributions.isEmpty() ? null :
             new SyncBatchNorm(collective, Collections.unmodifiableList(helpers), contributions);
     }

@@ -7,6 +7,7 @@ import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.conf.layers.misc.FrozenLayerWithBackprop;
 import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.params.BatchNormalizationParamInitializer;
@@ -113,6 +114,45 @@ class SyncBatchNormTest
                 final INDArray theirs = replicas.get(r).flatGradient().get(NDArrayIndex.point(0),
                     NDArrayIndex.interval(2 * CHANNELS, 4 * CHANNELS));
                 assertEquals(0, theirs.norm1Number().doubleValue(), "rank " + r + " contributes no running statistics");
+            }
+        }
+    }
+
+    /**
+     * Contributions to the step's sum all-reduce, exactly: a synchronized layer's running statistics from rank 0
+     * alone; a parameter outside the updater's division in a layer that is not synchronized (here a
+     * BatchNormalization inside a wrapper) averaged, value / N from each; every other gradient untouched.
+     */
+    @org.junit.jupiter.api.Test
+    void runningStatisticsComeFromRankZeroAndUnsynchronizedOnesAreAveraged() throws Exception
+    {
+        final MultiLayerNetwork network = new MultiLayerNetwork(new NeuralNetConfiguration.Builder()
+            .dataType(DataType.FLOAT)
+            .list()
+            .layer(new FrozenLayerWithBackprop(new BatchNormalization.Builder().nIn(CHANNELS).nOut(CHANNELS).build()))
+            .layer(new BatchNormalization.Builder().nIn(CHANNELS).nOut(CHANNELS).build())
+            .build());
+        network.init();
+        network.getUpdater();
+        try (TestRing ring = TestRing.connect(TestRing.config(driverBase, Transport.AUTO).build(), 2))
+        {
+            final List<float[]> contributions = ring.onEveryRank(rank ->
+            {
+                final MultiLayerNetwork replica = network.clone();
+                final SyncBatchNorm batchNorm = SyncBatchNorm.installIfNeeded(replica, ring.ranks.get(rank));
+                final INDArray gradient = replica.getFlattenedGradients(); // made with the replica's updater
+                gradient.assign(3);
+                batchNorm.prepareContribution(gradient);
+                return gradient.toFloatVector();
+            });
+            final float[] wrapped = {3, 3, 3, 3, 3, 3, 1.5f, 1.5f, 1.5f, 1.5f, 1.5f, 1.5f};
+            for (int rank = 0; rank < 2; rank++)
+            {
+                final float[] expected = new float[8 * CHANNELS];
+                System.arraycopy(wrapped, 0, expected, 0, wrapped.length);
+                Arrays.fill(expected, 4 * CHANNELS, 6 * CHANNELS, 3f);                    // gamma, beta
+                Arrays.fill(expected, 6 * CHANNELS, 8 * CHANNELS, rank == 0 ? 3f : 0f);   // running statistics
+                assertArrayEquals(expected, contributions.get(rank), "rank " + rank);
             }
         }
     }
