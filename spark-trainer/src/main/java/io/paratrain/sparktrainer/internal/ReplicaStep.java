@@ -60,7 +60,7 @@ public final class ReplicaStep
         {
             network.setInput(local.getFeatures());
             network.setLabels(local.getLabels());
-            network.computeGradientAndScore();
+            computeGradientAndScore();
             lossSum[0] = (float)(network.score() * local.numExamples());
             if (batchNorm != null)
             {
@@ -102,6 +102,23 @@ public final class ReplicaStep
         network.applyConstraints(iteration, epoch);
         network.clearLayersStates();
         return lossSum[0] / globalExamples;
+    }
+
+    private void computeGradientAndScore()
+    {
+        if (batchNorm == null)
+        {
+            network.computeGradientAndScore();
+            return;
+        }
+        try
+        {
+            network.computeGradientAndScore();
+        }
+        catch (final RuntimeException e)
+        {
+            throw SyncBatchNorm.collectiveFailureIn(e);
+        }
     }
 
     /**

@@ -1,6 +1,7 @@
 package io.paratrain.sparktrainer.internal.batchnorm;
 
 import io.paratrain.gradientsharing.Collective;
+import io.paratrain.gradientsharing.exceptions.CollectiveException;
 import io.paratrain.sparktrainer.exceptions.TrainerException;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.api.Trainable;
@@ -136,6 +137,22 @@ public final class SyncBatchNorm
         {
             helpers.get(i).sitOutBackward();
         }
+    }
+
+    /**
+     * The collective's own failure (a peer failed, a timeout) when {@code e} wraps one, else {@code e}: DL4J wraps
+     * any error of a layer helper in a RuntimeException that blames cuDNN, which would hide what was waited for.
+     */
+    public static RuntimeException collectiveFailureIn(final RuntimeException e)
+    {
+        for (Throwable cause = e; cause != null; cause = cause.getCause())
+        {
+            if (cause instanceof CollectiveException collective)
+            {
+                return collective;
+            }
+        }
+        return e;
     }
 
     private static SyncBatchNormHelper install(final BatchNormalization layer, final Collective collective)

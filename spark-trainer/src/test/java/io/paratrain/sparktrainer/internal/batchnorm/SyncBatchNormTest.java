@@ -3,10 +3,14 @@ package io.paratrain.sparktrainer.internal.batchnorm;
 import io.paratrain.gradientsharing.Collective;
 import io.paratrain.gradientsharing.TestRing;
 import io.paratrain.gradientsharing.Transport;
+import io.paratrain.gradientsharing.exceptions.CollectiveTimeoutException;
+import io.paratrain.sparktrainer.internal.ReplicaStep;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayerWithBackprop;
 import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -17,10 +21,13 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.nd4j.common.primitives.Pair;
+import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -29,6 +36,7 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -154,6 +162,35 @@ class SyncBatchNormTest
                 Arrays.fill(expected, 6 * CHANNELS, 8 * CHANNELS, rank == 0 ? 3f : 0f);   // running statistics
                 assertArrayEquals(expected, contributions.get(rank), "rank " + rank);
             }
+        }
+    }
+
+    /**
+     * A replica whose peer never reaches the forward pass's all-reduce fails the step with the collective's typed
+     * timeout (which names the operation and the peer), not with DL4J's wrapper that blames cuDNN.
+     */
+    @org.junit.jupiter.api.Test
+    void aPeerThatNeverArrivesFailsTheStepWithTheCollectiveTimeout() throws Exception
+    {
+        final MultiLayerNetwork network = new MultiLayerNetwork(new NeuralNetConfiguration.Builder()
+            .dataType(DataType.FLOAT)
+            .list()
+            .layer(new DenseLayer.Builder().nIn(CHANNELS).nOut(CHANNELS).hasBias(false).build())
+            .layer(new BatchNormalization.Builder().nOut(CHANNELS).build())
+            .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(CHANNELS).nOut(2)
+                .activation(Activation.SOFTMAX).build())
+            .build());
+        network.init();
+        final DataSet batch = new DataSet(Nd4j.rand(DataType.FLOAT, 4, CHANNELS),
+            Nd4j.createFromArray(new float[][] {{1, 0}, {0, 1}, {1, 0}, {0, 1}}));
+        try (TestRing ring = TestRing.connect(TestRing.config(driverBase, Transport.AUTO).timeoutMs(1_500).build(), 2))
+        {
+            final List<Throwable> failures = ring.failuresOnEveryRank(rank -> rank == 0
+                ? new ReplicaStep(network, ring.ranks.get(0), null).run(batch, 8) : null);
+            final CollectiveTimeoutException timeout = assertInstanceOf(CollectiveTimeoutException.class,
+                failures.get(0));
+            assertEquals(1, timeout.peerRank(), timeout.getMessage());
+            assertEquals(null, failures.get(1));
         }
     }
 
