@@ -2,6 +2,7 @@ package io.paratrain.sparktrainer.internal;
 
 import io.paratrain.gradientsharing.Collective;
 import io.paratrain.gradientsharing.ReduceOp;
+import io.paratrain.sparktrainer.internal.batchnorm.SyncBatchNorm;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -18,6 +19,9 @@ import org.nd4j.linalg.dataset.DataSet;
  * With a {@link ShardedUpdate} the all-reduce is split in its two halves and each replica runs the updater only
  * on the parameters it owns in between: reduce-scatter the gradient sums, update the own segment, all-gather
  * the parameters.
+ * <p>
+ * BatchNormalization layers normalize with the statistics of the global batch ({@link SyncBatchNorm}, installed
+ * in this replica's network), so that they too train as one process at batch r.
  */
 public final class ReplicaStep
 {
@@ -26,6 +30,8 @@ public final class ReplicaStep
     private final float[] lossSum = new float[1];
     private final LayerWorkspaceMgr workspaces = LayerWorkspaceMgr.noWorkspaces();
     private final ShardedUpdate sharded;
+    /** Null when the network has no BatchNormalization (nor other parameter outside the updater's division). */
+    private final SyncBatchNorm batchNorm;
     private double communicationMs;
 
     /**
@@ -37,6 +43,7 @@ public final class ReplicaStep
         this.network = network;
         this.collective = collective;
         this.sharded = sharded;
+        this.batchNorm = SyncBatchNorm.installIfNeeded(network, collective);
     }
 
     /**
@@ -53,11 +60,19 @@ public final class ReplicaStep
         {
             network.setInput(local.getFeatures());
             network.setLabels(local.getLabels());
-            network.computeGradientAndScore();
+            computeGradientAndScore();
             lossSum[0] = (float)(network.score() * local.numExamples());
+            if (batchNorm != null)
+            {
+                batchNorm.prepareContribution(gradient);
+            }
         }
         else
         {
+            if (batchNorm != null)
+            {
+                batchNorm.sitOut();
+            }
             gradient.assign(0); // takes part with a zero contribution (only in a final step smaller than N)
             lossSum[0] = 0;
         }
@@ -87,6 +102,23 @@ public final class ReplicaStep
         network.applyConstraints(iteration, epoch);
         network.clearLayersStates();
         return lossSum[0] / globalExamples;
+    }
+
+    private void computeGradientAndScore()
+    {
+        if (batchNorm == null)
+        {
+            network.computeGradientAndScore();
+            return;
+        }
+        try
+        {
+            network.computeGradientAndScore();
+        }
+        catch (final RuntimeException e)
+        {
+            throw SyncBatchNorm.collectiveFailureIn(e);
+        }
     }
 
     /**

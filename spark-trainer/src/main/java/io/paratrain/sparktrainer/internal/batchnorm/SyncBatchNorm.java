@@ -1,0 +1,207 @@
+package io.paratrain.sparktrainer.internal.batchnorm;
+
+import io.paratrain.gradientsharing.Collective;
+import io.paratrain.gradientsharing.exceptions.CollectiveException;
+import io.paratrain.sparktrainer.exceptions.TrainerException;
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.api.Trainable;
+import org.deeplearning4j.nn.layers.normalization.BatchNormalization;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.updater.BaseMultiLayerUpdater;
+import org.deeplearning4j.nn.updater.UpdaterBlock;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.lang.reflect.Field;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * Makes a replica's BatchNormalization layers train as one process does at the global batch size.
+ * <p>
+ * DL4J keeps a BatchNormalization layer's running mean and variance (or log10 std) in the parameter vector and
+ * moves them through the gradient path: its "gradient" for them is (1 - decay) (running - batch statistic), which
+ * the updater does not divide by the batch size ({@code updaterDivideByMinibatch} is false) and subtracts with a
+ * NoOp updater. Summed over N replicas that moves the running statistics N times too far, and the forward pass
+ * normalizes with the replica's own slice. So for each BatchNormalization layer of the replica's network this
+ * <ul>
+ *   <li>installs a {@link SyncBatchNormHelper} in the layer's helper slot: the forward and backward passes use the
+ *       statistics of the global batch (per-channel sums all-reduced over the replicas), so the running-statistics
+ *       "gradient" is the same on every replica;</li>
+ *   <li>lets rank 0 alone contribute that "gradient" to the step's sum all-reduce (the others contribute zero: a
+ *       sum with zeros is exact), so the running statistics are updated once, from the global statistics.</li>
+ * </ul>
+ * Any other parameter whose updater does not divide by the minibatch (a BatchNormalization inside a wrapper
+ * layer, which keeps DL4J's local statistics) is averaged over the replicas instead of summed: each contributes
+ * its value / N. Only the replica's own network changes; the user's network and the returned model are untouched.
+ */
+public final class SyncBatchNorm
+{
+    private static final Logger LOG = LoggerFactory.getLogger(SyncBatchNorm.class);
+
+    /** A flat gradient range and what this replica does to its contribution there before the sum all-reduce. */
+    private record Contribution(long from, long to, float factor)
+    {
+    }
+
+    private final Collective collective;
+    /** In forward (layer) order. */
+    private final List<SyncBatchNormHelper> helpers;
+    private final List<Contribution> contributions;
+
+    private SyncBatchNorm(final Collective collective, final List<SyncBatchNormHelper> helpers,
+        final List<Contribution> contributions)
+    {
+        this.collective = collective;
+        this.helpers = helpers;
+        this.contributions = contributions;
+    }
+
+    /**
+     * Installs synchronized batch normalization in {@code network} (a replica's own copy, initialised), or
+     * returns null when the network needs nothing (no parameter outside the updater's division, or one replica).
+     */
+    public static SyncBatchNorm installIfNeeded(final MultiLayerNetwork network, final Collective collective)
+    {
+        if (collective.worldSize() == 1)
+        {
+            return null;
+        }
+        final List<SyncBatchNormHelper> helpers = new ArrayList<>();
+        final List<Layer> synced = new ArrayList<>();
+        for (final Layer layer : network.getLayers())
+        {
+            if (layer instanceof BatchNormalization batchNorm)
+            {
+                if (network.params().dataType() != DataType.FLOAT)
+                {
+                    throw new TrainerException("synchronized batch normalization needs FLOAT parameters, layer " +
+                        layer.getIndex() + " has " + network.params().dataType());
+                }
+                helpers.add(install(batchNorm, collective));
+                synced.add(layer);
+            }
+        }
+        final List<Contribution> contributions = contributions(network, synced, collective);
+        if (!helpers.isEmpty() && collective.rank() == 0)
+        {
+            LOG.info("Synchronized batch normalization in layers {}: statistics of the global batch, running " +
+                "statistics updated once", synced.stream().map(Layer::getIndex).toList());
+        }
+        return helpers.isEmpty() && contributions.isEmpty() ? null :
+            new SyncBatchNorm(collective, Collections.unmodifiableList(helpers), contributions);
+    }
+
+    /**
+     * Before the step's gradient all-reduce: rank 0 keeps the synchronized layers' running-statistics "gradient",
+     * the other ranks zero theirs; parameters of other layers that the updater does not divide by the minibatch are
+     * scaled by 1/N (their sum becomes the mean over the replicas).
+     */
+    public void prepareContribution(final INDArray flatGradient)
+    {
+        for (final Contribution contribution : contributions)
+        {
+            final INDArray range = flatGradient.get(NDArrayIndex.interval(0, 0, true),
+                NDArrayIndex.interval(contribution.from(), contribution.to()));
+            if (contribution.factor() == 0)
+            {
+                range.assign(0);
+            }
+            else
+            {
+                range.muli(contribution.factor());
+            }
+        }
+    }
+
+    /**
+     * For a replica with no example in a step: the all-reduces the synchronized layers make in a forward and
+     * backward pass (all forward passes in layer order, then the backward passes in reverse), with zeros.
+     */
+    public void sitOut()
+    {
+        if (collective.rank() == 0)
+        {
+            // the plan gives rank 0 an example in every step; it alone contributes the running statistics
+            throw new TrainerException("rank 0 has no example in a step; synchronized batch normalization needs one");
+        }
+        for (final SyncBatchNormHelper helper : helpers)
+        {
+            helper.sitOutForward();
+        }
+        for (int i = helpers.size() - 1; i >= 0; i--)
+        {
+            helpers.get(i).sitOutBackward();
+        }
+    }
+
+    /**
+     * The collective's own failure (a peer failed, a timeout) when {@code e} wraps one, else {@code e}: DL4J wraps
+     * any error of a layer helper in a RuntimeException that blames cuDNN, which would hide what was waited for.
+     */
+    public static RuntimeException collectiveFailureIn(final RuntimeException e)
+    {
+        for (Throwable cause = e; cause != null; cause = cause.getCause())
+        {
+            if (cause instanceof CollectiveException collective)
+            {
+                return collective;
+            }
+        }
+        return e;
+    }
+
+    private static SyncBatchNormHelper install(final BatchNormalization layer, final Collective collective)
+    {
+        final org.deeplearning4j.nn.conf.layers.BatchNormalization conf = layer.layerConf();
+        // a failing helper must fail the step: DL4J would otherwise fall back to local statistics silently
+        conf.setCudnnAllowFallback(false);
+        final SyncBatchNormHelper helper = new SyncBatchNormHelper(collective, (int)conf.getNOut(), conf.getGamma(),
+            conf.getBeta());
+        try
+        {
+            final Field slot = BatchNormalization.class.getDeclaredField("helper");
+            slot.setAccessible(true);
+            slot.set(layer, helper);
+        }
+        catch (final ReflectiveOperationException | RuntimeException e)
+        {
+            throw new TrainerException("cannot install synchronized batch normalization in layer " +
+                layer.getIndex() + " (DL4J's BatchNormalization has no helper field 'helper')", e);
+        }
+        return helper;
+    }
+
+    /** The flat gradient ranges whose contribution changes, from the updater's view of the parameters. */
+    private static List<Contribution> contributions(final MultiLayerNetwork network, final List<Layer> synced,
+        final Collective collective)
+    {
+        final List<Contribution> contributions = new ArrayList<>();
+        final float syncedFactor = collective.rank() == 0 ? 1f : 0f;
+        final float averagedFactor = 1f / collective.worldSize();
+        for (final UpdaterBlock block : ((BaseMultiLayerUpdater<?>)network.getUpdater()).getUpdaterBlocks())
+        {
+            for (final UpdaterBlock.ParamState param : block.getLayersAndVariablesInBlock())
+            {
+                final Trainable layer = param.getLayer();
+                if (!layer.updaterDivideByMinibatch(param.getParamName()))
+                {
+                    final boolean isSynced = synced.stream().anyMatch(s -> s == layer);
+                    if (!isSynced && collective.rank() == 0)
+                    {
+                        LOG.warn("Layer {} parameter {}: not divided by the minibatch and not synchronized; its " +
+                            "gradient is averaged over the replicas", layer.getConfig().getLayerName(),
+                            param.getParamName());
+                    }
+                    contributions.add(new Contribution(param.getParamOffsetStart(), param.getParamOffsetEnd(),
+                        isSynced ? syncedFactor : averagedFactor));
+                }
+            }
+        }
+        return List.copyOf(contributions);
+    }
+}
