@@ -5,6 +5,7 @@ import io.paratrain.sparktrainer.exceptions.TrainerException;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import io.paratrain.sparktrainer.internal.BarrierRing;
 import io.paratrain.sparktrainer.internal.BarrierSlots;
+import io.paratrain.sparktrainer.internal.BarrierTimers;
 import io.paratrain.sparktrainer.internal.BarrierTrainingTask;
 import io.paratrain.sparktrainer.internal.ChannelCounters;
 import io.paratrain.sparktrainer.internal.ChannelKey;
@@ -89,6 +90,7 @@ public final class DataParallelTrainer
      */
     public TrainingSummary fit(final MultiLayerNetwork network, final JavaRDD<DataSet> data)
     {
+        BarrierTimers.releaseWhenStopped(sc.sc());
         final long sessionId = new SecureRandom().nextLong() | 1L;
         final AutoCloseable prelaunch = sc.isLocal() ? BarrierRing.prelaunchLocal(sessionId,
             config.collectiveTimeoutMs()) : null;

@@ -8,6 +8,7 @@ import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
 import io.paratrain.sparktrainer.exceptions.TrainerException;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import io.paratrain.sparktrainer.internal.BarrierSlots;
+import io.paratrain.sparktrainer.internal.BarrierTimers;
 import io.paratrain.sparktrainer.internal.ChannelCounters;
 import io.paratrain.sparktrainer.internal.ChannelKey;
 import io.paratrain.sparktrainer.internal.CountedSnapshot;
@@ -120,6 +121,7 @@ public final class ModelSplitTrainer
     public TrainingSummary fit(final MultiLayerNetwork network, final JavaRDD<DataSet> data)
     {
         check(network.getLayerWiseConfigurations(), split);
+        BarrierTimers.releaseWhenStopped(sc.sc());
         final CountedSnapshot start = CountedSnapshot.take(network, data);
         final ModelSnapshot initial = start.snapshot();
         final long[] partitionCounts = start.counts();
