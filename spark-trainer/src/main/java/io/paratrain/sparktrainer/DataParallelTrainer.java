@@ -110,6 +110,8 @@ public final class DataParallelTrainer
     private TrainingSummary fit(final MultiLayerNetwork network, final JavaRDD<DataSet> data, final long sessionId)
     {
         final long planStartNs = System.nanoTime();
+        // before the counting job: local mode fails at once, a cluster's executors join meanwhile
+        BarrierSlots.await(sc, config.workers(), config.slotWaitMs(), "the data-parallel fit");
         final CountedSnapshot start = CountedSnapshot.take(network, data);
         final ModelSnapshot initial = start.snapshot();
         final List<PartitionShape> partitions = start.partitions();
@@ -124,7 +126,6 @@ public final class DataParallelTrainer
             throw new TrainingInputException("more workers (" + config.workers() + ") than training examples (" +
                 total + "): use at most " + total + " workers");
         }
-        BarrierSlots.await(sc, config.workers(), config.slotWaitMs(), "the data-parallel fit");
         final ExamplePlan plan = new ExamplePlan(total, config.workers(), config.batchSizePerWorker());
         final long[] widths = directWidths(data, partitions, total);
         LOG.info("Data-parallel fit: {} examples per epoch (all used), {} steps of {} = {} workers x {}, {} epochs " +

@@ -64,6 +64,7 @@ public final class ModelSplitTrainer
     private final int epochs;
     private final int batchSize;
     private final long collectiveTimeoutMs;
+    private final long slotWaitMs;
     private SplitBarrierTask.Fault fault;
 
     /**
@@ -75,20 +76,37 @@ public final class ModelSplitTrainer
     public ModelSplitTrainer(final JavaSparkContext sc, final SplitConfig split, final int epochs,
         final int batchSize, final long collectiveTimeoutMs)
     {
+        this(sc, split, epochs, batchSize, collectiveTimeoutMs, TrainerConfig.DEFAULT_SLOT_WAIT_MS);
+    }
+
+    /**
+     * @param slotWaitMs longest wait on the driver for a cluster to offer a task slot per shard (>= 0; local mode
+     *                   fails at once).
+     */
+    public ModelSplitTrainer(final JavaSparkContext sc, final SplitConfig split, final int epochs,
+        final int batchSize, final long collectiveTimeoutMs, final long slotWaitMs)
+    {
         require(split != null, "split", split, "a SplitConfig");
         require(epochs >= 1, "epochs", epochs, ">= 1");
         require(batchSize >= 1, "batchSize", batchSize, ">= 1");
         require(collectiveTimeoutMs > 0, "collectiveTimeoutMs", collectiveTimeoutMs, "> 0");
+        require(slotWaitMs >= 0, "slotWaitMs", slotWaitMs, ">= 0");
         this.sc = sc;
         this.split = split;
         this.epochs = epochs;
         this.batchSize = batchSize;
         this.collectiveTimeoutMs = collectiveTimeoutMs;
+        this.slotWaitMs = slotWaitMs;
     }
 
     public SplitConfig split()
     {
         return split;
+    }
+
+    public long slotWaitMs()
+    {
+        return slotWaitMs;
     }
 
     /** Tests only: makes one shard fail during the next fits (see {@link SplitBarrierTask.Fault}). */
@@ -122,6 +140,7 @@ public final class ModelSplitTrainer
     {
         check(network.getLayerWiseConfigurations(), split);
         BarrierTimers.releaseWhenStopped(sc.sc());
+        BarrierSlots.await(sc, split.shards(), slotWaitMs, "the model-split fit");
         final CountedSnapshot start = CountedSnapshot.take(network, data);
         final ModelSnapshot initial = start.snapshot();
         final long[] partitionCounts = start.counts();
@@ -130,7 +149,6 @@ public final class ModelSplitTrainer
         {
             throw new TrainingInputException("the training data is empty: nothing to train on");
         }
-        BarrierSlots.await(sc, split.shards(), TrainerConfig.DEFAULT_SLOT_WAIT_MS, "the model-split fit");
         // One "worker" in the plan: every step's examples go to rank 0; partitions 1..N-1 stay empty.
         final ExamplePlan plan = new ExamplePlan(total, 1, batchSize);
         LOG.info("Model-split fit: {} shards, split layers {}, {} examples per epoch, {} steps of {}, {} epochs",
