@@ -21,11 +21,12 @@ import io.paratrain.sparktrainer.internal.ModelSnapshot;
 import io.paratrain.sparktrainer.internal.PartitionShape;
 import io.paratrain.sparktrainer.internal.ProgressServer;
 import io.paratrain.sparktrainer.internal.SameJvmHandoff;
+import io.paratrain.sparktrainer.internal.ShippedBytes;
+import io.paratrain.sparktrainer.internal.SnapshotBroadcast;
 import org.apache.spark.Dependency;
 import org.apache.spark.ShuffleDependency;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.rdd.RDD;
 import org.apache.spark.util.LongAccumulator;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -152,7 +153,7 @@ public final class DataParallelTrainer
         // In local mode the tasks run in this JVM: the models are handed to them by reference, not broadcast and
         // sent back over a socket.
         final SameJvmHandoff handoff = sc.isLocal() ? SameJvmHandoff.open(sessionId, initial) : null;
-        final Broadcast<ModelSnapshot> broadcast = handoff == null ? sc.broadcast(initial) : null;
+        final SnapshotBroadcast broadcast = handoff == null ? SnapshotBroadcast.of(sc, initial) : null;
         try (ProgressServer progress = new ProgressServer(driverHost(), token, all);
             ModelReceiver modelReceiver = handoff != null ? null : new ModelReceiver(driverHost(), sessionId,
                 config.collectiveTimeoutMs()))
@@ -210,20 +211,21 @@ public final class DataParallelTrainer
      */
     public Evaluation evaluate(final MultiLayerNetwork network, final JavaRDD<DataSet> data)
     {
-        final Broadcast<ModelSnapshot> broadcast = sc.broadcast(ModelSnapshot.of(network));
+        final SnapshotBroadcast broadcast = SnapshotBroadcast.of(sc, ModelSnapshot.of(network));
         try
         {
             sc.setJobDescription("Paratrain evaluation");
             final int classes = network.layerSize(network.getnLayers() - 1);
-            final List<Evaluation> partial = data.mapPartitions(batches ->
+            // as Java-serialized bytes, whatever spark.serializer is (ShippedBytes)
+            final List<byte[]> partial = data.mapPartitions(batches ->
             {
                 final MultiLayerNetwork replica = broadcast.value().restore();
                 final Evaluation evaluation = new Evaluation(classes);
                 batches.forEachRemaining(ds -> evaluation.eval(ds.getLabels(), replica.output(ds.getFeatures())));
-                return List.of(evaluation).iterator();
+                return List.of(ShippedBytes.encodeJava(evaluation)).iterator();
             }).collect();
             final Evaluation merged = new Evaluation(classes);
-            partial.forEach(merged::merge);
+            partial.forEach(bytes -> merged.merge(ShippedBytes.decodeJava(bytes, Evaluation.class)));
             return merged;
         }
         finally
@@ -329,22 +331,22 @@ public final class DataParallelTrainer
         return true;
     }
 
+    /** The stage's deliveries travel as bytes (ShippedBytes): Spark's serializer may be Kryo, which fails on records. */
     private static <T> List<ModelSender.Delivery> runBarrierStage(final RDD<T> input, final TaskBody<T> task,
         final boolean retryable)
     {
-        final ClassTag<ModelSender.Delivery> tag = ClassTag$.MODULE$.apply(ModelSender.Delivery.class);
-        final Function1<scala.collection.Iterator<T>, scala.collection.Iterator<ModelSender.Delivery>> body =
-            (Function1<scala.collection.Iterator<T>, scala.collection.Iterator<ModelSender.Delivery>> & Serializable)
-            partition -> JavaConverters.asScalaIterator(task.train(JavaConverters.asJavaIterator(partition)));
-        final RDD<ModelSender.Delivery> models = input.barrier().mapPartitions(body, false, tag);
-        if (!retryable)
-        {
-            return new JavaRDD<>(models, tag).collect();
-        }
+        final ClassTag<byte[]> tag = ClassTag$.MODULE$.apply(byte[].class);
+        final Function1<scala.collection.Iterator<T>, scala.collection.Iterator<byte[]>> body =
+            (Function1<scala.collection.Iterator<T>, scala.collection.Iterator<byte[]>> & Serializable)
+            partition -> JavaConverters.asScalaIterator(task.train(JavaConverters.asJavaIterator(partition)))
+                .map(ShippedBytes::encodeDelivery);
+        final RDD<byte[]> models = input.barrier().mapPartitions(body, false, tag);
         // A shuffle after the barrier stage makes it a ShuffleMapStage, which Spark re-runs as a whole when one of
         // its tasks fails (up to spark.stage.maxConsecutiveAttempts); a failed barrier ResultStage aborts the job.
         // The retried attempt resumes from the newest checkpoint.
-        return new JavaRDD<>(models, tag).repartition(1).collect();
+        final List<byte[]> results = retryable ? new JavaRDD<>(models, tag).repartition(1).collect() :
+            new JavaRDD<>(models, tag).collect();
+        return results.stream().map(ShippedBytes::decodeDelivery).toList();
     }
 
     private static final class LastLoss implements TrainingListener

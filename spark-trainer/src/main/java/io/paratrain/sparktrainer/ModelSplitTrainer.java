@@ -15,11 +15,12 @@ import io.paratrain.sparktrainer.internal.CountedSnapshot;
 import io.paratrain.sparktrainer.internal.ExamplePlan;
 import io.paratrain.sparktrainer.internal.ExampleRouting;
 import io.paratrain.sparktrainer.internal.ModelSnapshot;
+import io.paratrain.sparktrainer.internal.ShippedBytes;
+import io.paratrain.sparktrainer.internal.SnapshotBroadcast;
 import io.paratrain.sparktrainer.internal.SplitBarrierTask;
 import io.paratrain.sparktrainer.internal.StageFailures;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.rdd.RDD;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -156,7 +157,7 @@ public final class ModelSplitTrainer
         final JavaRDD<Tuple2<Long, DataSet>> routed = ExampleRouting.route(data, partitionCounts, plan,
             split.shards());
 
-        final Broadcast<ModelSnapshot> broadcast = sc.broadcast(initial);
+        final SnapshotBroadcast broadcast = SnapshotBroadcast.of(sc, initial);
         final SecureRandom random = new SecureRandom();
         final long sessionId = random.nextLong() | 1L;
         final ChannelKey channelKey = ChannelKey.forFit(sc.getConf(), sc.sc().applicationId(), "Model-split fit");
@@ -227,14 +228,14 @@ public final class ModelSplitTrainer
     private static List<SplitBarrierTask.Result> runBarrierStage(final JavaRDD<Tuple2<Long, DataSet>> routed,
         final SplitBarrierTask task)
     {
-        final ClassTag<SplitBarrierTask.Result> tag = ClassTag$.MODULE$.apply(SplitBarrierTask.Result.class);
-        final Function1<scala.collection.Iterator<Tuple2<Long, DataSet>>,
-            scala.collection.Iterator<SplitBarrierTask.Result>> body =
-            (Function1<scala.collection.Iterator<Tuple2<Long, DataSet>>,
-                scala.collection.Iterator<SplitBarrierTask.Result>> & Serializable)partition ->
-                JavaConverters.asScalaIterator(task.train(JavaConverters.asJavaIterator(partition)));
-        final RDD<SplitBarrierTask.Result> results = routed.rdd().barrier().mapPartitions(body, false, tag);
-        return new JavaRDD<>(results, tag).collect();
+        // the result travels as bytes (ShippedBytes): Spark's serializer may be Kryo, which fails on records
+        final ClassTag<byte[]> tag = ClassTag$.MODULE$.apply(byte[].class);
+        final Function1<scala.collection.Iterator<Tuple2<Long, DataSet>>, scala.collection.Iterator<byte[]>> body =
+            (Function1<scala.collection.Iterator<Tuple2<Long, DataSet>>, scala.collection.Iterator<byte[]>> &
+                Serializable)partition -> JavaConverters.asScalaIterator(task.train(
+                JavaConverters.asJavaIterator(partition))).map(ShippedBytes::encodeSplitResult);
+        final RDD<byte[]> results = routed.rdd().barrier().mapPartitions(body, false, tag);
+        return new JavaRDD<>(results, tag).collect().stream().map(ShippedBytes::decodeSplitResult).toList();
     }
 
     private static void require(final boolean ok, final String field, final Object value, final String expected)
