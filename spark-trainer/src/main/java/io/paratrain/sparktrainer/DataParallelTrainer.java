@@ -331,7 +331,7 @@ public final class DataParallelTrainer
         return true;
     }
 
-    /** The stage's deliveries travel as bytes (ShippedBytes): Spark's serializer may be Kryo, which fails on records. */
+    /** The deliveries travel as bytes ({@link ShippedBytes}): Spark may serialize with Kryo, which fails on records. */
     private static <T> List<ModelSender.Delivery> runBarrierStage(final RDD<T> input, final TaskBody<T> task,
         final boolean retryable)
     {

@@ -49,7 +49,7 @@ public final class BarrierTimers extends SparkListener
     /** Registers the listener on {@code sc} unless it is there already; cheap, so every fit calls it. */
     public static void releaseWhenStopped(final SparkContext sc)
     {
-        synchronized (sc)
+        synchronized (BarrierTimers.class)
         {
             if (sc.listenerBus().findListenersByClass(ClassTag$.MODULE$.apply(BarrierTimers.class)).isEmpty())
             {
