@@ -5,6 +5,7 @@ import io.paratrain.sparktrainer.exceptions.TrainerException;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import io.paratrain.sparktrainer.internal.BarrierRing;
 import io.paratrain.sparktrainer.internal.BarrierSlots;
+import io.paratrain.sparktrainer.internal.BarrierTimers;
 import io.paratrain.sparktrainer.internal.BarrierTrainingTask;
 import io.paratrain.sparktrainer.internal.ChannelCounters;
 import io.paratrain.sparktrainer.internal.ChannelKey;
@@ -20,11 +21,12 @@ import io.paratrain.sparktrainer.internal.ModelSnapshot;
 import io.paratrain.sparktrainer.internal.PartitionShape;
 import io.paratrain.sparktrainer.internal.ProgressServer;
 import io.paratrain.sparktrainer.internal.SameJvmHandoff;
+import io.paratrain.sparktrainer.internal.ShippedBytes;
+import io.paratrain.sparktrainer.internal.SnapshotBroadcast;
 import org.apache.spark.Dependency;
 import org.apache.spark.ShuffleDependency;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.rdd.RDD;
 import org.apache.spark.util.LongAccumulator;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -89,6 +91,7 @@ public final class DataParallelTrainer
      */
     public TrainingSummary fit(final MultiLayerNetwork network, final JavaRDD<DataSet> data)
     {
+        BarrierTimers.releaseWhenStopped(sc.sc());
         final long sessionId = new SecureRandom().nextLong() | 1L;
         final AutoCloseable prelaunch = sc.isLocal() ? BarrierRing.prelaunchLocal(sessionId,
             config.collectiveTimeoutMs()) : null;
@@ -108,6 +111,8 @@ public final class DataParallelTrainer
     private TrainingSummary fit(final MultiLayerNetwork network, final JavaRDD<DataSet> data, final long sessionId)
     {
         final long planStartNs = System.nanoTime();
+        // before the counting job: local mode fails at once, a cluster's executors join meanwhile
+        BarrierSlots.await(sc, config.workers(), config.slotWaitMs(), "the data-parallel fit");
         final CountedSnapshot start = CountedSnapshot.take(network, data);
         final ModelSnapshot initial = start.snapshot();
         final List<PartitionShape> partitions = start.partitions();
@@ -122,7 +127,6 @@ public final class DataParallelTrainer
             throw new TrainingInputException("more workers (" + config.workers() + ") than training examples (" +
                 total + "): use at most " + total + " workers");
         }
-        BarrierSlots.await(sc, config.workers(), config.slotWaitMs(), "the data-parallel fit");
         final ExamplePlan plan = new ExamplePlan(total, config.workers(), config.batchSizePerWorker());
         final long[] widths = directWidths(data, partitions, total);
         LOG.info("Data-parallel fit: {} examples per epoch (all used), {} steps of {} = {} workers x {}, {} epochs " +
@@ -149,7 +153,7 @@ public final class DataParallelTrainer
         // In local mode the tasks run in this JVM: the models are handed to them by reference, not broadcast and
         // sent back over a socket.
         final SameJvmHandoff handoff = sc.isLocal() ? SameJvmHandoff.open(sessionId, initial) : null;
-        final Broadcast<ModelSnapshot> broadcast = handoff == null ? sc.broadcast(initial) : null;
+        final SnapshotBroadcast broadcast = handoff == null ? SnapshotBroadcast.of(sc, initial) : null;
         try (ProgressServer progress = new ProgressServer(driverHost(), token, all);
             ModelReceiver modelReceiver = handoff != null ? null : new ModelReceiver(driverHost(), sessionId,
                 config.collectiveTimeoutMs()))
@@ -207,20 +211,21 @@ public final class DataParallelTrainer
      */
     public Evaluation evaluate(final MultiLayerNetwork network, final JavaRDD<DataSet> data)
     {
-        final Broadcast<ModelSnapshot> broadcast = sc.broadcast(ModelSnapshot.of(network));
+        final SnapshotBroadcast broadcast = SnapshotBroadcast.of(sc, ModelSnapshot.of(network));
         try
         {
             sc.setJobDescription("Paratrain evaluation");
             final int classes = network.layerSize(network.getnLayers() - 1);
-            final List<Evaluation> partial = data.mapPartitions(batches ->
+            // as Java-serialized bytes, whatever spark.serializer is (ShippedBytes)
+            final List<byte[]> partial = data.mapPartitions(batches ->
             {
                 final MultiLayerNetwork replica = broadcast.value().restore();
                 final Evaluation evaluation = new Evaluation(classes);
                 batches.forEachRemaining(ds -> evaluation.eval(ds.getLabels(), replica.output(ds.getFeatures())));
-                return List.of(evaluation).iterator();
+                return List.of(ShippedBytes.encodeJava(evaluation)).iterator();
             }).collect();
             final Evaluation merged = new Evaluation(classes);
-            partial.forEach(merged::merge);
+            partial.forEach(bytes -> merged.merge(ShippedBytes.decodeJava(bytes, Evaluation.class)));
             return merged;
         }
         finally
@@ -326,22 +331,22 @@ public final class DataParallelTrainer
         return true;
     }
 
+    /** The deliveries travel as bytes ({@link ShippedBytes}): Spark may serialize with Kryo, which fails on records. */
     private static <T> List<ModelSender.Delivery> runBarrierStage(final RDD<T> input, final TaskBody<T> task,
         final boolean retryable)
     {
-        final ClassTag<ModelSender.Delivery> tag = ClassTag$.MODULE$.apply(ModelSender.Delivery.class);
-        final Function1<scala.collection.Iterator<T>, scala.collection.Iterator<ModelSender.Delivery>> body =
-            (Function1<scala.collection.Iterator<T>, scala.collection.Iterator<ModelSender.Delivery>> & Serializable)
-            partition -> JavaConverters.asScalaIterator(task.train(JavaConverters.asJavaIterator(partition)));
-        final RDD<ModelSender.Delivery> models = input.barrier().mapPartitions(body, false, tag);
-        if (!retryable)
-        {
-            return new JavaRDD<>(models, tag).collect();
-        }
+        final ClassTag<byte[]> tag = ClassTag$.MODULE$.apply(byte[].class);
+        final Function1<scala.collection.Iterator<T>, scala.collection.Iterator<byte[]>> body =
+            (Function1<scala.collection.Iterator<T>, scala.collection.Iterator<byte[]>> & Serializable)
+            partition -> JavaConverters.asScalaIterator(task.train(JavaConverters.asJavaIterator(partition)))
+                .map(ShippedBytes::encodeDelivery);
+        final RDD<byte[]> models = input.barrier().mapPartitions(body, false, tag);
         // A shuffle after the barrier stage makes it a ShuffleMapStage, which Spark re-runs as a whole when one of
         // its tasks fails (up to spark.stage.maxConsecutiveAttempts); a failed barrier ResultStage aborts the job.
         // The retried attempt resumes from the newest checkpoint.
-        return new JavaRDD<>(models, tag).repartition(1).collect();
+        final List<byte[]> results = retryable ? new JavaRDD<>(models, tag).repartition(1).collect() :
+            new JavaRDD<>(models, tag).collect();
+        return results.stream().map(ShippedBytes::decodeDelivery).toList();
     }
 
     private static final class LastLoss implements TrainingListener

@@ -8,17 +8,19 @@ import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
 import io.paratrain.sparktrainer.exceptions.TrainerException;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import io.paratrain.sparktrainer.internal.BarrierSlots;
+import io.paratrain.sparktrainer.internal.BarrierTimers;
 import io.paratrain.sparktrainer.internal.ChannelCounters;
 import io.paratrain.sparktrainer.internal.ChannelKey;
 import io.paratrain.sparktrainer.internal.CountedSnapshot;
 import io.paratrain.sparktrainer.internal.ExamplePlan;
 import io.paratrain.sparktrainer.internal.ExampleRouting;
 import io.paratrain.sparktrainer.internal.ModelSnapshot;
+import io.paratrain.sparktrainer.internal.ShippedBytes;
+import io.paratrain.sparktrainer.internal.SnapshotBroadcast;
 import io.paratrain.sparktrainer.internal.SplitBarrierTask;
 import io.paratrain.sparktrainer.internal.StageFailures;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.rdd.RDD;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -63,6 +65,7 @@ public final class ModelSplitTrainer
     private final int epochs;
     private final int batchSize;
     private final long collectiveTimeoutMs;
+    private final long slotWaitMs;
     private SplitBarrierTask.Fault fault;
 
     /**
@@ -74,20 +77,37 @@ public final class ModelSplitTrainer
     public ModelSplitTrainer(final JavaSparkContext sc, final SplitConfig split, final int epochs,
         final int batchSize, final long collectiveTimeoutMs)
     {
+        this(sc, split, epochs, batchSize, collectiveTimeoutMs, TrainerConfig.DEFAULT_SLOT_WAIT_MS);
+    }
+
+    /**
+     * @param slotWaitMs longest wait on the driver for a cluster to offer a task slot per shard (>= 0; local mode
+     *                   fails at once).
+     */
+    public ModelSplitTrainer(final JavaSparkContext sc, final SplitConfig split, final int epochs,
+        final int batchSize, final long collectiveTimeoutMs, final long slotWaitMs)
+    {
         require(split != null, "split", split, "a SplitConfig");
         require(epochs >= 1, "epochs", epochs, ">= 1");
         require(batchSize >= 1, "batchSize", batchSize, ">= 1");
         require(collectiveTimeoutMs > 0, "collectiveTimeoutMs", collectiveTimeoutMs, "> 0");
+        require(slotWaitMs >= 0, "slotWaitMs", slotWaitMs, ">= 0");
         this.sc = sc;
         this.split = split;
         this.epochs = epochs;
         this.batchSize = batchSize;
         this.collectiveTimeoutMs = collectiveTimeoutMs;
+        this.slotWaitMs = slotWaitMs;
     }
 
     public SplitConfig split()
     {
         return split;
+    }
+
+    public long slotWaitMs()
+    {
+        return slotWaitMs;
     }
 
     /** Tests only: makes one shard fail during the next fits (see {@link SplitBarrierTask.Fault}). */
@@ -120,6 +140,8 @@ public final class ModelSplitTrainer
     public TrainingSummary fit(final MultiLayerNetwork network, final JavaRDD<DataSet> data)
     {
         check(network.getLayerWiseConfigurations(), split);
+        BarrierTimers.releaseWhenStopped(sc.sc());
+        BarrierSlots.await(sc, split.shards(), slotWaitMs, "the model-split fit");
         final CountedSnapshot start = CountedSnapshot.take(network, data);
         final ModelSnapshot initial = start.snapshot();
         final long[] partitionCounts = start.counts();
@@ -128,7 +150,6 @@ public final class ModelSplitTrainer
         {
             throw new TrainingInputException("the training data is empty: nothing to train on");
         }
-        BarrierSlots.await(sc, split.shards(), TrainerConfig.DEFAULT_SLOT_WAIT_MS, "the model-split fit");
         // One "worker" in the plan: every step's examples go to rank 0; partitions 1..N-1 stay empty.
         final ExamplePlan plan = new ExamplePlan(total, 1, batchSize);
         LOG.info("Model-split fit: {} shards, split layers {}, {} examples per epoch, {} steps of {}, {} epochs",
@@ -136,7 +157,7 @@ public final class ModelSplitTrainer
         final JavaRDD<Tuple2<Long, DataSet>> routed = ExampleRouting.route(data, partitionCounts, plan,
             split.shards());
 
-        final Broadcast<ModelSnapshot> broadcast = sc.broadcast(initial);
+        final SnapshotBroadcast broadcast = SnapshotBroadcast.of(sc, initial);
         final SecureRandom random = new SecureRandom();
         final long sessionId = random.nextLong() | 1L;
         final ChannelKey channelKey = ChannelKey.forFit(sc.getConf(), sc.sc().applicationId(), "Model-split fit");
@@ -207,14 +228,14 @@ public final class ModelSplitTrainer
     private static List<SplitBarrierTask.Result> runBarrierStage(final JavaRDD<Tuple2<Long, DataSet>> routed,
         final SplitBarrierTask task)
     {
-        final ClassTag<SplitBarrierTask.Result> tag = ClassTag$.MODULE$.apply(SplitBarrierTask.Result.class);
-        final Function1<scala.collection.Iterator<Tuple2<Long, DataSet>>,
-            scala.collection.Iterator<SplitBarrierTask.Result>> body =
-            (Function1<scala.collection.Iterator<Tuple2<Long, DataSet>>,
-                scala.collection.Iterator<SplitBarrierTask.Result>> & Serializable)partition ->
-                JavaConverters.asScalaIterator(task.train(JavaConverters.asJavaIterator(partition)));
-        final RDD<SplitBarrierTask.Result> results = routed.rdd().barrier().mapPartitions(body, false, tag);
-        return new JavaRDD<>(results, tag).collect();
+        // the result travels as bytes (ShippedBytes): Spark's serializer may be Kryo, which fails on records
+        final ClassTag<byte[]> tag = ClassTag$.MODULE$.apply(byte[].class);
+        final Function1<scala.collection.Iterator<Tuple2<Long, DataSet>>, scala.collection.Iterator<byte[]>> body =
+            (Function1<scala.collection.Iterator<Tuple2<Long, DataSet>>, scala.collection.Iterator<byte[]>> &
+                Serializable)partition -> JavaConverters.asScalaIterator(task.train(
+                JavaConverters.asJavaIterator(partition))).map(ShippedBytes::encodeSplitResult);
+        final RDD<byte[]> results = routed.rdd().barrier().mapPartitions(body, false, tag);
+        return new JavaRDD<>(results, tag).collect().stream().map(ShippedBytes::decodeSplitResult).toList();
     }
 
     private static void require(final boolean ok, final String field, final Object value, final String expected)

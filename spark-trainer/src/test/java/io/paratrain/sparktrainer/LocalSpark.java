@@ -6,6 +6,8 @@ import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
+import java.util.Map;
+
 /**
  * Test fixture: one local Spark context per test class, with as many task slots as the largest ring tested.
  * {@code @RegisterExtension static final LocalSpark SPARK = new LocalSpark(3);} starts it before the class's
@@ -47,6 +49,12 @@ public final class LocalSpark implements BeforeAllCallback, AfterAllCallback
     /** A context that the caller stops, for a test that needs one of its own. */
     public static JavaSparkContext start(final int slots)
     {
+        return start(slots, Map.of());
+    }
+
+    /** As {@link #start(int)}, with {@code settings} added to the configuration (say, another serializer). */
+    public static JavaSparkContext start(final int slots, final Map<String, String> settings)
+    {
         final SparkConf conf = new SparkConf()
             .setMaster("local[" + slots + "]")
             .setAppName("paratrain-test")
@@ -54,6 +62,7 @@ public final class LocalSpark implements BeforeAllCallback, AfterAllCallback
             .set("spark.driver.host", "127.0.0.1")
             .set("spark.driver.bindAddress", "127.0.0.1")
             .set("spark.sql.shuffle.partitions", "4");
+        settings.forEach(conf::set);
         return new JavaSparkContext(conf);
     }
 }

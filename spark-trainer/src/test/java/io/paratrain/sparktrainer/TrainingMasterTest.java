@@ -4,11 +4,17 @@ import io.paratrain.sparktrainer.dl4j.AllReduceTrainingMaster;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.spark.impl.multilayer.SparkDl4jMultiLayer;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.nd4j.evaluation.classification.Evaluation;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.schedule.ExponentialSchedule;
+import org.nd4j.linalg.schedule.ScheduleType;
+import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
+import org.apache.spark.api.java.JavaRDD;
 
 import java.util.List;
 
@@ -49,6 +55,46 @@ class TrainingMasterTest
             .ListDataSetIterator<>(Networks.minibatches(examples, 64)));
         assertEquals(local.accuracy(), evaluation.accuracy(), 1e-6, "DL4J's own evaluation of the trained model");
         assertTrue(evaluation.accuracy() > 0.5, "the pattern is learnable: " + evaluation.accuracy());
+    }
+
+    /**
+     * An epoch-scheduled learning rate (halved every epoch) over repeated {@code fit} calls: the drop-in, and
+     * {@link DataParallelTrainer} used directly, each count exactly the epochs they train, as one process does.
+     */
+    @ParameterizedTest(name = "{0} epoch(s) per fit")
+    @ValueSource(ints = {1, 2})
+    void repeatedFitsCountTheirEpochsLikeOneProcessWithAnEpochSchedule(final int epochsPerFit)
+    {
+        final int fits = 3;
+        final List<DataSet> examples = Networks.examples(2 * 8 * 10, 17);
+        final MultiLayerNetwork reference = Networks.mlp(new Adam(new ExponentialSchedule(ScheduleType.EPOCH, 0.02,
+            0.5)), 9);
+        final MultiLayerNetwork initial = reference.clone();
+        final MultiLayerNetwork direct = reference.clone();
+        final TrainerConfig config = TrainerConfig.builder().workers(2).batchSizePerWorker(8).epochs(epochsPerFit)
+            .build();
+        final SparkDl4jMultiLayer spark = new SparkDl4jMultiLayer(SPARK.sc(), initial,
+            new AllReduceTrainingMaster(config));
+        final DataParallelTrainer trainer = new DataParallelTrainer(SPARK.sc(), config);
+        final JavaRDD<DataSet> data = SPARK.sc().parallelize(Networks.minibatches(examples, 10), 2);
+        for (int fit = 1; fit <= fits; fit++)
+        {
+            reference.fit(new ListDataSetIterator<>(Networks.minibatches(examples, 16), 1), epochsPerFit);
+            spark.fit(data);
+            trainer.fit(direct, data);
+            assertEquals(fit * epochsPerFit, reference.getEpochCount(), "one process after fit " + fit);
+            assertEquals(fit * epochsPerFit, spark.getNetwork().getEpochCount(), "the drop-in after fit " + fit);
+            assertEquals(fit * epochsPerFit, direct.getEpochCount(), "DataParallelTrainer after fit " + fit);
+        }
+        assertEquals(reference.getIterationCount(), spark.getNetwork().getIterationCount());
+        for (final MultiLayerNetwork trained : List.of(spark.getNetwork(), direct))
+        {
+            final double relative = trained.params().sub(reference.params()).norm2Number().doubleValue() /
+                reference.params().norm2Number().doubleValue();
+            System.out.printf("%d fits x %d epoch(s) with an epoch schedule: relative difference to one process " +
+                "%.2e (%s)%n", fits, epochsPerFit, relative, trained == direct ? "DataParallelTrainer" : "drop-in");
+            assertTrue(relative <= 1e-5, "relative difference " + relative);
+        }
     }
 
     @Test

@@ -7,6 +7,7 @@ import org.apache.spark.SparkContext;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.core.storage.StatsStorageRouter;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.optimize.api.TrainingListener;
 import org.deeplearning4j.spark.api.TrainingHook;
 import org.deeplearning4j.spark.api.TrainingMaster;
@@ -57,10 +58,19 @@ public final class AllReduceTrainingMaster implements TrainingMaster<TrainingRes
         return lastSummary;
     }
 
+    /**
+     * Trains {@code config.epochs()} epochs. {@link SparkDl4jMultiLayer#fit(JavaRDD)} counts one epoch itself once
+     * this returns ({@code network.incrementEpochCount()}, as for DL4J's own masters, which make one pass per fit),
+     * while the replicas count every epoch they train, so that epoch schedules are right within the fit: the last
+     * of those is taken back here, leaving the wrapper's increment to complete the count. Otherwise each fit would
+     * advance the epoch counter, and with it an epoch-scheduled learning rate, by one more than it trained.
+     */
     @Override
     public void executeTraining(final SparkDl4jMultiLayer network, final JavaRDD<DataSet> trainingData)
     {
-        lastSummary = new DataParallelTrainer(network.getSparkContext(), config).fit(network.getNetwork(), trainingData);
+        final MultiLayerNetwork model = network.getNetwork();
+        lastSummary = new DataParallelTrainer(network.getSparkContext(), config).fit(model, trainingData);
+        model.setEpochCount(model.getEpochCount() - 1);
         network.setScore(lastSummary.finalLoss());
     }
 

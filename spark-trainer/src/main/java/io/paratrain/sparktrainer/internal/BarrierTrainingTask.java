@@ -6,7 +6,6 @@ import io.paratrain.sparktrainer.TrainerConfig;
 import io.paratrain.sparktrainer.exceptions.TrainerException;
 import org.apache.spark.BarrierTaskContext;
 import org.apache.spark.TaskContext;
-import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.util.LongAccumulator;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.dataset.DataSet;
@@ -34,7 +33,7 @@ public final class BarrierTrainingTask implements Serializable
     private static final Logger LOG = LoggerFactory.getLogger(BarrierTrainingTask.class);
 
     /** Null when the driver hands the models over in its own JVM ({@link SameJvmHandoff}). */
-    private final Broadcast<ModelSnapshot> initialModel;
+    private final SnapshotBroadcast initialModel;
     private final TrainerConfig config;
     private final ExamplePlan plan;
     private final long sessionId;
@@ -46,7 +45,7 @@ public final class BarrierTrainingTask implements Serializable
     private final String modelAddress;
     private final LongAccumulator epochsDone;
 
-    public BarrierTrainingTask(final Broadcast<ModelSnapshot> initialModel, final TrainerConfig config,
+    public BarrierTrainingTask(final SnapshotBroadcast initialModel, final TrainerConfig config,
         final ExamplePlan plan, final long sessionId, final ChannelKey channelKey,
         final ChannelCounters channelCounters, final String progressAddress, final String progressToken,
         final String modelAddress, final LongAccumulator epochsDone)

@@ -18,7 +18,7 @@ public record CountedSnapshot(ModelSnapshot snapshot, List<PartitionShape> parti
     /** The counting job is cancelled when the snapshot fails (say, the network is not initialised). */
     public static CountedSnapshot take(final MultiLayerNetwork network, final JavaRDD<DataSet> data)
     {
-        final JavaFutureAction<List<PartitionShape>> counting = ExampleRouting.describePartitionsAsync(data);
+        final JavaFutureAction<List<long[]>> counting = ExampleRouting.describePartitionsAsync(data);
         final ModelSnapshot snapshot;
         try
         {
@@ -29,7 +29,8 @@ public record CountedSnapshot(ModelSnapshot snapshot, List<PartitionShape> parti
             counting.cancel(true);
             throw ex;
         }
-        return new CountedSnapshot(snapshot, ExampleRouting.await(counting));
+        return new CountedSnapshot(snapshot, ExampleRouting.await(counting).stream().map(PartitionShape::fromLongs)
+            .toList());
     }
 
     /** Examples in each partition. */

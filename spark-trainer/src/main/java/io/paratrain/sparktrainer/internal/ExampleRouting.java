@@ -34,7 +34,7 @@ public final class ExampleRouting
      * Starts the Spark job that counts each partition's examples and checks their shape, so the driver can
      * prepare the model meanwhile.
      */
-    public static JavaFutureAction<List<PartitionShape>> describePartitionsAsync(final JavaRDD<DataSet> data)
+    public static JavaFutureAction<List<long[]>> describePartitionsAsync(final JavaRDD<DataSet> data)
     {
         return data.mapPartitions(batches ->
         {
@@ -58,7 +58,8 @@ public final class ExampleRouting
                     labels = y.columns();
                 }
             }
-            return List.of(new PartitionShape(examples, flat ? features : -1, flat ? labels : -1, flat))
+            // as longs, not the record: Spark's serializer may be Kryo, which fails on records (ShippedBytes)
+            return List.of(new PartitionShape(examples, flat ? features : -1, flat ? labels : -1, flat).toLongs())
                 .iterator();
         }).collectAsync();
     }
@@ -86,7 +87,10 @@ public final class ExampleRouting
         }
     }
 
-    /** (replica, (first global index, run of examples)) for every run, partitioned by replica. */
+    /**
+     * (first global index, run of examples) for every run, partitioned by replica. The runs are shuffled as bytes
+     * ({@link ShippedBytes#encodeRun}), whatever Spark's serializer, and decoded in the receiving task.
+     */
     public static JavaRDD<Tuple2<Long, DataSet>> route(final JavaRDD<DataSet> data, final long[] partitionCounts,
         final ExamplePlan plan)
     {
@@ -108,7 +112,7 @@ public final class ExampleRouting
         }
         return data.mapPartitionsWithIndex((partition, batches) ->
         {
-            final List<Tuple2<Integer, Tuple2<Long, DataSet>>> runs = new ArrayList<>();
+            final List<Tuple2<Integer, byte[]>> runs = new ArrayList<>();
             long index = firstIndex[partition];
             while (batches.hasNext())
             {
@@ -120,7 +124,7 @@ public final class ExampleRouting
                     final long global = index + start;
                     final int end = (int)Math.min(size, plan.runEnd(global) - index);
                     final DataSet run = start == 0 && end == size ? batch : slice(batch, start, end);
-                    runs.add(new Tuple2<>(plan.workerOf(global), new Tuple2<>(global, run)));
+                    runs.add(new Tuple2<>(plan.workerOf(global), ShippedBytes.encodeRun(global, run)));
                     start = end;
                 }
                 index += size;
@@ -129,7 +133,8 @@ public final class ExampleRouting
         }, true)
             .mapToPair(run -> run)
             .partitionBy(new WorkerPartitioner(partitions))
-            .values();
+            .values()
+            .map(ShippedBytes::decodeRun);
     }
 
     private static DataSet slice(final DataSet batch, final int start, final int end)

@@ -132,7 +132,7 @@ public final class NetworkConfiguration implements Serializable
      * Resolves classes through the thread's context class loader first: on a Spark executor that is the loader
      * of the application's jars, where a user's own layer classes live.
      */
-    private static final class ContextClassLoaderInput extends ObjectInputStream
+    static final class ContextClassLoaderInput extends ObjectInputStream
     {
         ContextClassLoaderInput(final InputStream in) throws IOException
         {

@@ -14,6 +14,18 @@ import java.util.List;
  */
 public record PartitionShape(long examples, long featureWidth, long labelWidth, boolean flat) implements Serializable
 {
+    /** The fields as four longs (flat as 1 or 0): what the counting job returns through Spark. */
+    public long[] toLongs()
+    {
+        return new long[] {examples, featureWidth, labelWidth, flat ? 1 : 0};
+    }
+
+    /** Reads what {@link #toLongs} wrote. */
+    public static PartitionShape fromLongs(final long[] fields)
+    {
+        return new PartitionShape(fields[0], fields[1], fields[2], fields[3] != 0);
+    }
+
     /** The common widths of all non-empty partitions, or null when they are not all flat with equal widths. */
     public static long[] commonFlatWidths(final List<PartitionShape> partitions)
     {

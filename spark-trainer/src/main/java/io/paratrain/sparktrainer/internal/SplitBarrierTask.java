@@ -5,7 +5,6 @@ import io.paratrain.modelsplit.SplitConfig;
 import io.paratrain.modelsplit.SplitRank;
 import io.paratrain.sparktrainer.exceptions.TrainerException;
 import org.apache.spark.BarrierTaskContext;
-import org.apache.spark.broadcast.Broadcast;
 import org.nd4j.linalg.dataset.DataSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,7 +25,7 @@ public final class SplitBarrierTask implements Serializable
 {
     private static final Logger LOG = LoggerFactory.getLogger(SplitBarrierTask.class);
 
-    private final Broadcast<ModelSnapshot> initialModel;
+    private final SnapshotBroadcast initialModel;
     private final NetworkConfiguration configuration;
     private final int shards;
     private final int[] splitLayers;
@@ -59,7 +58,7 @@ public final class SplitBarrierTask implements Serializable
      * @param configuration     what the shards build their slices from.
      * @param fault             null, or a deliberate failure of one shard (tests).
      */
-    public SplitBarrierTask(final Broadcast<ModelSnapshot> initialModel, final NetworkConfiguration configuration,
+    public SplitBarrierTask(final SnapshotBroadcast initialModel, final NetworkConfiguration configuration,
         final SplitConfig split, final ExamplePlan plan, final int epochs, final long sessionId,
         final ChannelKey channelKey, final ChannelCounters channelCounters, final long collectiveTimeoutMs,
         final Fault fault)

@@ -75,6 +75,7 @@ public final class ParatrainClassifier
     private final IntParam shards;
     private final Param<String> metricsPath;
     private final Param<String> plotDir;
+    private final IntParam slotWaitSeconds;
     /** Driver-side progress listeners; not parameters, so neither copied with the stage nor persisted. */
     private final transient List<TrainingListener> listeners = new ArrayList<>();
 
@@ -125,7 +126,11 @@ public final class ParatrainClassifier
         setDefault(mode, DATA_PARALLEL);
         setDefault(shards, 2);
         setDefault(metricsPath, "");
+        slotWaitSeconds = new IntParam(this, "slotWaitSeconds", "longest wait for a cluster to offer a task slot " +
+            "per barrier task before the fit fails (>= 0; local mode, which cannot gain slots, fails at once)",
+            validator((Object n) -> (Integer)n >= 0));
         setDefault(plotDir, "");
+        setDefault(slotWaitSeconds, (int)(TrainerConfig.DEFAULT_SLOT_WAIT_MS / 1000));
     }
 
     /** Scala's {@code T => Boolean}, serializable because params travel with the stage. */
@@ -158,6 +163,7 @@ public final class ParatrainClassifier
     public IntParam shards() { return shards; }
     public Param<String> metricsPath() { return metricsPath; }
     public Param<String> plotDir() { return plotDir; }
+    public IntParam slotWaitSeconds() { return slotWaitSeconds; }
 
     public ParatrainClassifier setModelJson(final String value) { return (ParatrainClassifier)set(modelJson, value); }
     public ParatrainClassifier setHiddenLayers(final int... value) { return (ParatrainClassifier)set(hiddenLayers, value); }
@@ -171,6 +177,7 @@ public final class ParatrainClassifier
     public ParatrainClassifier setShards(final int value) { return (ParatrainClassifier)set(shards, value); }
     public ParatrainClassifier setMetricsPath(final String value) { return (ParatrainClassifier)set(metricsPath, value); }
     public ParatrainClassifier setPlotDir(final String value) { return (ParatrainClassifier)set(plotDir, value); }
+    public ParatrainClassifier setSlotWaitSeconds(final int value) { return (ParatrainClassifier)set(slotWaitSeconds, value); }
 
     public String getModelJson() { return getOrDefault(modelJson); }
     public int[] getHiddenLayers() { return getOrDefault(hiddenLayers); }
@@ -184,6 +191,7 @@ public final class ParatrainClassifier
     public int getShards() { return (Integer)getOrDefault(shards); }
     public String getMetricsPath() { return getOrDefault(metricsPath); }
     public String getPlotDir() { return getOrDefault(plotDir); }
+    public int getSlotWaitSeconds() { return (Integer)getOrDefault(slotWaitSeconds); }
 
     /** Receives every step and epoch of the fits this instance runs, on the driver. */
     public ParatrainClassifier addListener(final TrainingListener listener)
@@ -225,13 +233,7 @@ public final class ParatrainClassifier
         network.init();
 
         final JavaSparkContext sc = JavaSparkContext.fromSparkContext(dataset.sparkSession().sparkContext());
-        final TrainerConfig config = TrainerConfig.builder()
-            .workers(getWorkers())
-            .batchSizePerWorker(getBatchSizePerWorker())
-            .epochs(getEpochs())
-            .ompThreadsPerWorker(sc.master().startsWith("local") ? 1 : 0)
-            .build();
-        final DataParallelTrainer trainer = new DataParallelTrainer(sc, config);
+        final DataParallelTrainer trainer = new DataParallelTrainer(sc, trainerConfig(sc));
         final TrainingHistory.Recorder history = new TrainingHistory.Recorder();
         trainer.addListener(history);
         listeners.forEach(trainer::addListener);
@@ -244,8 +246,7 @@ public final class ParatrainClassifier
         try
         {
             // Model split reports no per-step progress: the history then holds the summary only.
-            summary = split == null ? trainer.fit(network, data) : new ModelSplitTrainer(sc, split, getEpochs(),
-                getBatchSizePerWorker(), TrainerConfig.DEFAULT_COLLECTIVE_TIMEOUT_MS).fit(network, data);
+            summary = split == null ? trainer.fit(network, data) : modelSplitTrainer(sc, split).fit(network, data);
         }
         finally
         {
@@ -254,6 +255,25 @@ public final class ParatrainClassifier
         }
         metrics.plot();
         return new ParatrainClassificationModel(uid(), network, history.result(summary));
+    }
+
+    /** The data-parallel trainer's settings from the params. */
+    TrainerConfig trainerConfig(final JavaSparkContext sc)
+    {
+        return TrainerConfig.builder()
+            .workers(getWorkers())
+            .batchSizePerWorker(getBatchSizePerWorker())
+            .epochs(getEpochs())
+            .ompThreadsPerWorker(sc.master().startsWith("local") ? 1 : 0)
+            .slotWaitMs(getSlotWaitSeconds() * 1000L)
+            .build();
+    }
+
+    /** The model-split trainer with the params' settings. */
+    ModelSplitTrainer modelSplitTrainer(final JavaSparkContext sc, final SplitConfig split)
+    {
+        return new ModelSplitTrainer(sc, split, getEpochs(), getBatchSizePerWorker(),
+            TrainerConfig.DEFAULT_COLLECTIVE_TIMEOUT_MS, getSlotWaitSeconds() * 1000L);
     }
 
     /** The network for data of {@code features} columns and labels 0..classesInData-1, checked against them. */

@@ -19,8 +19,9 @@ import java.io.UncheckedIOException;
 
 /**
  * {@code spark.kryo.registrator=io.paratrain.sparktrainer.serialization.ParatrainKryoRegistrator}: lets Spark's
- * Kryo serializer carry the ND4J/DL4J types a Paratrain job moves (cached and routed DataSets, the model snapshot,
- * evaluations).
+ * Kryo serializer carry the ND4J/DL4J types of a job's own data (DataSets that Spark serializes: parallelized,
+ * cached in serialized form, shuffled by the job's code; model snapshots, evaluations). What a fit itself hands to
+ * Spark needs no registrator: it is bytes already ({@link io.paratrain.sparktrainer.internal.ShippedBytes}).
  * <p>
  * Kryo's default field-by-field serializer cannot copy an INDArray: its data lives off-heap behind JavaCPP
  * pointers. Arrays and DataSets are therefore written in ND4J's own binary format (shape, strides, data type and

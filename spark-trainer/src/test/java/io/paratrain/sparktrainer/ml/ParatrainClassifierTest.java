@@ -7,6 +7,7 @@ import io.paratrain.sparktrainer.ModelSplitTrainer;
 import io.paratrain.sparktrainer.StepMetrics;
 import io.paratrain.sparktrainer.TrainerConfig;
 import io.paratrain.sparktrainer.TrainingListener;
+import io.paratrain.sparktrainer.exceptions.InsufficientSlotsException;
 import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import io.paratrain.sparktrainer.job.ModelSource;
@@ -240,6 +241,31 @@ class ParatrainClassifierTest
         assertEquals(5, loaded.getEpochs());
         assertArrayEquals(new int[] {32, 16}, loaded.getHiddenLayers());
         assertEquals("p", loaded.getProbabilityCol());
+    }
+
+    @Test
+    void slotWaitSecondsIsAValidatedPersistedParamThatBothTrainersGet(@TempDir final Path dir) throws IOException
+    {
+        final ParatrainClassifier estimator = new ParatrainClassifier();
+        assertEquals(TrainerConfig.DEFAULT_SLOT_WAIT_MS / 1000, estimator.getSlotWaitSeconds());
+        assertEquals(TrainerConfig.DEFAULT_SLOT_WAIT_MS, estimator.trainerConfig(SPARK.sc()).slotWaitMs());
+        assertThrows(IllegalArgumentException.class, () -> estimator.setSlotWaitSeconds(-1));
+        estimator.setSlotWaitSeconds(7);
+        assertEquals(7_000, estimator.trainerConfig(SPARK.sc()).slotWaitMs());
+        assertEquals(7_000, estimator.modelSplitTrainer(SPARK.sc(), SplitConfig.of(2, 0, 1)).slotWaitMs());
+        assertEquals(0, estimator.setSlotWaitSeconds(0).trainerConfig(SPARK.sc()).slotWaitMs(), "0 = no wait");
+
+        final String path = dir.resolve("estimator").toString();
+        estimator.setSlotWaitSeconds(9).write().save(path);
+        assertEquals(9, ParatrainClassifier.load(path).getSlotWaitSeconds());
+
+        // local[2] cannot give 3 workers a slot each, however long the wait
+        final InsufficientSlotsException error = assertThrows(InsufficientSlotsException.class,
+            () -> new ParatrainClassifier().setWorkers(3).setSlotWaitSeconds(600).setHiddenLayers(8)
+                .fit(BundledFrames.mnistTrain(spark).limit(60)));
+        assertTrue(error.getMessage().startsWith("the data-parallel fit needs 3 task slots at once (one barrier " +
+            "task each), but Spark in local mode (master local[2], spark.task.cpus=1) has 2 and cannot gain more"),
+            error.getMessage());
     }
 
     private static void assertMessage(final String expected, final org.junit.jupiter.api.function.Executable fit)

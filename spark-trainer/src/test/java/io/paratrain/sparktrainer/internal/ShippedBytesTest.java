@@ -1,0 +1,133 @@
+package io.paratrain.sparktrainer.internal;
+
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.junit.jupiter.api.Test;
+import org.nd4j.evaluation.classification.Evaluation;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
+import scala.Tuple2;
+
+import java.util.Arrays;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Each kind of object a fit hands to Spark survives its byte form exactly. */
+class ShippedBytesTest
+{
+    @Test
+    void deliveriesKeepTheirDigestOrTheirWholeModel()
+    {
+        final byte[] digest = new byte[32];
+        Arrays.fill(digest, (byte)0x5A);
+        final ModelSender.Delivery byDigest = ShippedBytes.decodeDelivery(ShippedBytes.encodeDelivery(
+            new ModelSender.Delivery(digest, null)));
+        assertArrayEquals(digest, byDigest.digest());
+        assertNull(byDigest.inline());
+
+        final ModelSnapshot model = trainedSnapshot();
+        final ModelSender.Delivery inline = ShippedBytes.decodeDelivery(ShippedBytes.encodeDelivery(
+            new ModelSender.Delivery(null, model)));
+        assertNull(inline.digest());
+        assertSame(model, inline.inline());
+    }
+
+    @Test
+    void aModelSplitResultKeepsItsModelAndLoss()
+    {
+        final ModelSnapshot model = trainedSnapshot();
+        final SplitBarrierTask.Result result = ShippedBytes.decodeSplitResult(ShippedBytes.encodeSplitResult(
+            new SplitBarrierTask.Result(model, 0.1234567890123)));
+        assertEquals(Double.doubleToRawLongBits(0.1234567890123), Double.doubleToRawLongBits(result.lastLoss()));
+        assertSame(model, result.model());
+    }
+
+    @Test
+    void aRunOfExamplesKeepsItsIndexArraysAndMasksEvenFromAView()
+    {
+        final INDArray features = Nd4j.rand(DataType.FLOAT, 6, 5);
+        final INDArray labels = Nd4j.rand(DataType.FLOAT, 6, 3);
+        final INDArray mask = Nd4j.rand(DataType.FLOAT, 6, 1);
+        // a view into a larger array, as a user's getRange gives
+        final DataSet run = new DataSet(features.get(NDArrayIndex.interval(2, 5), NDArrayIndex.all()),
+            labels.get(NDArrayIndex.interval(2, 5), NDArrayIndex.all()), null,
+            mask.get(NDArrayIndex.interval(2, 5), NDArrayIndex.all()));
+        assertTrue(run.getFeatures().isView());
+        final Tuple2<Long, DataSet> decoded = ShippedBytes.decodeRun(ShippedBytes.encodeRun(1L << 40, run));
+        assertEquals(1L << 40, decoded._1());
+        assertBits(run.getFeatures(), decoded._2().getFeatures());
+        assertBits(run.getLabels(), decoded._2().getLabels());
+        assertBits(run.getLabelsMaskArray(), decoded._2().getLabelsMaskArray());
+        assertNull(decoded._2().getFeaturesMaskArray());
+    }
+
+    @Test
+    void partitionShapesTravelAsLongs()
+    {
+        for (final PartitionShape shape : new PartitionShape[] {new PartitionShape(7, 784, 10, true),
+            new PartitionShape(0, -1, -1, false)})
+        {
+            assertEquals(shape, PartitionShape.fromLongs(shape.toLongs()));
+        }
+    }
+
+    @Test
+    void anEvaluationKeepsItsCounts()
+    {
+        final Evaluation evaluation = new Evaluation(3);
+        evaluation.eval(Nd4j.createFromArray(new float[][] {{1, 0, 0}, {0, 1, 0}, {0, 0, 1}}),
+            Nd4j.createFromArray(new float[][] {{0.8f, 0.1f, 0.1f}, {0.6f, 0.3f, 0.1f}, {0.1f, 0.1f, 0.8f}}));
+        final Evaluation decoded = ShippedBytes.decodeJava(ShippedBytes.encodeJava(evaluation), Evaluation.class);
+        assertEquals(evaluation.stats(false, true), decoded.stats(false, true));
+        assertEquals(2, decoded.truePositives().values().stream().mapToInt(Integer::intValue).sum());
+    }
+
+    private static ModelSnapshot trainedSnapshot()
+    {
+        final MultiLayerNetwork network = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(4)
+            .dataType(DataType.FLOAT).updater(new Adam(0.01)).list()
+            .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(5).nOut(3)
+                .activation(Activation.SOFTMAX).build())
+            .build());
+        network.init();
+        network.fit(new DataSet(Nd4j.rand(DataType.FLOAT, 4, 5), Nd4j.eye(3).getRows(0, 1, 2, 0)
+            .castTo(DataType.FLOAT)));
+        return ModelSnapshot.of(network);
+    }
+
+    private static void assertSame(final ModelSnapshot expected, final ModelSnapshot actual)
+    {
+        assertArrayEquals(bits(expected.parameters()), bits(actual.parameters()), "parameters");
+        assertArrayEquals(bits(expected.updaterState()), bits(actual.updaterState()), "updater state");
+        assertEquals(expected.iterationCount(), actual.iterationCount());
+        assertEquals(expected.epochCount(), actual.epochCount());
+        assertEquals(expected.configuration().build(), actual.configuration().build());
+    }
+
+    private static void assertBits(final INDArray expected, final INDArray actual)
+    {
+        assertArrayEquals(expected.shape(), actual.shape());
+        assertArrayEquals(bits(expected.dup('c').reshape(-1).toFloatVector()), bits(actual.dup('c').reshape(-1)
+            .toFloatVector()));
+    }
+
+    private static int[] bits(final float[] values)
+    {
+        final int[] bits = new int[values.length];
+        for (int i = 0; i < values.length; i++)
+        {
+            bits[i] = Float.floatToRawIntBits(values[i]);
+        }
+        return bits;
+    }
+}
