@@ -9,6 +9,7 @@ import io.paratrain.gradientsharing.exceptions.CollectiveTimeoutException;
 import io.paratrain.gradientsharing.internal.AeronCollective;
 import io.paratrain.gradientsharing.internal.RingExchange;
 import io.paratrain.gradientsharing.internal.RingLink;
+import io.paratrain.gradientsharing.internal.WaitGuard;
 import io.paratrain.gradientsharing.internal.SharedMediaDriver;
 import org.agrona.CloseHelper;
 import org.slf4j.Logger;
@@ -42,6 +43,7 @@ public final class RingRendezvous implements AutoCloseable
     private final SharedMediaDriver driver;
     private final Subscription udpSubscription;
     private final Endpoint endpoint;
+    private volatile AbortSignal abortSignal = AbortSignal.NEVER;
     private boolean handedOver;
     private boolean closed;
 
@@ -101,6 +103,20 @@ public final class RingRendezvous implements AutoCloseable
             driver.release(0);
             throw ex;
         }
+    }
+
+    /**
+     * Makes every wait of the handshake and of the collective that {@link #connect} returns end as soon as
+     * {@code signal} gives a reason (see {@link AbortSignal}); call before {@link #connect}.
+     */
+    public RingRendezvous abortWhen(final AbortSignal signal)
+    {
+        if (signal == null)
+        {
+            throw new CollectiveConfigException("rank " + rank + ": the abort signal is null (use AbortSignal.NEVER)");
+        }
+        this.abortSignal = signal;
+        return this;
     }
 
     /** This rank's endpoint, to be shared with every other rank. */
@@ -169,7 +185,7 @@ public final class RingRendezvous implements AutoCloseable
                 CloseHelper.close(udpSubscription);
             }
             final RingExchange exchange = new RingExchange(link, rank, worldSize, config.sessionId(),
-                config.timeoutMs(), config.hmacSecret());
+                config.timeoutMs(), config.hmacSecret(), new WaitGuard(abortSignal, worldSize > 1 ? driver : null));
             collective = new AeronCollective(rank, worldSize, link, exchange, driver, config.closeTimeoutMs());
             checkHandshake(collective.handshake(endpoint.toString().getBytes(StandardCharsets.UTF_8)), endpoints);
             // Where this rank receives (channel, stream, media driver folder) is logged so an operator can see what

@@ -36,6 +36,10 @@ import java.util.concurrent.TimeUnit;
  * knows that neighbour is alive and blocked further up the ring, so it lets its own deadline run on, up to twice
  * the timeout, by which time the rank next to the silent one has timed out and its ABORT names the silent rank.
  * Only index progress counts: WAITING, stale or foreign frames do not reset a deadline.
+ * <p>
+ * While no frame moves, a {@link WaitGuard} is asked every few milliseconds whether the wait is pointless (the
+ * caller aborted, the thread was interrupted, the media driver's process died); then the operation fails at once
+ * instead of at the timeout, which stays for peers that are alive but silent.
  */
 public final class RingExchange
 {
@@ -60,6 +64,7 @@ public final class RingExchange
     private final long timeoutNs;
     private final long waitingIntervalNs;
     private final FrameAuthenticator authenticator;
+    private final WaitGuard guard;
     private final int headerLength;
     /** Spin, yield, then park 1 us .. 100 us: measured better than spinning or yielding on 2 shared cores. */
     private final IdleStrategy idle = new BackoffIdleStrategy(10, 20, 1_000, 100_000);
@@ -86,8 +91,9 @@ public final class RingExchange
     private long droppedMalformed;
 
     public RingExchange(final RingLink link, final int rank, final int worldSize, final long sessionId,
-        final long timeoutMs, final byte[] hmacSecret)
+        final long timeoutMs, final byte[] hmacSecret, final WaitGuard guard)
     {
+        this.guard = guard;
         this.link = link;
         this.rank = rank;
         this.worldSize = worldSize;
@@ -179,13 +185,9 @@ public final class RingExchange
                 lastProgressNs = nowNs;
                 lastWaitingSentNs = nowNs;
             }
-            else if (nowNs - lastProgressNs > timeoutNs && !deferToLeft(schedule, nowNs, lastProgressNs))
+            else
             {
-                throw timeout(schedule, TimeUnit.NANOSECONDS.toMillis(nowNs - lastProgressNs));
-            }
-            else if (nowNs - lastWaitingSentNs >= waitingIntervalNs && awaitingReceive(schedule))
-            {
-                sendWaiting(nowNs);
+                checkWait(schedule, nowNs, lastProgressNs);
             }
             if (work > 0)
             {
@@ -196,6 +198,36 @@ public final class RingExchange
                 idle.idle();
             }
         }
+    }
+
+    /** No frame moved: ends the wait if it is pointless or too long, and tells the right neighbour it waits. */
+    private void checkWait(final RingSchedule schedule, final long nowNs, final long lastProgressNs)
+    {
+        if (guard.due(nowNs))
+        {
+            final CollectiveException stop = guard.check(schedule.kind().displayName() + " on rank " + rank,
+                TimeUnit.NANOSECONDS.toMillis(nowNs - lastProgressNs), waitingFor(schedule));
+            if (stop != null)
+            {
+                throw stop;
+            }
+        }
+        if (nowNs - lastProgressNs > timeoutNs && !deferToLeft(schedule, nowNs, lastProgressNs))
+        {
+            throw timeout(schedule, TimeUnit.NANOSECONDS.toMillis(nowNs - lastProgressNs));
+        }
+        if (nowNs - lastWaitingSentNs >= waitingIntervalNs && awaitingReceive(schedule))
+        {
+            sendWaiting(nowNs);
+        }
+    }
+
+    /** What this rank waits for, for error messages. */
+    private String waitingFor(final RingSchedule schedule)
+    {
+        return awaitingReceive(schedule) ? "waiting for frame " + receiveIndex + " of " + schedule.receiveCount() +
+            " from rank " + leftRank : "waiting to send frame " + sendIndex + " of " + schedule.sendCount() +
+            " to rank " + rightRank;
     }
 
     /** True while this rank waits for its left neighbour. */
