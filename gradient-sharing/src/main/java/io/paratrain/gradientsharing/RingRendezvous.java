@@ -12,6 +12,8 @@ import io.paratrain.gradientsharing.internal.RingLink;
 import io.paratrain.gradientsharing.internal.WaitGuard;
 import io.paratrain.gradientsharing.internal.SharedMediaDriver;
 import org.agrona.CloseHelper;
+import org.agrona.concurrent.NanoClock;
+import org.agrona.concurrent.SystemNanoClock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,6 +46,7 @@ public final class RingRendezvous implements AutoCloseable
     private final Subscription udpSubscription;
     private final Endpoint endpoint;
     private volatile AbortSignal abortSignal = AbortSignal.NEVER;
+    private NanoClock clock = SystemNanoClock.INSTANCE;
     private boolean handedOver;
     private boolean closed;
 
@@ -119,6 +122,16 @@ public final class RingRendezvous implements AutoCloseable
         return this;
     }
 
+    /**
+     * Test seam: the clock that every deadline, no-progress and blame decision of the ring reads (the handshake's
+     * and the collective's), so that tests can run them on simulated time; call before {@link #connect}.
+     */
+    RingRendezvous clock(final NanoClock ringClock)
+    {
+        this.clock = ringClock;
+        return this;
+    }
+
     /** This rank's endpoint, to be shared with every other rank. */
     public Endpoint endpoint()
     {
@@ -185,7 +198,8 @@ public final class RingRendezvous implements AutoCloseable
                 CloseHelper.close(udpSubscription);
             }
             final RingExchange exchange = new RingExchange(link, rank, worldSize, config.sessionId(),
-                config.timeoutMs(), config.hmacSecret(), new WaitGuard(abortSignal, worldSize > 1 ? driver : null));
+                config.timeoutMs(), config.hmacSecret(), new WaitGuard(abortSignal, worldSize > 1 ? driver : null),
+                clock);
             collective = new AeronCollective(rank, worldSize, link, exchange, driver, config.closeTimeoutMs());
             checkHandshake(collective.handshake(endpoint.toString().getBytes(StandardCharsets.UTF_8)), endpoints);
             // Where this rank receives (channel, stream, media driver folder) is logged so an operator can see what
