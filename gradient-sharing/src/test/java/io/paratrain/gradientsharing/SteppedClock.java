@@ -7,11 +7,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -118,7 +116,7 @@ public final class SteppedClock implements NanoClock
      * steps time until all have ended (see {@link #stepUntilAllLeft}); returns each task's exception, or null.
      */
     public List<Throwable> failuresOf(final int count, final IntFunction<Object> task, final long maxMs)
-        throws InterruptedException
+        throws Exception
     {
         final ExecutorService threads = Executors.newFixedThreadPool(count);
         try
@@ -141,24 +139,7 @@ public final class SteppedClock implements NanoClock
                 }));
             }
             stepUntilAllLeft(count, maxMs);
-            final List<Throwable> failures = new ArrayList<>();
-            for (final Future<Object> future : running)
-            {
-                try
-                {
-                    future.get(30, TimeUnit.SECONDS);
-                    failures.add(null);
-                }
-                catch (final ExecutionException ex)
-                {
-                    failures.add(ex.getCause());
-                }
-                catch (final TimeoutException ex)
-                {
-                    throw new AssertionError("a task left the clock but did not end within 30 s", ex);
-                }
-            }
-            return failures;
+            return TestRing.failuresOf(running);
         }
         finally
         {

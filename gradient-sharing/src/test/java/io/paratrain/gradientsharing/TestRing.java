@@ -108,6 +108,12 @@ public final class TestRing implements AutoCloseable
             final int rank = r;
             futures.add(threads.submit(() -> work.apply(rank)));
         }
+        return failuresOf(futures);
+    }
+
+    /** Each task's exception, or null, waiting up to 60 s for each. */
+    static List<Throwable> failuresOf(final List<Future<Object>> futures) throws Exception
+    {
         final List<Throwable> failures = new ArrayList<>();
         for (final Future<Object> future : futures)
         {
