@@ -9,8 +9,11 @@ import io.paratrain.gradientsharing.exceptions.CollectiveTimeoutException;
 import io.paratrain.gradientsharing.internal.AeronCollective;
 import io.paratrain.gradientsharing.internal.RingExchange;
 import io.paratrain.gradientsharing.internal.RingLink;
+import io.paratrain.gradientsharing.internal.WaitGuard;
 import io.paratrain.gradientsharing.internal.SharedMediaDriver;
 import org.agrona.CloseHelper;
+import org.agrona.concurrent.NanoClock;
+import org.agrona.concurrent.SystemNanoClock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,6 +45,8 @@ public final class RingRendezvous implements AutoCloseable
     private final SharedMediaDriver driver;
     private final Subscription udpSubscription;
     private final Endpoint endpoint;
+    private volatile AbortSignal abortSignal = AbortSignal.NEVER;
+    private NanoClock clock = SystemNanoClock.INSTANCE;
     private boolean handedOver;
     private boolean closed;
 
@@ -101,6 +106,30 @@ public final class RingRendezvous implements AutoCloseable
             driver.release(0);
             throw ex;
         }
+    }
+
+    /**
+     * Makes every wait of the handshake and of the collective that {@link #connect} returns end as soon as
+     * {@code signal} gives a reason (see {@link AbortSignal}); call before {@link #connect}.
+     */
+    public RingRendezvous abortWhen(final AbortSignal signal)
+    {
+        if (signal == null)
+        {
+            throw new CollectiveConfigException("rank " + rank + ": the abort signal is null (use AbortSignal.NEVER)");
+        }
+        this.abortSignal = signal;
+        return this;
+    }
+
+    /**
+     * Test seam: the clock that every deadline, no-progress and blame decision of the ring reads (the handshake's
+     * and the collective's), so that tests can run them on simulated time; call before {@link #connect}.
+     */
+    RingRendezvous clock(final NanoClock ringClock)
+    {
+        this.clock = ringClock;
+        return this;
     }
 
     /** This rank's endpoint, to be shared with every other rank. */
@@ -169,7 +198,8 @@ public final class RingRendezvous implements AutoCloseable
                 CloseHelper.close(udpSubscription);
             }
             final RingExchange exchange = new RingExchange(link, rank, worldSize, config.sessionId(),
-                config.timeoutMs(), config.hmacSecret());
+                config.timeoutMs(), config.hmacSecret(), new WaitGuard(abortSignal, worldSize > 1 ? driver : null),
+                clock);
             collective = new AeronCollective(rank, worldSize, link, exchange, driver, config.closeTimeoutMs());
             checkHandshake(collective.handshake(endpoint.toString().getBytes(StandardCharsets.UTF_8)), endpoints);
             // Where this rank receives (channel, stream, media driver folder) is logged so an operator can see what

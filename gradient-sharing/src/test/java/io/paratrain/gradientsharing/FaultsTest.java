@@ -16,11 +16,14 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -37,6 +40,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class FaultsTest
 {
     private static final long TIMEOUT_MS = 2_000;
+    private static final long STEP_MS = 4;
 
     @TempDir
     Path driverBase;
@@ -51,8 +55,10 @@ class FaultsTest
         assertEquals(0, SharedMediaDriver.openCount(), "media drivers still open");
     }
 
-    @Test
-    void aRankWhoseEndpointNobodyBindsIsNamedWithinTheTimeout() throws Exception
+    /** On the wall clock (end to end) and on simulated time, where the wait is exactly one step past the timeout. */
+    @ParameterizedTest(name = "simulated time: {0}")
+    @ValueSource(booleans = {false, true})
+    void aRankWhoseEndpointNobodyBindsIsNamedWithinTheTimeout(final boolean simulated) throws Exception
     {
         final CollectiveConfig config = TestRing.config(driverBase, Transport.UDP).timeoutMs(TIMEOUT_MS).build();
         final int unusedPort;
@@ -60,52 +66,93 @@ class FaultsTest
         {
             unusedPort = socket.getLocalPort();
         }
+        final SteppedClock clock = simulated ? new SteppedClock(STEP_MS) : null;
         try (RingRendezvous rendezvous = RingRendezvous.bind(config, 0, 2))
         {
+            if (clock != null)
+            {
+                rendezvous.clock(clock);
+            }
             final List<Endpoint> endpoints = List.of(rendezvous.endpoint(), new Endpoint("127.0.0.1", unusedPort, ""));
             final long startNs = System.nanoTime();
-            final CollectiveTimeoutException ex = assertThrows(CollectiveTimeoutException.class,
-                () -> rendezvous.connect(endpoints));
+            final Throwable failure = clock == null ? failureOf(() -> rendezvous.connect(endpoints)) :
+                clock.failuresOf(1, rank -> rendezvous.connect(endpoints), 4 * TIMEOUT_MS).get(0);
             final long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs);
+            final CollectiveTimeoutException ex = assertInstanceOf(CollectiveTimeoutException.class, failure);
             assertEquals(1, ex.peerRank(), ex.getMessage());
             assertEquals("connect", ex.operation());
-            assertTrue(ex.waitedMs() >= TIMEOUT_MS && tookMs <= TIMEOUT_MS + 1_000, "took " + tookMs + " ms");
             assertTrue(ex.getMessage().contains("rank 1 is not connected"), ex.getMessage());
+            if (clock == null)
+            {
+                assertTrue(ex.waitedMs() >= TIMEOUT_MS && tookMs <= TIMEOUT_MS + 1_000, "took " + tookMs + " ms");
+            }
+            else
+            {
+                assertEquals(TIMEOUT_MS + STEP_MS, ex.waitedMs(), ex.getMessage());
+            }
         }
     }
 
-    @Test
-    void aRankThatBindsButNeverConnectsIsNamedByItsNeighbours() throws Exception
+    /** On the wall clock (end to end) and on simulated time, where each wait is exactly one step past the timeout. */
+    @ParameterizedTest(name = "simulated time: {0}")
+    @ValueSource(booleans = {false, true})
+    void aRankThatBindsButNeverConnectsIsNamedByItsNeighbours(final boolean simulated) throws Exception
     {
         final CollectiveConfig config = TestRing.config(driverBase, Transport.AUTO).timeoutMs(TIMEOUT_MS).build();
+        final SteppedClock clock = simulated ? new SteppedClock(STEP_MS) : null;
         final List<RingRendezvous> bound = new ArrayList<>();
         final List<Endpoint> endpoints = new ArrayList<>();
         for (int r = 0; r < 3; r++)
         {
             bound.add(RingRendezvous.bind(config, r, 3));
             endpoints.add(bound.get(r).endpoint());
+            if (clock != null)
+            {
+                bound.get(r).clock(clock);
+            }
         }
         try
         {
             final long startNs = System.nanoTime();
-            final Future<Throwable> rank0 = threads.submit(() -> failureOf(() -> bound.get(0).connect(endpoints)));
-            final Future<Throwable> rank1 = threads.submit(() -> failureOf(() -> bound.get(1).connect(endpoints)));
-            final Throwable failure0 = rank0.get(TIMEOUT_MS + 5_000, TimeUnit.MILLISECONDS);
-            final Throwable failure1 = rank1.get(TIMEOUT_MS + 5_000, TimeUnit.MILLISECONDS);
+            final List<Throwable> failures = clock == null ? failuresOnWallClock(bound, endpoints) :
+                clock.failuresOf(2, rank -> bound.get(rank).connect(endpoints), 4 * TIMEOUT_MS);
             final long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs);
-            assertTrue(tookMs <= TIMEOUT_MS + 1_000, "took " + tookMs + " ms");
             // rank 0 receives from rank 2 and times out on it; rank 1 cannot reach rank 2 (its IPC publication
             // never connects) and times out on it too, unless rank 0's abort naming rank 2 arrives first
-            assertEquals(2, assertInstanceOf(CollectiveTimeoutException.class, failure0).peerRank(),
-                failure0.getMessage());
+            final CollectiveTimeoutException failure0 = assertInstanceOf(CollectiveTimeoutException.class,
+                failures.get(0));
+            assertEquals(2, failure0.peerRank(), failure0.getMessage());
+            final Throwable failure1 = failures.get(1);
             assertTrue(failure1 instanceof PeerFailedException peer ? peer.failedRank() == 2 :
                 assertInstanceOf(CollectiveTimeoutException.class, failure1).peerRank() == 2,
                 String.valueOf(failure1));
+            if (clock == null)
+            {
+                assertTrue(tookMs <= TIMEOUT_MS + 1_000, "took " + tookMs + " ms");
+            }
+            else
+            {
+                assertEquals(TIMEOUT_MS + STEP_MS, failure0.waitedMs(), failure0.getMessage());
+                if (failure1 instanceof CollectiveTimeoutException timeout1)
+                {
+                    assertEquals(TIMEOUT_MS + STEP_MS, timeout1.waitedMs(), timeout1.getMessage());
+                }
+            }
         }
         finally
         {
             bound.forEach(RingRendezvous::close);
         }
+    }
+
+    /** Ranks 0 and 1 connect, each on a thread of its own; their exceptions. */
+    private List<Throwable> failuresOnWallClock(final List<RingRendezvous> bound, final List<Endpoint> endpoints)
+        throws Exception
+    {
+        final Future<Throwable> rank0 = threads.submit(() -> failureOf(() -> bound.get(0).connect(endpoints)));
+        final Future<Throwable> rank1 = threads.submit(() -> failureOf(() -> bound.get(1).connect(endpoints)));
+        return Arrays.asList(rank0.get(TIMEOUT_MS + 5_000, TimeUnit.MILLISECONDS),
+            rank1.get(TIMEOUT_MS + 5_000, TimeUnit.MILLISECONDS));
     }
 
     @Test

@@ -13,6 +13,7 @@ import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntFunction;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -23,12 +24,23 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The rank that is really silent is the one named, whichever rank started waiting first: a rank whose left
  * neighbour is alive and itself waiting lets its deadline run on (up to twice the timeout) until the rank next to
  * the silent one times out and its abort names the silent rank.
+ * <p>
+ * Each scenario runs twice: on the wall clock over UDP (end to end, bounds of 1 s, which a heavily loaded host can
+ * break), and on a {@link SteppedClock} over IPC, where the same ring code decides on simulated time, so the
+ * bounds are a few steps and the waits exact whatever the load.
  */
 @Timeout(120)
 @ExtendWith(NoMediaDriverLeft.class)
 class StallBlameTest
 {
     private static final long TIMEOUT_MS = 2_000;
+    private static final long STEP_MS = 4;
+
+    /** Where a scenario's time comes from. */
+    enum Timing
+    {
+        WALL_CLOCK_UDP, SIMULATED_IPC
+    }
 
     @TempDir
     Path driverBase;
@@ -39,15 +51,15 @@ class StallBlameTest
      * the silent rank 2. Rank 1's own deadline expires first; it must still name rank 2, not rank 0.
      */
     @ParameterizedTest
-    @EnumSource(value = Transport.class, names = {"AUTO", "UDP"})
-    void theRankNextToASilentOneNamesItEvenWhenAnotherRankStartedWaitingEarlier(final Transport transport)
+    @EnumSource(Timing.class)
+    void theRankNextToASilentOneNamesItEvenWhenAnotherRankStartedWaitingEarlier(final Timing timing)
         throws Exception
     {
-        final CollectiveConfig config = TestRing.config(driverBase, transport).timeoutMs(TIMEOUT_MS).build();
-        try (TestRing ring = TestRing.connect(config, 3))
+        final SteppedClock clock = timing == Timing.SIMULATED_IPC ? new SteppedClock(STEP_MS) : null;
+        try (TestRing ring = connect(clock, 3))
         {
             final long[] failedAtMs = new long[3];
-            final List<Throwable> failures = failuresTimed(ring, failedAtMs, rank ->
+            final List<Throwable> failures = failuresTimed(ring, clock, failedAtMs, rank ->
             {
                 if (rank == 2)
                 {
@@ -56,7 +68,7 @@ class StallBlameTest
                 final ByteBuffer partial = ByteBuffer.allocateDirect(4 * 16).order(ByteOrder.nativeOrder());
                 if (rank == 0)
                 {
-                    Thread.sleep(TIMEOUT_MS / 2); // computing while rank 1 already waits for it
+                    pause(clock, TIMEOUT_MS / 2); // computing while rank 1 already waits for it
                 }
                 ring.ranks.get(rank).reduce(partial, 0);
                 ring.ranks.get(rank).broadcast(new float[16], 0);
@@ -71,10 +83,16 @@ class StallBlameTest
             assertEquals(2, rank1.failedRank(), rank1.getMessage());
             assertTrue(rank1.getMessage().contains("no progress from rank 2"), rank1.getMessage());
             // rank 0 waited one timeout after its half-timeout computation; rank 1 heard just after
-            assertTrue(failedAtMs[0] >= TIMEOUT_MS * 3 / 2 && failedAtMs[0] <= TIMEOUT_MS * 3 / 2 + 1_000,
+            final long slackMs = slackMs(clock);
+            assertTrue(failedAtMs[0] >= TIMEOUT_MS * 3 / 2 && failedAtMs[0] <= TIMEOUT_MS * 3 / 2 + slackMs,
                 "rank 0 failed after " + failedAtMs[0] + " ms");
-            assertTrue(failedAtMs[1] >= failedAtMs[0] && failedAtMs[1] <= failedAtMs[0] + 1_000,
+            assertTrue(failedAtMs[1] >= failedAtMs[0] && failedAtMs[1] <= failedAtMs[0] + slackMs,
                 "rank 1 failed after " + failedAtMs[1] + " ms, rank 0 after " + failedAtMs[0] + " ms");
+            if (clock != null)
+            {
+                // the first step past the deadline, exactly
+                assertEquals(TIMEOUT_MS + STEP_MS, rank0.waitedMs(), rank0.getMessage());
+            }
         }
     }
 
@@ -83,28 +101,35 @@ class StallBlameTest
      * nobody is silent, so each rank defers, but only up to twice the timeout; the ring still fails in bounded time.
      */
     @ParameterizedTest
-    @EnumSource(value = Transport.class, names = {"AUTO", "UDP"})
-    void ranksWaitingForEachOtherInACycleStillFailWithinTwiceTheTimeout(final Transport transport) throws Exception
+    @EnumSource(Timing.class)
+    void ranksWaitingForEachOtherInACycleStillFailWithinTwiceTheTimeout(final Timing timing) throws Exception
     {
-        final CollectiveConfig config = TestRing.config(driverBase, transport).timeoutMs(TIMEOUT_MS).build();
-        try (TestRing ring = TestRing.connect(config, 3))
+        final SteppedClock clock = timing == Timing.SIMULATED_IPC ? new SteppedClock(STEP_MS) : null;
+        try (TestRing ring = connect(clock, 3))
         {
             final long[] failedAtMs = new long[3];
-            final List<Throwable> failures = failuresTimed(ring, failedAtMs, rank -> ring.ranks.get(rank)
+            final List<Throwable> failures = failuresTimed(ring, clock, failedAtMs, rank -> ring.ranks.get(rank)
                 .reduce(ByteBuffer.allocateDirect(16).order(ByteOrder.nativeOrder()), rank));
+            final long lateMs = clock == null ? 1_000 : slackMs(clock);
+            final long earlyMs = clock == null ? 100 : 0;
             int timedOut = 0;
             for (int rank = 0; rank < 3; rank++)
             {
                 final Throwable failure = failures.get(rank);
                 assertTrue(failure instanceof CollectiveTimeoutException || failure instanceof PeerFailedException,
                     "rank " + rank + ": " + failure);
-                assertTrue(failedAtMs[rank] >= 2 * TIMEOUT_MS - 100 && failedAtMs[rank] <= 2 * TIMEOUT_MS + 1_000,
-                    "rank " + rank + " failed after " + failedAtMs[rank] + " ms");
+                assertTrue(failedAtMs[rank] >= 2 * TIMEOUT_MS - earlyMs &&
+                    failedAtMs[rank] <= 2 * TIMEOUT_MS + lateMs, "rank " + rank + " failed after " +
+                    failedAtMs[rank] + " ms");
                 if (failure instanceof CollectiveTimeoutException timeout)
                 {
                     timedOut++;
                     assertEquals(Math.floorMod(rank - 1, 3), timeout.peerRank(), timeout.getMessage());
                     assertTrue(timeout.waitedMs() >= 2 * TIMEOUT_MS, timeout.getMessage());
+                    if (clock != null)
+                    {
+                        assertEquals(2 * TIMEOUT_MS + STEP_MS, timeout.waitedMs(), timeout.getMessage());
+                    }
                     assertTrue(timeout.getMessage().contains("is alive and says it is waiting for rank " +
                         Math.floorMod(rank - 2, 3)), timeout.getMessage());
                 }
@@ -113,7 +138,33 @@ class StallBlameTest
         }
     }
 
-    /** One rank's part of a test; it may sleep. */
+    /** A 3-rank ring on the wall clock over UDP ({@code clock} null) or on {@code clock} over IPC. */
+    private TestRing connect(final SteppedClock clock, final int worldSize) throws Exception
+    {
+        final CollectiveConfig config = TestRing.config(driverBase, clock == null ? Transport.UDP : Transport.AUTO)
+            .timeoutMs(TIMEOUT_MS).build();
+        return clock == null ? TestRing.connect(config, worldSize) : TestRing.connect(config, worldSize, clock);
+    }
+
+    /** How late past the expected time a rank may fail: 1 s of wall time, or a few simulated steps. */
+    private static long slackMs(final SteppedClock clock)
+    {
+        return clock == null ? 1_000 : 5 * STEP_MS;
+    }
+
+    private static void pause(final SteppedClock clock, final long ms) throws InterruptedException
+    {
+        if (clock == null)
+        {
+            Thread.sleep(ms);
+        }
+        else
+        {
+            clock.sleepMs(ms);
+        }
+    }
+
+    /** One rank's part of a test; it may pause. */
     private interface RankWork
     {
         void run(int rank) throws InterruptedException;
@@ -121,13 +172,15 @@ class StallBlameTest
 
     /**
      * Runs {@code work} on every rank at once and returns each rank's exception (or null), noting in
-     * {@code endedAtMs} when each rank's part returned or threw, in ms from the start.
+     * {@code endedAtMs} when each rank's part returned or threw, in ms from the start: of the wall clock, or of
+     * {@code clock}, which this thread then steps until every rank's part has ended.
      */
-    private static List<Throwable> failuresTimed(final TestRing ring, final long[] endedAtMs, final RankWork work)
-        throws Exception
+    private static List<Throwable> failuresTimed(final TestRing ring, final SteppedClock clock, final long[] endedAtMs,
+        final RankWork work) throws Exception
     {
         final long startNs = System.nanoTime();
-        return ring.failuresOnEveryRank(rank ->
+        final long startMs = clock == null ? 0 : clock.elapsedMs();
+        final IntFunction<Object> timed = rank ->
         {
             try
             {
@@ -140,8 +193,11 @@ class StallBlameTest
             }
             finally
             {
-                endedAtMs[rank] = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs);
+                endedAtMs[rank] = clock == null ? TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs) :
+                    clock.elapsedMs() - startMs;
             }
-        });
+        };
+        return clock == null ? ring.failuresOnEveryRank(timed) :
+            clock.failuresOf(ring.ranks.size(), timed, 4 * TIMEOUT_MS);
     }
 }

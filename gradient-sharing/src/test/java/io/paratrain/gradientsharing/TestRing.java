@@ -1,5 +1,8 @@
 package io.paratrain.gradientsharing;
 
+import org.agrona.concurrent.NanoClock;
+import org.agrona.concurrent.SystemNanoClock;
+
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -39,12 +42,19 @@ public final class TestRing implements AutoCloseable
 
     public static TestRing connect(final CollectiveConfig config, final int worldSize) throws Exception
     {
+        return connect(config, worldSize, SystemNanoClock.INSTANCE);
+    }
+
+    /** A ring whose deadlines and blame read {@code clock} (a {@link SteppedClock} for simulated time). */
+    public static TestRing connect(final CollectiveConfig config, final int worldSize, final NanoClock clock)
+        throws Exception
+    {
         final ExecutorService threads = Executors.newFixedThreadPool(worldSize);
         final List<RingRendezvous> bound = new ArrayList<>();
         final List<Endpoint> endpoints = new ArrayList<>();
         for (int r = 0; r < worldSize; r++)
         {
-            final RingRendezvous rendezvous = RingRendezvous.bind(config, r, worldSize);
+            final RingRendezvous rendezvous = RingRendezvous.bind(config, r, worldSize).clock(clock);
             bound.add(rendezvous);
             endpoints.add(rendezvous.endpoint());
         }
@@ -98,6 +108,12 @@ public final class TestRing implements AutoCloseable
             final int rank = r;
             futures.add(threads.submit(() -> work.apply(rank)));
         }
+        return failuresOf(futures);
+    }
+
+    /** Each task's exception, or null, waiting up to 60 s for each. */
+    static List<Throwable> failuresOf(final List<Future<Object>> futures) throws Exception
+    {
         final List<Throwable> failures = new ArrayList<>();
         for (final Future<Object> future : futures)
         {

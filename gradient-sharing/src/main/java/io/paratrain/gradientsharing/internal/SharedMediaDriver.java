@@ -2,18 +2,21 @@ package io.paratrain.gradientsharing.internal;
 
 import io.aeron.Aeron;
 import io.aeron.AeronCounters;
+import io.aeron.CncFileDescriptor;
 import io.aeron.CommonContext;
 import io.aeron.driver.Configuration;
 import io.aeron.driver.MediaDriver;
 import io.aeron.driver.ThreadingMode;
 import io.paratrain.gradientsharing.exceptions.TransportException;
 import org.agrona.CloseHelper;
+import org.agrona.IoUtil;
 import org.agrona.concurrent.status.CountersReader;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.MappedByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,6 +36,9 @@ import java.util.concurrent.TimeUnit;
  * <p>
  * Before launching or attaching, it removes what JVMs killed with SIGKILL left in the same base folder: lock files
  * no process holds, and directories of drivers dead for longer than Aeron's driver timeout ({@link DriverDirLock}).
+ * <p>
+ * A JVM that attached to another JVM's driver loses it when that JVM dies: {@link #lostReason} tells a waiting rank
+ * so within {@link #DRIVER_SILENT_MS}, where Aeron's own client would notice only after its driver timeout.
  */
 public final class SharedMediaDriver
 {
@@ -41,11 +47,21 @@ public final class SharedMediaDriver
     /** Every driver directory's name starts so (see CollectiveConfig#driverDir). */
     public static final String DIR_PREFIX = "paratrain-aeron-";
     private static final Map<Path, SharedMediaDriver> BY_DIR = new HashMap<>();
+    /**
+     * A driver whose heartbeat (written by its conductor once per timer interval, Aeron's default 1 s) is older than
+     * this and whose process has ended is gone. A driver that is only silent (its JVM paused by SIGSTOP or a long GC)
+     * keeps its process: then the collective's no-progress timeout decides.
+     */
+    static final long DRIVER_SILENT_MS = 2_500;
+    /** A client of another JVM whose keepalive is older than this is dead or frozen: the close does not wait for it. */
+    static final long CLIENT_SILENT_MS = 2_000;
 
     private final Path dir;
     private final MediaDriver ownedDriver;
     private final Aeron aeron;
     private final String driverId;
+    /** The process that runs the driver: this JVM's own when it launched it. */
+    private final long driverPid;
     private int users;
     /** One of {@link #users} is a {@link #prelaunch}'s, not yet taken over by an {@link #acquire}. */
     private boolean leased;
@@ -56,6 +72,7 @@ public final class SharedMediaDriver
         this.ownedDriver = ownedDriver;
         this.aeron = aeron;
         this.driverId = driverId;
+        this.driverPid = ownedDriver != null ? ProcessHandle.current().pid() : readDriverPid(dir);
     }
 
     /**
@@ -193,6 +210,32 @@ public final class SharedMediaDriver
         return driverId;
     }
 
+    /**
+     * Null while the media driver may be alive; otherwise why it is gone: this JVM's Aeron client was closed (by
+     * Aeron's driver timeout), or the driver ran in another JVM that has ended (its heartbeat stopped and its process
+     * is gone). Cheap (a volatile read, and a look at the process table only once the heartbeat is stale); for a
+     * rank that waits for a peer.
+     */
+    public String lostReason()
+    {
+        if (ownedDriver != null)
+        {
+            return null; // it runs in this JVM, which is alive
+        }
+        if (aeron.isClosed())
+        {
+            return "the Aeron client of the media driver in " + dir + " was closed (driver timeout)";
+        }
+        final long silentMs = System.currentTimeMillis() - aeron.context().toDriverBuffer().consumerHeartbeatTime();
+        if (silentMs < DRIVER_SILENT_MS || driverPid <= 0 ||
+            ProcessHandle.of(driverPid).map(ProcessHandle::isAlive).orElse(false))
+        {
+            return null;
+        }
+        return "the media driver in " + dir + " is gone: the process that ran it (pid " + driverPid + ", another " +
+            "rank's JVM) has ended and the driver's last heartbeat was " + silentMs + " ms ago";
+    }
+
     /** Number of live drivers this JVM holds; tests use it to prove nothing is left behind. */
     public static int openCount()
     {
@@ -265,6 +308,29 @@ public final class SharedMediaDriver
             .errorHandler(ex -> LOG.warn("Aeron client of {}: {}", dir, ex.toString())));
     }
 
+    /** The pid in the driver's CnC file, or 0 if it cannot be read (then {@link #lostReason} relies on Aeron). */
+    private static long readDriverPid(final Path dir)
+    {
+        try
+        {
+            final MappedByteBuffer cnc = IoUtil.mapExistingFile(dir.resolve(CncFileDescriptor.CNC_FILE).toFile(),
+                "cnc");
+            try
+            {
+                return CncFileDescriptor.pid(CncFileDescriptor.createMetaDataBuffer(cnc));
+            }
+            finally
+            {
+                IoUtil.unmap(cnc);
+            }
+        }
+        catch (final RuntimeException ex)
+        {
+            LOG.debug("Cannot read the media driver's pid in {}: {}", dir, ex.toString());
+            return 0;
+        }
+    }
+
     private void awaitOtherClientsGone(final long closeTimeoutMs)
     {
         final long deadlineNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(closeTimeoutMs);
@@ -289,14 +355,21 @@ public final class SharedMediaDriver
         }
     }
 
+    /**
+     * Clients of other JVMs that are alive: a killed JVM's client stays in the driver's table until the driver's
+     * client liveness timeout (10 s) removes it, and waiting for that held the slot of a failed task for the whole
+     * close timeout; its keepalive (the counter's value, refreshed every 500 ms) has stopped, so it is not counted.
+     */
     private int countOtherClients()
     {
         final CountersReader counters = aeron.countersReader();
         final long ownId = aeron.clientId();
+        final long nowMs = System.currentTimeMillis();
         final int[] others = {0};
         counters.forEach((counterId, typeId, keyBuffer, label) ->
         {
-            if (typeId == AeronCounters.DRIVER_HEARTBEAT_TYPE_ID && keyBuffer.getLong(0) != ownId)
+            if (typeId == AeronCounters.DRIVER_HEARTBEAT_TYPE_ID && keyBuffer.getLong(0) != ownId &&
+                nowMs - counters.getCounterValue(counterId) < CLIENT_SILENT_MS)
             {
                 others[0]++;
             }

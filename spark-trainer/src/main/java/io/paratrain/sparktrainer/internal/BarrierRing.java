@@ -1,11 +1,13 @@
 package io.paratrain.sparktrainer.internal;
 
+import io.paratrain.gradientsharing.AbortSignal;
 import io.paratrain.gradientsharing.Collective;
 import io.paratrain.gradientsharing.CollectiveConfig;
 import io.paratrain.gradientsharing.RingRendezvous;
 import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
 import io.paratrain.sparktrainer.exceptions.TrainerException;
 import org.apache.spark.BarrierTaskContext;
+import org.apache.spark.TaskContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -156,12 +158,24 @@ public final class BarrierRing implements AutoCloseable
             throw ex;
         }
         final long gatheredNs = System.nanoTime();
-        final Collective collective = rendezvous.connectText(endpoints);
+        final Collective collective = rendezvous.abortWhen(killedBySpark(context)).connectText(endpoints);
         LOG.info("Rank {} of {} joined the ring: bind {} ms in the background (waited {} ms for it), " +
             "allGather {} ms, connect {} ms", rank, worldSize, (boundNs - startNs) / 1_000_000,
             (boundNs - waitStartNs) / 1_000_000, (gatheredNs - boundNs) / 1_000_000,
             (System.nanoTime() - gatheredNs) / 1_000_000);
         return collective;
+    }
+
+    /**
+     * Spark's kill of this task as the collective's abort signal. When a peer's executor dies, Spark fails the
+     * barrier stage and kills its other tasks by flag (without interrupting their threads unless the job asked for
+     * it), while this rank may be waiting in the collective for the dead peer: the wait then ends within milliseconds
+     * instead of at the no-progress timeout (120 s by default), and the task gives its slot back for the retry.
+     */
+    static AbortSignal killedBySpark(final TaskContext context)
+    {
+        return () -> context.isInterrupted() ? "Spark killed this task (stage " + context.stageId() + " attempt " +
+            context.stageAttemptNumber() + "): the stage failed or was cancelled" : null;
     }
 
     private RingRendezvous awaitBind()

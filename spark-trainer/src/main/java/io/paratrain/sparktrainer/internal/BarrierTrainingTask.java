@@ -118,7 +118,8 @@ public final class BarrierTrainingTask implements Serializable
             // the exchange slows down beside it).
             final BackgroundWork<MultiLayerNetwork> restoring = restoreInBackground(rank);
             try (Collective collective = ring.connect();
-                ProgressReporter progress = new ProgressReporter(rank == 0 ? progressAddress : null, progressToken))
+                ProgressReporter progress = new ProgressReporter(rank == 0 ? progressAddress : null, progressToken,
+                    context.stageAttemptNumber()))
             {
                 final long ringReadyNs = System.nanoTime();
                 final DataSet[] batches = routedBatches != null ? routedBatches : exchanged.apply(collective);

@@ -13,8 +13,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 
 /**
- * Rank 0's side of {@link ProgressServer}. Progress is best effort: if the driver cannot be reached, training goes
- * on and a warning says so once.
+ * Rank 0's side of {@link ProgressServer}. Every line carries the stage attempt, so that the driver follows the
+ * newest attempt after Spark retried the stage; the first line ({@code HELLO}) announces it as soon as the task
+ * connects. Progress is best effort: if the driver cannot be reached, training goes on and a warning says so once.
  */
 public final class ProgressReporter implements AutoCloseable
 {
@@ -22,12 +23,15 @@ public final class ProgressReporter implements AutoCloseable
     private static final int CONNECT_TIMEOUT_MS = 5_000;
 
     private final String token;
+    private final int attempt;
     private Socket socket;
     private PrintWriter out;
 
-    public ProgressReporter(final String address, final String token)
+    /** {@code address} null: rank 0 is not this task, nothing is sent. */
+    public ProgressReporter(final String address, final String token, final int attempt)
     {
         this.token = token;
+        this.attempt = attempt;
         if (address == null)
         {
             return;
@@ -39,6 +43,7 @@ public final class ProgressReporter implements AutoCloseable
             socket.connect(new InetSocketAddress(address.substring(0, colon),
                 Integer.parseInt(address.substring(colon + 1))), CONNECT_TIMEOUT_MS);
             out = new PrintWriter(new OutputStreamWriter(socket.getOutputStream(), StandardCharsets.UTF_8), true);
+            send(String.format(Locale.ROOT, "%s HELLO %d", token, attempt));
         }
         catch (final IOException | RuntimeException ex)
         {
@@ -49,13 +54,15 @@ public final class ProgressReporter implements AutoCloseable
 
     public void step(final StepMetrics m)
     {
-        send(String.format(Locale.ROOT, "%s STEP %d %d %d %d %d %.9g %.4f %.4f", token, m.epoch(), m.step(),
-            m.stepsPerEpoch(), m.globalStep(), m.examples(), m.loss(), m.stepMs(), m.communicationMs()));
+        send(String.format(Locale.ROOT, "%s STEP %d %d %d %d %d %d %.17g %.4f %.4f", token, attempt, m.epoch(),
+            m.step(), m.stepsPerEpoch(), m.globalStep(), m.examples(), m.loss(), m.stepMs(), m.communicationMs()));
     }
 
+    /** {@code meanLoss} over the steps of the epoch that this attempt ran (after a resume, not all of them). */
     public void epoch(final int epoch, final double meanLoss, final double samplesPerSecond)
     {
-        send(String.format(Locale.ROOT, "%s EPOCH %d %.9g %.3f", token, epoch, meanLoss, samplesPerSecond));
+        send(String.format(Locale.ROOT, "%s EPOCH %d %d %.17g %.3f", token, attempt, epoch, meanLoss,
+            samplesPerSecond));
     }
 
     private void send(final String line)

@@ -57,6 +57,18 @@ public final class ConsoleProgress implements TrainingListener
     }
 
     @Override
+    public void onRewind(final int epoch, final int step, final long globalStep)
+    {
+        if (interactive)
+        {
+            out.println();
+        }
+        out.printf(Locale.ROOT, "Spark retried the training stage: resumed from the checkpoint at epoch %d/%d, " +
+            "step %d%n", epoch + 1, epochs, step);
+        steps = 0; // the samples/s window starts again with the resumed attempt's steps
+    }
+
+    @Override
     public void onEpochEnd(final int epoch, final double meanLoss, final double samplesPerSecond)
     {
         if (interactive)

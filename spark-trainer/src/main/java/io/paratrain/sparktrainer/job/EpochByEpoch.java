@@ -93,5 +93,11 @@ final class EpochByEpoch
         {
             targets.forEach(t -> t.onEpochEnd(epoch + epochOffset, meanLoss, samplesPerSecond));
         }
+
+        @Override
+        public void onRewind(final int epoch, final int step, final long globalStep)
+        {
+            targets.forEach(t -> t.onRewind(epoch + epochOffset, step, globalStep + stepOffset));
+        }
     }
 }

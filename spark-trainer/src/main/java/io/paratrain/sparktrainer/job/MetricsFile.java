@@ -6,33 +6,44 @@ import io.paratrain.sparktrainer.TrainingListener;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.util.Locale;
 
 /**
  * JSON lines, one per step ({@code "type":"step"}), per epoch, for the gradient channel's refused frames and for
- * the final evaluation.
+ * the final evaluation. Each line is written whole with one write. After a stage retry resumed from a checkpoint
+ * ({@link #onRewind}), the file is cut back to the start of the first step reported again, so each step appears once,
+ * with the resumed attempt's values, and the file stays valid JSON lines.
  */
 public final class MetricsFile implements TrainingListener, AutoCloseable
 {
     private static final Logger LOG = LoggerFactory.getLogger(MetricsFile.class);
 
-    private final BufferedWriter out;
+    private final Path path;
+    private final FileChannel out;
+    /** Where each step's line starts, by global step (after rewinds: of the lines still in the file). */
+    private long[] stepOffsets = new long[256];
+    private long stepsWritten;
 
     public MetricsFile(final Path path)
     {
+        this.path = path;
         try
         {
             if (path.getParent() != null)
             {
                 Files.createDirectories(path.getParent());
             }
-            out = Files.newBufferedWriter(path, StandardCharsets.UTF_8);
+            out = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING);
         }
         catch (final IOException ex)
         {
@@ -43,10 +54,32 @@ public final class MetricsFile implements TrainingListener, AutoCloseable
     @Override
     public void onStep(final StepMetrics m)
     {
+        rememberStepOffset(m.globalStep());
         write(String.format(Locale.ROOT, "{\"type\":\"step\",\"epoch\":%d,\"step\":%d,\"global_step\":%d," +
             "\"examples\":%d,\"loss\":%.6g,\"step_ms\":%.3f,\"communication_ms\":%.3f,\"samples_per_s\":%.1f}",
             m.epoch(), m.step(), m.globalStep(), m.examples(), m.loss(), m.stepMs(), m.communicationMs(),
             m.examples() / (m.stepMs() / 1e3)));
+    }
+
+    /** Cuts the file back to the line of step {@code globalStep}: it and everything after it are reported again. */
+    @Override
+    public void onRewind(final int epoch, final int step, final long globalStep)
+    {
+        if (globalStep >= stepsWritten)
+        {
+            return;
+        }
+        try
+        {
+            final long offset = stepOffsets[(int)globalStep];
+            out.truncate(offset);
+            out.position(offset);
+            stepsWritten = globalStep;
+        }
+        catch (final IOException ex)
+        {
+            LOG.warn("Could not cut {} back to step {} after the stage retry: {}", path, globalStep, ex.toString());
+        }
     }
 
     @Override
@@ -79,13 +112,36 @@ public final class MetricsFile implements TrainingListener, AutoCloseable
             channel.foreignSessionFrames()));
     }
 
+    private void rememberStepOffset(final long globalStep)
+    {
+        if (globalStep != stepsWritten || globalStep >= Integer.MAX_VALUE - 8)
+        {
+            return; // not the next step (a fit's second data set, or lines missed): rewinds cannot reach it
+        }
+        try
+        {
+            if (globalStep >= stepOffsets.length)
+            {
+                stepOffsets = Arrays.copyOf(stepOffsets, (int)Math.min(Integer.MAX_VALUE - 8, 2L * stepOffsets.length));
+            }
+            stepOffsets[(int)globalStep] = out.position();
+            stepsWritten = globalStep + 1;
+        }
+        catch (final IOException ex)
+        {
+            LOG.warn("Could not read the position in {}: {}", path, ex.toString());
+        }
+    }
+
     private void write(final String line)
     {
         try
         {
-            out.write(line);
-            out.newLine();
-            out.flush();
+            final ByteBuffer bytes = ByteBuffer.wrap((line + "\n").getBytes(StandardCharsets.UTF_8));
+            while (bytes.hasRemaining())
+            {
+                out.write(bytes);
+            }
         }
         catch (final IOException ex)
         {

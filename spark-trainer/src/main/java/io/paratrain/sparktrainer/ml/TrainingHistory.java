@@ -45,6 +45,14 @@ public record TrainingHistory(List<StepMetrics> steps, List<Epoch> epochs, Train
             epochs.add(new Epoch(epoch, meanLoss, samplesPerSecond));
         }
 
+        /** The resumed attempt reports the steps from {@code globalStep} again, and the epochs from {@code epoch}. */
+        @Override
+        public void onRewind(final int epoch, final int step, final long globalStep)
+        {
+            steps.removeIf(s -> s.globalStep() >= globalStep);
+            epochs.removeIf(e -> e.epoch() >= epoch);
+        }
+
         TrainingHistory result(final TrainingSummary summary)
         {
             return new TrainingHistory(steps, epochs, summary);
