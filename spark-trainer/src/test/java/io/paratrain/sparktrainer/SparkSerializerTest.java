@@ -97,14 +97,14 @@ class SparkSerializerTest
         {
             final TrainerConfig config = TrainerConfig.builder().workers(WORKERS).batchSizePerWorker(8).epochs(2)
                 .build();
-            final int[] exchanged = bits(dataParallel(sc, config, dropIn, WORKERS));
+            final int[] exchanged = RawBits.of(dataParallel(sc, config, dropIn, WORKERS).params());
             final MultiLayerNetwork shuffledNetwork = dataParallel(sc, config, dropIn, WORKERS + 1);
             final MultiLayerNetwork split = Networks.mlp(new Adam(0.01), 3);
             new ModelSplitTrainer(sc, SplitConfig.of(WORKERS, 0, 1), 1, 16, 120_000)
                 .fit(split, madeOnExecutors(sc, 3));
             final Evaluation evaluation = new DataParallelTrainer(sc, config).evaluate(shuffledNetwork,
                 madeOnExecutors(sc, 3));
-            return new Results(exchanged, bits(shuffledNetwork), bits(split), evaluation.stats(false, true));
+            return new Results(exchanged, RawBits.of(shuffledNetwork.params()), RawBits.of(split.params()), evaluation.stats(false, true));
         }
         finally
         {
@@ -141,16 +141,5 @@ class SparkSerializerTest
             }
             return mine.iterator();
         });
-    }
-
-    private static int[] bits(final MultiLayerNetwork network)
-    {
-        final float[] params = network.params().toFloatVector();
-        final int[] bits = new int[params.length];
-        for (int i = 0; i < params.length; i++)
-        {
-            bits[i] = Float.floatToRawIntBits(params[i]);
-        }
-        return bits;
     }
 }

@@ -8,6 +8,8 @@ import org.deeplearning4j.util.ModelSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.linalg.learning.config.Adam;
 
 import java.io.ByteArrayOutputStream;
@@ -50,8 +52,20 @@ class TrainJobTest
     /** A 4-feature, 3-class model as a DL4J JSON file. */
     private Path model() throws Exception
     {
+        return model(false);
+    }
+
+    /** The job's small test MLP, with dropout (keep 0.8) on its hidden layer's input when asked. */
+    private Path model(final boolean dropout) throws Exception
+    {
         final Path file = dir.resolve("model.json");
-        Files.writeString(file, ModelSource.mlp(4, new int[] {8}, 3, new Adam(0.05), 1).toJson());
+        final org.deeplearning4j.nn.conf.MultiLayerConfiguration conf =
+            ModelSource.mlp(4, new int[] {8}, 3, new Adam(0.05), 1);
+        if (dropout)
+        {
+            conf.getConf(0).getLayer().setIDropout(new org.deeplearning4j.nn.conf.dropout.Dropout(0.8));
+        }
+        Files.writeString(file, conf.toJson());
         return file;
     }
 
@@ -109,10 +123,15 @@ class TrainJobTest
         }
     }
 
-    @Test
-    void plotWritesChartsAndEvaluatesEveryEpochWithoutChangingTheResult() throws Exception
+    /**
+     * With dropout the per-epoch fits must also draw the same random masks as one 3-epoch fit: each replica seeds
+     * its generator per epoch, from the model's seed, its rank and the network's epoch counter.
+     */
+    @ParameterizedTest(name = "dropout {0}")
+    @ValueSource(booleans = {false, true})
+    void plotWritesChartsAndEvaluatesEveryEpochWithoutChangingTheResult(final boolean dropout) throws Exception
     {
-        final String[] common = {"--model", model().toString(), "--train", csv("train.csv", 300).toString(),
+        final String[] common = {"--model", model(dropout).toString(), "--train", csv("train.csv", 300).toString(),
             "--test", csv("test.csv", 100).toString(), "--workers", "2", "--batch-size", "10", "--epochs", "3"};
         assertEquals(0, run(common), err);
         final MultiLayerNetwork once = ModelSerializer.restoreMultiLayerNetwork(dir.resolve("model.zip").toFile());
@@ -123,7 +142,8 @@ class TrainJobTest
         assertEquals(0, run(withPlot.toArray(String[]::new)), err);
         final MultiLayerNetwork epochByEpoch = ModelSerializer.restoreMultiLayerNetwork(
             dir.resolve("model.zip").toFile());
-        assertEquals(once.params(), epochByEpoch.params(), "one fit per epoch must train exactly as one 3-epoch fit");
+        RawBits.assertSameBits(once.params(), epochByEpoch.params(),
+            "one fit per epoch must train exactly as one 3-epoch fit");
         assertEquals(45, epochByEpoch.getIterationCount(), "3 epochs of 15 steps of 20 examples");
         assertTrue(out.contains("plots: " + plots.resolve("loss.png")), out);
 

@@ -165,10 +165,6 @@ public final class BarrierTrainingTask implements Serializable
         final int rank, final ProgressReporter progress)
     {
         final TaskContext task = TaskContext.get();
-        // Random layers (dropout) draw from ND4J's per-thread generator, whose state a pooled executor thread
-        // carries over from earlier work: seed it from the model's seed and the rank, so a fit is repeatable and
-        // a checkpoint's random state is all that resuming needs.
-        Nd4j.getRandom().setSeed(network.getLayerWiseConfigurations().getConf(0).getSeed() * 1_000_003L + rank);
         final ReplicaCheckpoints checkpoints = new ReplicaCheckpoints(config.checkpoint(), plan, network, collective,
             rank, config.workers());
         final ReplicaCheckpoints.Position start = checkpoints.resume(task.stageAttemptNumber() > 0);
@@ -181,6 +177,10 @@ public final class BarrierTrainingTask implements Serializable
         {
             final long epochStartNs = System.nanoTime();
             final int firstStep = epoch == start.epoch() ? start.step() : 0;
+            if (firstStep == 0)
+            {
+                seedForEpoch(network, rank); // mid-epoch, the checkpoint restored the generator's state
+            }
             double lossSum = 0;
             for (int step = firstStep; step < stepsPerEpoch; step++, globalStep++)
             {
@@ -212,6 +212,18 @@ public final class BarrierTrainingTask implements Serializable
             }
         }
         replicaStep.syncUpdaterState(); // rank 0 returns the model with its complete updater state
+    }
+
+    /**
+     * Random layers (dropout) draw from ND4J's per-thread generator, whose state a pooled executor thread carries
+     * over from earlier work. Each replica seeds it at every epoch start from the model's seed, its rank and the
+     * network's epoch counter, so a fit is repeatable, one fit per epoch draws what one multi-epoch fit draws (the
+     * job's --plot), and a mid-epoch checkpoint's random state is all that resuming needs.
+     */
+    private static void seedForEpoch(final MultiLayerNetwork network, final int rank)
+    {
+        final long seed = network.getLayerWiseConfigurations().getConf(0).getSeed();
+        Nd4j.getRandom().setSeed((seed * 1_000_003L + rank) * 1_000_033L + network.getEpochCount());
     }
 
     private ShardedUpdate shardedUpdate(final MultiLayerNetwork network, final Collective collective, final int rank)
