@@ -3,7 +3,6 @@ package io.paratrain.sparktrainer.internal;
 import io.paratrain.sparktrainer.exceptions.CheckpointException;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataInputStream;
-import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -15,13 +14,12 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
-import java.util.UUID;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Checkpoint files in one folder on any Hadoop FileSystem: {@code checkpoint-<global step>.ptcp}, written to a
- * hidden temporary name and renamed, so a reader sees a whole file or none; the newest {@code keep} are kept.
+ * Checkpoint files in one folder on any Hadoop FileSystem: {@code checkpoint-<global step>.ptcp}, written through
+ * {@link AtomicFile}, so a reader sees a whole file or none; the newest {@code keep} are kept.
  */
 public final class CheckpointStore
 {
@@ -30,15 +28,20 @@ public final class CheckpointStore
 
     private final Path folder;
     private final FileSystem fs;
+    /** The file system checkpoints are written with: {@link AtomicFile}'s (raw for local folders). */
+    private final FileSystem writer;
+    private final Configuration hadoop;
     private final int keep;
 
     public CheckpointStore(final String folder, final int keep, final Configuration hadoop)
     {
         this.folder = new Path(folder);
         this.keep = keep;
+        this.hadoop = hadoop;
         try
         {
             this.fs = this.folder.getFileSystem(hadoop);
+            this.writer = AtomicFile.fileSystemOf(this.folder, hadoop);
         }
         catch (final IOException ex)
         {
@@ -54,32 +57,15 @@ public final class CheckpointStore
     public void write(final Checkpoint checkpoint)
     {
         final Path target = new Path(folder, fileName(checkpoint.globalStep()));
-        final Path temp = new Path(folder, "." + target.getName() + ".tmp-" + UUID.randomUUID());
         try
         {
             fs.mkdirs(folder);
-            try (FSDataOutputStream out = fs.create(temp, false))
-            {
-                out.write(checkpoint.encode());
-                out.hsync();
-            }
-            if (fs.exists(target) && !fs.delete(target, false))
-            {
-                throw new CheckpointException("cannot replace " + target);
-            }
-            if (!fs.rename(temp, target))
-            {
-                throw new CheckpointException("cannot rename " + temp + " to " + target);
-            }
+            AtomicFile.write(writer, target, hadoop, out -> out.write(checkpoint.encode()));
             prune();
         }
         catch (final IOException ex)
         {
             throw new CheckpointException("cannot write checkpoint " + target, ex);
-        }
-        finally
-        {
-            deleteQuietly(temp);
         }
     }
 
