@@ -210,6 +210,7 @@ public final class ParatrainClassifier
         final MultiLayerConfiguration configuration = checkedConfiguration(features,
             ColumnCheck.classCount(dataset, getLabelCol()));
         final int classes = ModelSource.inputsAndClasses(configuration)[1];
+        RowCheck.features(dataset, getFeaturesCol(), features); // before anything is written, naming the row
         final SplitConfig split = MODEL_SPLIT.equals(getMode()) ?
             new SplitConfig(getShards(), denseLayers(configuration)) : null;
         if (split != null)
