@@ -102,7 +102,6 @@ public final class TrainJob
     static int train(final JavaSparkContext sc, final JobOptions options, final PrintStream out,
         final PrintStream err) throws IOException
     {
-        out.println(SparkPlacement.describe(sc));
         final MultiLayerConfiguration modelConf = ModelSource.load(options, sc.hadoopConfiguration());
         final int[] shape = ModelSource.inputsAndClasses(modelConf);
         final SplitConfig split = options.modelSplit() ? SplitChoice.of(options, modelConf) : null;
@@ -114,6 +113,7 @@ public final class TrainJob
         BarrierSlots.await(sc, options.tasks(), options.slotWaitSeconds() * 1000L, options.modelSplit() ?
             "model-split training with " + options.tasks() + " shards" : "training with " + options.tasks() +
             " workers");
+        out.println(SparkPlacement.describe(sc)); // after the slot wait: a cluster's executors have registered
         final ExampleReader reader = new ExampleReader(shape[0], shape[1], options.effectiveFeatureScale());
         if (!options.bundledData())
         {
