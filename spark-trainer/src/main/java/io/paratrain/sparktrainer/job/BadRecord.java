@@ -21,6 +21,13 @@ record BadRecord(String where, String problem, String file, long splitStart, lon
 {
     private static final int EXCERPT_CHARS = 40;
 
+    /** Where and what, as a task can say it: a line of a later part by its byte offset and first characters. */
+    String withoutLineLookup()
+    {
+        return where != null ? where + ": " + problem : file + ", the line at byte " + byteOffset + " starting '" +
+            excerpt + "': " + problem;
+    }
+
     static BadRecord at(final String where, final String problem)
     {
         return new BadRecord(where, problem, null, -1, -1, null);

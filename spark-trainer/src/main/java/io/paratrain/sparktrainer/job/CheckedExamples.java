@@ -23,10 +23,20 @@ public final class CheckedExamples
         this.parsed = parsed.cache();
     }
 
-    /** The examples of data that passed {@link #check}. */
+    /**
+     * The examples. After {@link #check} there is no refused record; unchecked, the task that meets one fails
+     * with it (check first to have it named by its line in the file, and without Spark's task retries).
+     */
     public JavaRDD<DataSet> examples()
     {
-        return parsed.map(Parsed::example);
+        return parsed.map(record ->
+        {
+            if (record.bad() != null)
+            {
+                throw new TrainingInputException(record.bad().withoutLineLookup());
+            }
+            return record.example();
+        });
     }
 
     /**

@@ -109,12 +109,6 @@ public final class TrainJob
         {
             ModelSplitTrainer.check(modelConf, split);
         }
-        // Before reading any data: a cluster that cannot run the barrier stage fails the job now, not later.
-        BarrierSlots.await(sc, options.tasks(), options.slotWaitSeconds() * 1000L, options.modelSplit() ?
-            "model-split training with " + options.tasks() + " shards" : "training with " + options.tasks() +
-            " workers");
-        out.println(SparkPlacement.describe(sc)); // after the slot wait: a cluster's executors have registered
-        final ExampleReader reader = new ExampleReader(shape[0], shape[1], options.effectiveFeatureScale());
         if (!options.bundledData())
         {
             InputPaths.requireExisting("--train", options.trainPath(), sc.hadoopConfiguration());
@@ -123,6 +117,12 @@ public final class TrainJob
         {
             InputPaths.requireExisting("--test", options.testPath(), sc.hadoopConfiguration());
         }
+        // Before reading any data: a cluster that cannot run the barrier stage fails the job now, not later.
+        BarrierSlots.await(sc, options.tasks(), options.slotWaitSeconds() * 1000L, options.modelSplit() ?
+            "model-split training with " + options.tasks() + " shards" : "training with " + options.tasks() +
+            " workers");
+        out.println(SparkPlacement.describe(sc)); // after the slot wait: a cluster's executors have registered
+        final ExampleReader reader = new ExampleReader(shape[0], shape[1], options.effectiveFeatureScale());
 
         sc.setJobDescription("Paratrain: reading and checking the data");
         final CheckedExamples trainInput = options.bundledData() ?

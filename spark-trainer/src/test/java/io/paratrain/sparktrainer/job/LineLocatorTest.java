@@ -34,5 +34,8 @@ class LineLocatorTest
         assertEquals(7, LineLocator.lineEndsBefore(fs, path, text.indexOf('e')), "past the 64 KiB buffer");
         assertEquals(file.toUri().toString().replace("file:///", "file:/") + " line 8: bad",
             LineLocator.describe(BadRecord.inPart(path.toString(), 4, text.indexOf('e'), "e", "bad"), hadoop));
+        // what a task says when it meets the record without the driver's check (no line lookup there)
+        assertEquals("f.csv, the line at byte 70017 starting '" + "y".repeat(40) + "...': bad",
+            BadRecord.inPart("f.csv", 65536, 70017, "y".repeat(50), "bad").withoutLineLookup());
     }
 }
