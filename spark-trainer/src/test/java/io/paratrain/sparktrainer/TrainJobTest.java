@@ -345,6 +345,8 @@ class TrainJobTest
         assertTrue(Files.size(data) > 8 * splitBytes, "line 300 lies beyond the first split");
         System.setProperty("spark.hadoop.mapreduce.input.fileinputformat.split.maxsize", Long.toString(splitBytes));
         System.setProperty("spark.extraListeners", TaskAttemptCounter.class.getName());
+        // Kryo without a registrator, as a user may configure: the check's task results must not depend on it.
+        System.setProperty("spark.serializer", "org.apache.spark.serializer.KryoSerializer");
         TaskAttemptCounter.reset();
         final int code;
         try
@@ -355,6 +357,7 @@ class TrainJobTest
         {
             System.clearProperty("spark.hadoop.mapreduce.input.fileinputformat.split.maxsize");
             System.clearProperty("spark.extraListeners");
+            System.clearProperty("spark.serializer");
         }
         assertRefusedWithNothingWritten(code, "error: file:" + data + " line 300: field 3 'abc' is not a finite " +
             "number\n");

@@ -83,12 +83,44 @@ public final class CheckedExamples
     }
 
     /**
-     * Examples and the smallest and largest feature over them (+-infinity when there are none).
-     *
-     * @param firstBad a partition's first refused record; always null in {@link #check}'s result.
+     * Examples and the smallest and largest feature over them (+-infinity when there are none), and a partition's
+     * first refused record (always null in {@link #check}'s result). A class, not a record: it is a task result,
+     * and Kryo's field serializer (Spark's default with Kryo) cannot create records.
      */
-    record Summary(long examples, float minFeature, float maxFeature, BadRecord firstBad)
-        implements Serializable
+    static final class Summary implements Serializable
     {
+        private static final long serialVersionUID = 1L;
+        private final long examples;
+        private final float minFeature;
+        private final float maxFeature;
+        private final BadRecord firstBad;
+
+        Summary(final long examples, final float minFeature, final float maxFeature, final BadRecord firstBad)
+        {
+            this.examples = examples;
+            this.minFeature = minFeature;
+            this.maxFeature = maxFeature;
+            this.firstBad = firstBad;
+        }
+
+        long examples()
+        {
+            return examples;
+        }
+
+        float minFeature()
+        {
+            return minFeature;
+        }
+
+        float maxFeature()
+        {
+            return maxFeature;
+        }
+
+        BadRecord firstBad()
+        {
+            return firstBad;
+        }
     }
 }

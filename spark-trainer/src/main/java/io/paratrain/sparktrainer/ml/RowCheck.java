@@ -79,8 +79,37 @@ final class RowCheck
         return null;
     }
 
-    /** A partition's rows (up to its first bad one) and that row's index in it, or -1 and no problem. */
-    private record PartRows(long rows, long badRow, String problem) implements Serializable
+    /**
+     * A partition's rows (up to its first bad one) and that row's index in it, or -1 and no problem. A class, not a
+     * record: it is a task result, and Kryo's field serializer (Spark's default with Kryo) cannot create records.
+     */
+    static final class PartRows implements Serializable
     {
+        private static final long serialVersionUID = 1L;
+        private final long rows;
+        private final long badRow;
+        private final String problem;
+
+        PartRows(final long rows, final long badRow, final String problem)
+        {
+            this.rows = rows;
+            this.badRow = badRow;
+            this.problem = problem;
+        }
+
+        long rows()
+        {
+            return rows;
+        }
+
+        long badRow()
+        {
+            return badRow;
+        }
+
+        String problem()
+        {
+            return problem;
+        }
     }
 }
