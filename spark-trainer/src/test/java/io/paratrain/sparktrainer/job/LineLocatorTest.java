@@ -34,6 +34,10 @@ class LineLocatorTest
         assertEquals(7, LineLocator.lineEndsBefore(fs, path, text.indexOf('e')), "past the 64 KiB buffer");
         assertEquals(file.toUri().toString().replace("file:///", "file:/") + " line 8: bad",
             LineLocator.describe(BadRecord.inPart(path.toString(), 4, text.indexOf('e'), "e", "bad"), hadoop));
+        // a splittable compressed file: no line number without decompressing from its start, and the message says so
+        assertEquals("file:/data/big.csv.bz2, the line starting 'e,1,2' in the part of this compressed file that " +
+            "starts at compressed byte 900000 (its line number is not known): bad", LineLocator.describe(
+            BadRecord.inPart("file:/data/big.csv.bz2", 900_000, 900_417, "e,1,2", "bad"), hadoop));
         // what a task says when it meets the record without the driver's check (no line lookup there)
         assertEquals("f.csv, the line at byte 70017 starting '" + "y".repeat(40) + "...': bad",
             BadRecord.inPart("f.csv", 65536, 70017, "y".repeat(50), "bad").withoutLineLookup());
