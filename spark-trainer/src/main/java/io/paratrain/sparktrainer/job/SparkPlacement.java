@@ -1,11 +1,12 @@
 package io.paratrain.sparktrainer.job;
 
 import io.paratrain.sparktrainer.internal.BarrierSlots;
-import org.apache.spark.SparkEnv;
 import org.apache.spark.api.java.JavaSparkContext;
 import scala.collection.JavaConverters;
 
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 
 /**
@@ -27,10 +28,14 @@ final class SparkPlacement
             return String.format(Locale.ROOT, "spark: master %s: local mode, every task runs in this JVM (%d task " +
                 "slots); give spark-submit --master or --master to train on a cluster", sc.master(), slots);
         }
-        final String driver = SparkEnv.get().blockManager().blockManagerId().hostPort();
-        final List<String> executors = JavaConverters.asJavaCollection(sc.sc().getExecutorMemoryStatus().keySet())
-            .stream().filter(hostPort -> !hostPort.equals(driver)).sorted().toList();
-        return String.format(Locale.ROOT, "spark: master %s, %d executor(s) %s, %d task slots", sc.master(),
-            executors.size(), executors, slots);
+        // The scheduler's executor ids (what the slot count is made of: block managers register later), with their
+        // addresses as far as the status store has them yet.
+        final Map<String, String> addresses = new HashMap<>();
+        JavaConverters.seqAsJavaList(sc.sc().statusStore().executorList(true))
+            .forEach(executor -> addresses.put(executor.id(), executor.hostPort()));
+        final List<String> executors = JavaConverters.seqAsJavaList(sc.sc().getExecutorIds()).stream().sorted()
+            .map(id -> addresses.containsKey(id) ? id + " on " + addresses.get(id) : id).toList();
+        return String.format(Locale.ROOT, "spark: master %s, %d executors (%s), %d task slots", sc.master(),
+            executors.size(), String.join(", ", executors), slots);
     }
 }
