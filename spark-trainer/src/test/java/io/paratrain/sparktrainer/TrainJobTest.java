@@ -5,6 +5,13 @@ import io.paratrain.sparktrainer.job.ModelSource;
 import io.paratrain.sparktrainer.job.TrainJob;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
+import org.apache.spark.ml.linalg.VectorUDT;
+import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -21,6 +28,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -37,10 +45,16 @@ class TrainJobTest
 
     private int run(final String... args)
     {
+        return runOn("local[3]", args);
+    }
+
+    /** Runs the job on {@code master} (e.g. {@code local[2,4]}: 2 slots, 4 attempts per task as on a cluster). */
+    private int runOn(final String master, final String... args)
+    {
         final ByteArrayOutputStream stdout = new ByteArrayOutputStream();
         final ByteArrayOutputStream stderr = new ByteArrayOutputStream();
         final List<String> all = new ArrayList<>(List.of(args));
-        all.addAll(List.of("--master", "local[3]", "--output", dir.resolve("model.zip").toString(),
+        all.addAll(List.of("--master", master, "--output", dir.resolve("model.zip").toString(),
             "--metrics", dir.resolve("metrics.jsonl").toString()));
         final int code = TrainJob.run(all.toArray(String[]::new), new PrintStream(stdout, true, StandardCharsets.UTF_8),
             new PrintStream(stderr, true, StandardCharsets.UTF_8));
@@ -101,6 +115,9 @@ class TrainJobTest
         final int code = run("--model", model().toString(), "--train", csv("train.csv", 600).toString(),
             "--test", csv("test.csv", 200).toString(), "--workers", "3", "--batch-size", "8", "--epochs", "4");
         assertEquals(0, code, err);
+        assertTrue(out.startsWith("spark: master local[3]: local mode, every task runs in this JVM (3 task slots); " +
+            "give spark-submit --master or --master to train on a cluster\n"), out);
+        assertFalse(err.contains("warning:"), "features in [0, 1] get no --feature-scale warning: " + err);
         final String[] lines = out.trim().split("\n");
         final String last = lines[lines.length - 1];
         assertTrue(last.matches("accuracy=\\d\\.\\d{4}"), last);
@@ -324,6 +341,190 @@ class TrainJobTest
             "invalid --split-layers [1]: expected only with --mode model-split");
         assertRefusedWithNothingWritten(run("--split-pairing"),
             "invalid --split-pairing true: expected only with --mode model-split");
+    }
+
+    @Test
+    void aMissingInputPathIsRefusedNamingTheOptionAndThePath() throws Exception
+    {
+        final Path missing = dir.resolve("no-such.csv");
+        assertRefusedWithNothingWritten(run("--model", model().toString(), "--train", missing.toString()),
+            "error: --train " + missing + ": no such file or folder (file:" + missing + ")");
+        assertRefusedWithNothingWritten(run("--model", model().toString(), "--train",
+            csv("train.csv", 20).toString(), "--test", missing.toString()),
+            "error: --test " + missing + ": no such file or folder (file:" + missing + ")");
+    }
+
+    @Test
+    void aBadLineInALaterSplitIsNamedByItsLineInTheFileAndNoTaskIsRetried() throws Exception
+    {
+        final Path data = csv("big.csv", 400);
+        final List<String> lines = new ArrayList<>(Files.readAllLines(data));
+        lines.set(299, "0,0.1,abc,0.3,0.4");
+        Files.writeString(data, String.join("\r\n", lines) + "\r\n"); // CR LF: the line count must not double
+        final long splitBytes = 2048;
+        assertTrue(Files.size(data) > 8 * splitBytes, "line 300 lies beyond the first split");
+        System.setProperty("spark.hadoop.mapreduce.input.fileinputformat.split.maxsize", Long.toString(splitBytes));
+        System.setProperty("spark.extraListeners", TaskAttemptCounter.class.getName());
+        // Kryo without a registrator, as a user may configure: the check's task results must not depend on it.
+        System.setProperty("spark.serializer", "org.apache.spark.serializer.KryoSerializer");
+        TaskAttemptCounter.reset();
+        final int code;
+        try
+        {
+            code = runOn("local[2,4]", "--model", model().toString(), "--train", data.toString());
+        }
+        finally
+        {
+            System.clearProperty("spark.hadoop.mapreduce.input.fileinputformat.split.maxsize");
+            System.clearProperty("spark.extraListeners");
+            System.clearProperty("spark.serializer");
+        }
+        assertRefusedWithNothingWritten(code, "error: file:" + data + " line 300: field 3 'abc' is not a finite " +
+            "number\n");
+        assertTrue(TaskAttemptCounter.ENDED.get() >= 8, "tasks of the check: " + TaskAttemptCounter.ENDED.get());
+        assertEquals(0, TaskAttemptCounter.FAILED.get(), "bad data fails no task, so Spark retries none");
+    }
+
+    @Test
+    void aFolderOfPartFilesIsReadInNameOrderWhateverOrderTheFileSystemLists() throws Exception
+    {
+        final Path all = csv("all.csv", 120);
+        final List<String> lines = Files.readAllLines(all);
+        final Path parts = Files.createDirectory(dir.resolve("parts"));
+        for (int p = 0; p < 4; p++)
+        {
+            Files.write(parts.resolve("part-0000" + p + ".csv"), lines.subList(30 * p, 30 * (p + 1)));
+        }
+        final String[] common = {"--model", model().toString(), "--test", all.toString(), "--workers", "2",
+            "--batch-size", "8", "--epochs", "2"};
+        assertEquals(0, run(concat(common, "--train", all.toString())), err);
+        final float[] fromOneFile = savedParams();
+        System.setProperty("spark.hadoop.fs." + ReversedListingFileSystem.SCHEME + ".impl",
+            ReversedListingFileSystem.class.getName());
+        try
+        {
+            assertEquals(0, run(concat(common, "--train", ReversedListingFileSystem.SCHEME + ":" + parts)), err);
+        }
+        finally
+        {
+            System.clearProperty("spark.hadoop.fs." + ReversedListingFileSystem.SCHEME + ".impl");
+        }
+        assertTrue(out.contains("120 training examples"), out);
+        assertArrayEquals(bits(fromOneFile), bits(savedParams()),
+            "part-00000..3 read in name order train exactly as the file of their lines in that order");
+    }
+
+    @Test
+    void featuresFarBeyondUnitScaleGetOneWarningNamingFeatureScale() throws Exception
+    {
+        final StringBuilder text = new StringBuilder("1,0,255,3,4\n");
+        for (int r = 1; r < 40; r++)
+        {
+            text.append(r % 3).append(',').append(r * 7 % 256).append(',').append(r * 11 % 256).append(',')
+                .append(r * 13 % 256).append(',').append(r * 17 % 256).append('\n');
+        }
+        final Path data = dir.resolve("pixels.csv");
+        Files.writeString(data, text);
+        assertEquals(0, run("--model", model().toString(), "--train", data.toString(), "--workers", "2",
+            "--batch-size", "10", "--epochs", "1"), err);
+        final String warning = "warning: the training features span [0.0, 255.0] after --feature-scale 1.0, far " +
+            "beyond [0, 1] or [-1, 1] (|x| <= 10.0); networks train worse on such inputs: give --feature-scale " +
+            "0.00392157 to map them into [-1, 1] (e.g. 0.00392157 = 1/255 for 8-bit pixels)\n";
+        assertEquals(1, err.split("warning:", -1).length - 1, err);
+        assertTrue(err.contains(warning), err);
+        assertTrue(out.indexOf("data: 40 training examples") < out.indexOf("trained:"), out);
+    }
+
+    /**
+     * Parquet part files are read in name order (Spark's scan would order them by size) and each row is named by
+     * its row in its file; a NaN feature is refused with that row.
+     */
+    @Test
+    void parquetPartsAreReadInNameOrderAndANonFiniteFeatureIsRefusedWithItsRow() throws Exception
+    {
+        final Random random = new Random(5);
+        final int[] partRows = {10, 50, 30}; // name order differs from size order
+        final StructType schema = new StructType().add("label", DataTypes.IntegerType)
+            .add("features", new VectorUDT());
+        final List<List<Row>> parts = new ArrayList<>();
+        final StringBuilder csv = new StringBuilder();
+        for (final int rows : partRows)
+        {
+            final List<Row> part = new ArrayList<>();
+            for (int r = 0; r < rows; r++)
+            {
+                final float[] x = {random.nextFloat(), random.nextFloat(), random.nextFloat(), random.nextFloat()};
+                final int label = x[0] > x[1] && x[0] > x[2] ? 0 : x[1] > x[2] ? 1 : 2;
+                part.add(RowFactory.create(label, Vectors.dense(x[0], x[1], x[2], x[3])));
+                csv.append(label).append(',').append(x[0]).append(',').append(x[1]).append(',').append(x[2])
+                    .append(',').append(x[3]).append('\n');
+            }
+            parts.add(part);
+        }
+        final Path folder = Files.createDirectory(dir.resolve("parts.parquet"));
+        final Path withNaN = dir.resolve("nan.parquet");
+        final SparkSession spark = SparkSession.builder().master("local[1]").appName("write-parquet")
+            .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
+            .config("spark.driver.bindAddress", "127.0.0.1").getOrCreate();
+        try
+        {
+            for (int p = 0; p < parts.size(); p++)
+            {
+                final Path written = dir.resolve("written-" + p);
+                spark.createDataFrame(parts.get(p), schema).coalesce(1).write().parquet(written.toString());
+                try (var files = Files.list(written))
+                {
+                    Files.move(files.filter(f -> f.getFileName().toString().endsWith(".parquet")).findFirst()
+                        .orElseThrow(), folder.resolve("part-0000" + p + ".parquet"));
+                }
+            }
+            final List<Row> nan = new ArrayList<>(parts.get(0));
+            nan.set(3, RowFactory.create(1, Vectors.dense(0.5, Double.NaN, 0.5, 0.5)));
+            spark.createDataFrame(nan, schema).coalesce(1).write().parquet(withNaN.toString());
+        }
+        finally
+        {
+            spark.stop();
+            SparkSession.clearActiveSession();
+            SparkSession.clearDefaultSession();
+        }
+        final Path all = dir.resolve("all.csv");
+        Files.writeString(all, csv);
+        final String[] common = {"--model", model().toString(), "--test", all.toString(), "--workers", "2",
+            "--batch-size", "8", "--epochs", "2"};
+        assertEquals(0, run(concat(common, "--train", all.toString())), err);
+        final float[] fromCsv = savedParams();
+        assertEquals(0, run(concat(common, "--train", folder.toString())), err);
+        assertTrue(out.contains("90 training examples"), out);
+        assertArrayEquals(bits(fromCsv), bits(savedParams()),
+            "part-00000..2 in name order train exactly as the CSV of their rows in that order");
+
+        Files.delete(dir.resolve("model.zip"));
+        Files.delete(dir.resolve("metrics.jsonl"));
+        assertRefusedWithNothingWritten(run("--model", model().toString(), "--train", withNaN.toString()),
+            ".parquet row 4: feature 2 is NaN; features must be finite numbers\n");
+    }
+
+    private static String[] concat(final String[] first, final String... more)
+    {
+        final List<String> all = new ArrayList<>(List.of(first));
+        all.addAll(List.of(more));
+        return all.toArray(String[]::new);
+    }
+
+    private float[] savedParams() throws Exception
+    {
+        return ModelSerializer.restoreMultiLayerNetwork(dir.resolve("model.zip").toFile()).params().toFloatVector();
+    }
+
+    private static int[] bits(final float[] values)
+    {
+        final int[] bits = new int[values.length];
+        for (int i = 0; i < values.length; i++)
+        {
+            bits[i] = Float.floatToRawIntBits(values[i]);
+        }
+        return bits;
     }
 
     @Test

@@ -72,15 +72,19 @@ public record JobOptions(
     public static final String HELP = """
         usage: paratrain train [options]
           Trains a DL4J network on Spark, data-parallel (replicas) or model-split (dense layers cut by columns
-          across shards), and prints accuracy=<test accuracy>.
+          across shards), and prints accuracy=<test accuracy>. It first prints the Spark master and executors it
+          uses, and checks all data before training: bad input (a missing path, a bad line or row, named by file
+          and line) exits with code 2 and writes nothing; a failed training exits with 1.
 
           --model NAME|FILE      preset (mnist-mlp: 784-256-10, mnist-mlp-large: 784-1000-500-10) or a DL4J
                                  MultiLayerConfiguration JSON file on any Hadoop path   [mnist-mlp]
           --train PATH           training data: CSV (label first), LibSVM or Parquet (label + features columns);
-                                 any Hadoop path, .gz allowed                           [bundled MNIST, 8,000]
+                                 any Hadoop path, .gz allowed; a folder's (or glob's) files are read in name
+                                 order, so the same data gives the same model           [bundled MNIST, 8,000]
           --test PATH            test data, same formats                                 [bundled MNIST, 2,000]
           --format F             csv | libsvm | parquet | auto (from the file name)     [auto]
-          --feature-scale X      multiply every feature by X              [1/255 for the bundled data, else 1]
+          --feature-scale X      multiply every feature by X; the job warns when features then exceed +-10
+                                 (e.g. raw 0..255 pixels: give 0.00392157)  [1/255 for the bundled data, else 1]
           --epochs N             passes over the training data                          [3]
           --batch-size N         examples per worker per step                           [64]
           --workers N            replicas, one Spark barrier task each                  [2]

@@ -78,11 +78,11 @@ public final class TrainJob
         conf.setIfMissing("spark.ui.showConsoleProgress", "false");
         try (JavaSparkContext sc = new JavaSparkContext(conf))
         {
-            return train(sc, options, out);
+            return train(sc, options, out, err);
         }
         catch (final IOException ex)
         {
-            err.println("error: cannot write the model to " + options.output() + ": " + ex.getMessage());
+            err.println("error: " + ex.getMessage());
             return 1;
         }
         catch (final Exception ex) // Spark's job failures arrive as the checked SparkException
@@ -99,7 +99,8 @@ public final class TrainJob
         }
     }
 
-    static int train(final JavaSparkContext sc, final JobOptions options, final PrintStream out) throws IOException
+    static int train(final JavaSparkContext sc, final JobOptions options, final PrintStream out,
+        final PrintStream err) throws IOException
     {
         final MultiLayerConfiguration modelConf = ModelSource.load(options, sc.hadoopConfiguration());
         final int[] shape = ModelSource.inputsAndClasses(modelConf);
@@ -108,23 +109,36 @@ public final class TrainJob
         {
             ModelSplitTrainer.check(modelConf, split);
         }
+        if (!options.bundledData())
+        {
+            InputPaths.requireExisting("--train", options.trainPath(), sc.hadoopConfiguration());
+        }
+        if (options.testPath() != null)
+        {
+            InputPaths.requireExisting("--test", options.testPath(), sc.hadoopConfiguration());
+        }
         // Before reading any data: a cluster that cannot run the barrier stage fails the job now, not later.
         BarrierSlots.await(sc, options.tasks(), options.slotWaitSeconds() * 1000L, options.modelSplit() ?
             "model-split training with " + options.tasks() + " shards" : "training with " + options.tasks() +
             " workers");
+        out.println(SparkPlacement.describe(sc)); // after the slot wait: a cluster's executors have registered
         final ExampleReader reader = new ExampleReader(shape[0], shape[1], options.effectiveFeatureScale());
 
         sc.setJobDescription("Paratrain: reading and checking the data");
-        final JavaRDD<DataSet> train = (options.bundledData() ?
+        final CheckedExamples trainInput = options.bundledData() ?
             reader.readBundledCsv(sc, BundledData.TRAIN, options.tasks() * 2) :
-            reader.read(sc, options.trainPath(), options.format())).cache();
+            reader.read(sc, options.trainPath(), options.format());
         final String testName = options.bundledData() ? "bundled " + BundledData.TEST :
             options.testPath() != null ? options.testPath() : options.trainPath() + " (no --test: training data)";
-        final JavaRDD<DataSet> test = (options.bundledData() ?
+        final CheckedExamples testInput = options.bundledData() ?
             reader.readBundledCsv(sc, BundledData.TEST, options.tasks() * 2) :
-            options.testPath() != null ? reader.read(sc, options.testPath(), options.format()) : train).cache();
-        final long trainExamples = train.count();
-        final long testExamples = test.count();
+            options.testPath() != null ? reader.read(sc, options.testPath(), options.format()) : trainInput;
+        final CheckedExamples.Summary trainChecked = trainInput.check(sc.hadoopConfiguration());
+        final long trainExamples = trainChecked.examples();
+        final long testExamples = testInput == trainInput ? trainExamples :
+            testInput.check(sc.hadoopConfiguration()).examples();
+        final JavaRDD<DataSet> train = trainInput.examples();
+        final JavaRDD<DataSet> test = testInput.examples();
         if (trainExamples == 0)
         {
             throw new TrainingInputException("the training data " + describe(options) + " has no examples");
@@ -140,6 +154,8 @@ public final class TrainJob
         }
         out.printf(Locale.ROOT, "data: %,d training examples (%s), %,d test examples (%s), %d features, " +
             "%d classes%n", trainExamples, describe(options), testExamples, testName, shape[0], shape[1]);
+        FeatureRange.warning(trainChecked.minFeature(), trainChecked.maxFeature(), options)
+            .ifPresent(warning -> err.println("warning: " + warning));
 
         final MultiLayerNetwork network = new MultiLayerNetwork(modelConf);
         network.init();
@@ -213,7 +229,15 @@ public final class TrainJob
             }
             if (options.output() != null)
             {
-                ModelOutput.write(network, options.output(), sc.hadoopConfiguration());
+                try
+                {
+                    ModelOutput.write(network, options.output(), sc.hadoopConfiguration());
+                }
+                catch (final IOException ex)
+                {
+                    throw new IOException("cannot write the model to " + options.output() + ": " + ex.getMessage(),
+                        ex);
+                }
                 out.println("model: written to " + options.output());
             }
             out.printf(Locale.ROOT, "test: %s%nprecision=%.4f recall=%.4f f1=%.4f%n", testName,

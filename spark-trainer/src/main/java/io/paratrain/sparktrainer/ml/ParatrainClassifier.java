@@ -51,7 +51,8 @@ import java.util.TreeSet;
  * is empty, an MLP with ReLU {@code hiddenLayers} and a softmax output sized from the data, built exactly as the
  * job's presets ({@link ModelSource#mlp}) with {@code updater}, {@code learningRate} and {@code seed}. Columns are
  * checked before training: present, of the right type, features as wide as the network's input, labels integral
- * and within its outputs. With {@code mode=model-split} it trains with {@link ModelSplitTrainer} instead: every
+ * and within its outputs; then every row's features vector (not null, that size, finite in float32), a bad one
+ * named by its row before anything is written. With {@code mode=model-split} it trains with {@link ModelSplitTrainer} instead: every
  * dense/output layer cut by columns into {@code shards} barrier tasks, {@code batchSizePerWorker} examples a step.
  */
 public final class ParatrainClassifier
@@ -218,6 +219,7 @@ public final class ParatrainClassifier
         final MultiLayerConfiguration configuration = checkedConfiguration(features,
             ColumnCheck.classCount(dataset, getLabelCol()));
         final int classes = ModelSource.inputsAndClasses(configuration)[1];
+        RowCheck.features(dataset, getFeaturesCol(), features); // before anything is written, naming the row
         final SplitConfig split = MODEL_SPLIT.equals(getMode()) ?
             new SplitConfig(getShards(), denseLayers(configuration)) : null;
         if (split != null)

@@ -102,6 +102,10 @@ class StandaloneClusterIT
         assertTrue(run.exited(), "the driver did not exit within 300 s:\n" + tail(run.output()));
         assertEquals(0, run.exitCode(), tail(run.output()));
         assertTrue(run.output().lines().anyMatch(l -> l.matches("accuracy=0\\.[0-9]{4}")), tail(run.output()));
+        // the job says where it runs: the cluster's master and the executors registered when the slots were there
+        assertTrue(run.output().lines().anyMatch(l -> l.matches("spark: master spark://[^ ]+:\\d+, [23] " +
+            "executors \\(\\d+( on [^ ,]+)?(, \\d+( on [^ ,]+)?){1,2}\\), [23] task slots")),
+            run.output().lines().filter(l -> l.startsWith("spark:")).toList().toString());
         System.out.printf("cluster run: %.1f s (driver JVM start to exit)%n", run.seconds());
 
         // each replica's executor had a GPU of its own, and the trainer logged that it would bind it

@@ -190,6 +190,42 @@ class ConfTemplatesTest
         }
     }
 
+    /**
+     * The logging instruction for a standalone cluster (in log4j2-cluster.properties), as written: a JVM started
+     * with its option (driver or executor; in an empty working folder, as a standalone executor starts before any
+     * --files arrive) finds the configuration where the instruction says to copy it (that folder under a temp dir).
+     */
+    @Test
+    void theClusterLoggingInstructionFindsTheConfigurationWhenAJvmStarts() throws Exception
+    {
+        final java.util.regex.Matcher option = java.util.regex.Pattern
+            .compile("-Dlog4j2\\.configurationFile=(\\S+)")
+            .matcher(Files.readString(CONF.resolve("log4j2-cluster.properties")));
+        assertTrue(option.find(), "the template gives the log4j2 option");
+        final String file = option.group(1);
+        // An absolute path: copied there (moved under the temp dir). A relative name (--files): not in the working
+        // folder when the JVM starts.
+        final Path installed = file.startsWith("/") ? dir.resolve(file.substring(1)) :
+            dir.resolve("fetched-later").resolve(file);
+        Files.createDirectories(installed.getParent());
+        Files.copy(CONF.resolve("log4j2-cluster.properties"), installed);
+        final Path workingFolder = Files.createDirectory(dir.resolve("executor-work"));
+
+        final String classPath = System.getProperty("surefire.test.class.path",
+            System.getProperty("java.class.path"));
+        final String optionHere = "-Dlog4j2.configurationFile=" + (file.startsWith("/") ? installed.toString() : file);
+        final Process jvm = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            "-cp", classPath, optionHere, LogConfigurationProbe.class.getName())
+            .directory(workingFolder.toFile()).redirectErrorStream(true).start();
+        jvm.getOutputStream().close();
+        final String output = new String(jvm.getInputStream().readAllBytes(),
+            java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(jvm.waitFor(60, TimeUnit.SECONDS), output);
+        assertEquals(0, jvm.exitValue(), output);
+        assertEquals("location=" + installed + " root=WARN paratrain=INFO", output.trim(),
+            "option as written: " + option.group());
+    }
+
     @Test
     void theRegistratorRoundTripsArraysDataSetsAndModelsExactly() throws Exception
     {

@@ -18,6 +18,11 @@ import org.apache.spark.ml.evaluation.MulticlassClassificationEvaluator;
 import org.apache.spark.ml.feature.StringIndexer;
 import org.apache.spark.ml.feature.VectorAssembler;
 import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.ml.linalg.VectorUDT;
+import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -33,6 +38,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -45,6 +51,7 @@ import static org.apache.spark.sql.functions.concat;
 import static org.apache.spark.sql.functions.lit;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -203,6 +210,41 @@ class ParatrainClassifierTest
             "mode=data-parallel or no plotDir", assertThrows(TrainerConfigException.class,
             () -> new ParatrainClassifier().setMode("model-split").setPlotDir("plots").fit(frame)).getMessage());
         assertEquals(0, steps.get(), "no bad input may reach a training step");
+    }
+
+    @Test
+    void aNullWrongSizeOrNonFiniteFeaturesRowIsRefusedNamingColumnAndRowAndNothingIsWritten(
+        @TempDir final Path dir)
+    {
+        final Path metrics = dir.resolve("metrics.jsonl");
+        final AtomicInteger steps = new AtomicInteger();
+        final String where = "column features, row 21 (1-based, in the DataFrame's order): ";
+        assertMessage(where + "the features vector is null", () -> fitWithRow21(null, metrics, steps));
+        assertMessage(where + "the features vector has size 3, expected 4 (the network's nIn)",
+            () -> fitWithRow21(Vectors.dense(0.1, 0.2, 0.3), metrics, steps));
+        assertMessage(where + "element 2 (0-based) of the features vector is NaN; features must be finite numbers",
+            () -> fitWithRow21(Vectors.dense(0.1, 0.2, Double.NaN, 0.4), metrics, steps));
+        assertMessage(where + "element 0 (0-based) of the features vector is -Infinity; features must be finite " +
+            "numbers", () -> fitWithRow21(Vectors.dense(Double.NEGATIVE_INFINITY, 0.2, 0.3, 0.4), metrics, steps));
+        assertMessage(where + "element 3 (0-based) of the features vector, 1.0E300, is beyond float32's range " +
+            "(training is in float32)", () -> fitWithRow21(Vectors.dense(0.1, 0.2, 0.3, 1e300), metrics, steps));
+        assertFalse(Files.exists(metrics), "no metrics file for data that cannot be trained");
+        assertEquals(0, steps.get(), "no bad input may reach a training step");
+    }
+
+    /** Fits 40 rows of 4 features in 3 partitions (rows 1-13, 14-26, 27-40) whose row 21 is {@code row21}. */
+    private static void fitWithRow21(final Vector row21, final Path metrics, final AtomicInteger steps)
+    {
+        final List<Row> rows = new ArrayList<>();
+        for (int r = 1; r <= 40; r++)
+        {
+            rows.add(RowFactory.create(r % 3, r == 21 ? row21 : Vectors.dense(r / 40.0, 0.5, 0.25, 1 - r / 40.0)));
+        }
+        final StructType schema = new StructType().add("label", DataTypes.IntegerType)
+            .add("features", new VectorUDT());
+        new ParatrainClassifier().setHiddenLayers(8).setEpochs(1).setBatchSizePerWorker(4)
+            .setMetricsPath(metrics.toString()).addListener((StepMetrics m) -> steps.incrementAndGet())
+            .fit(spark.createDataFrame(SPARK.sc().parallelize(rows, 3), schema));
     }
 
     @Test
