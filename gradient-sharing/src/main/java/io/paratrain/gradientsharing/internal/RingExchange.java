@@ -203,14 +203,10 @@ public final class RingExchange
     /** No frame moved: ends the wait if it is pointless or too long, and tells the right neighbour it waits. */
     private void checkWait(final RingSchedule schedule, final long nowNs, final long lastProgressNs)
     {
-        if (guard.due(nowNs))
+        if (guard.due(nowNs) && guard.stopping())
         {
-            final CollectiveException stop = guard.check(schedule.kind().displayName() + " on rank " + rank,
+            throw guard.failure(schedule.kind().displayName() + " on rank " + rank,
                 TimeUnit.NANOSECONDS.toMillis(nowNs - lastProgressNs), waitingFor(schedule));
-            if (stop != null)
-            {
-                throw stop;
-            }
         }
         if (nowNs - lastProgressNs > timeoutNs && !deferToLeft(schedule, nowNs, lastProgressNs))
         {
