@@ -10,6 +10,9 @@ import io.aeron.driver.ThreadingMode;
 import io.paratrain.gradientsharing.exceptions.TransportException;
 import org.agrona.CloseHelper;
 import org.agrona.IoUtil;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.agrona.concurrent.ringbuffer.ManyToOneRingBuffer;
+import org.agrona.concurrent.ringbuffer.RingBuffer;
 import org.agrona.concurrent.status.CountersReader;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -60,6 +63,13 @@ public final class SharedMediaDriver
     private final MediaDriver ownedDriver;
     private final Aeron aeron;
     private final String driverId;
+    /**
+     * This JVM's own mapping of the CnC file of a driver it attached to (null if it launched it), for the driver's
+     * heartbeat: Aeron's client unmaps its mapping when it closes itself after its driver timeout, so reading the
+     * heartbeat through the client could touch unmapped memory. Unmapped by the last {@link #release}.
+     */
+    private final MappedByteBuffer cnc;
+    private final RingBuffer toDriver;
     /** The process that runs the driver: this JVM's own when it launched it. */
     private final long driverPid;
     private int users;
@@ -72,7 +82,12 @@ public final class SharedMediaDriver
         this.ownedDriver = ownedDriver;
         this.aeron = aeron;
         this.driverId = driverId;
-        this.driverPid = ownedDriver != null ? ProcessHandle.current().pid() : readDriverPid(dir);
+        this.cnc = ownedDriver != null ? null : mapCnc(dir);
+        final UnsafeBuffer metaData = cnc == null ? null : CncFileDescriptor.createMetaDataBuffer(cnc);
+        this.toDriver = cnc == null ? null : new ManyToOneRingBuffer(CncFileDescriptor.createToDriverBuffer(cnc,
+            metaData));
+        this.driverPid = ownedDriver != null ? ProcessHandle.current().pid() : metaData == null ? 0 :
+            CncFileDescriptor.pid(metaData);
     }
 
     /**
@@ -171,6 +186,10 @@ public final class SharedMediaDriver
             if (ownedDriver == null)
             {
                 CloseHelper.quietClose(aeron);
+                if (cnc != null)
+                {
+                    IoUtil.unmap(cnc);
+                }
                 return;
             }
             // Spark interrupts the tasks of a failed stage, and an interrupted thread cannot lock a file
@@ -211,22 +230,18 @@ public final class SharedMediaDriver
     }
 
     /**
-     * Null while the media driver may be alive; otherwise why it is gone: this JVM's Aeron client was closed (by
-     * Aeron's driver timeout), or the driver ran in another JVM that has ended (its heartbeat stopped and its process
-     * is gone). Cheap (a volatile read, and a look at the process table only once the heartbeat is stale); for a
-     * rank that waits for a peer.
+     * Null while the media driver may be alive; otherwise why it is gone: it ran in another JVM that has ended (its
+     * heartbeat stopped and its process is gone). A driver whose JVM is only paused is alive, also after Aeron's
+     * client gave up on it. Cheap (a volatile read, and a look at the process table only once the heartbeat is
+     * stale); for a rank that waits for a peer. Call while holding a reference ({@link #acquire}).
      */
     public String lostReason()
     {
-        if (ownedDriver != null)
+        if (toDriver == null)
         {
-            return null; // it runs in this JVM, which is alive
+            return null; // it runs in this JVM, which is alive (or its CnC file could not be read)
         }
-        if (aeron.isClosed())
-        {
-            return "the Aeron client of the media driver in " + dir + " was closed (driver timeout)";
-        }
-        final long silentMs = System.currentTimeMillis() - aeron.context().toDriverBuffer().consumerHeartbeatTime();
+        final long silentMs = System.currentTimeMillis() - toDriver.consumerHeartbeatTime();
         if (silentMs < DRIVER_SILENT_MS || driverPid <= 0 ||
             ProcessHandle.of(driverPid).map(ProcessHandle::isAlive).orElse(false))
         {
@@ -308,26 +323,18 @@ public final class SharedMediaDriver
             .errorHandler(ex -> LOG.warn("Aeron client of {}: {}", dir, ex.toString())));
     }
 
-    /** The pid in the driver's CnC file, or 0 if it cannot be read (then {@link #lostReason} relies on Aeron). */
-    private static long readDriverPid(final Path dir)
+    /** The driver's CnC file, mapped; null if it cannot be (then {@link #lostReason} never reports a loss). */
+    private static MappedByteBuffer mapCnc(final Path dir)
     {
         try
         {
-            final MappedByteBuffer cnc = IoUtil.mapExistingFile(dir.resolve(CncFileDescriptor.CNC_FILE).toFile(),
-                "cnc");
-            try
-            {
-                return CncFileDescriptor.pid(CncFileDescriptor.createMetaDataBuffer(cnc));
-            }
-            finally
-            {
-                IoUtil.unmap(cnc);
-            }
+            return IoUtil.mapExistingFile(dir.resolve(CncFileDescriptor.CNC_FILE).toFile(), "cnc");
         }
         catch (final RuntimeException ex)
         {
-            LOG.debug("Cannot read the media driver's pid in {}: {}", dir, ex.toString());
-            return 0;
+            LOG.warn("Cannot map the media driver's CnC file in {}: a dead driver will be noticed only by the " +
+                "collective's timeout: {}", dir, ex.toString());
+            return null;
         }
     }
 

@@ -1,6 +1,5 @@
 package io.paratrain.gradientsharing.internal;
 
-import io.paratrain.gradientsharing.exceptions.CollectiveException;
 import io.paratrain.gradientsharing.exceptions.CollectiveTimeoutException;
 import org.agrona.concurrent.NanoClock;
 
@@ -83,14 +82,10 @@ final class StallWatch
      */
     void check(final long nowNs)
     {
-        if (guard.due(nowNs))
+        if (guard.due(nowNs) && guard.stopping())
         {
-            final CollectiveException stop = guard.check(cursor.where(),
-                TimeUnit.NANOSECONDS.toMillis(nowNs - lastProgressNs), cursor.waitingFor());
-            if (stop != null)
-            {
-                throw stop;
-            }
+            throw guard.failure(cursor.where(), TimeUnit.NANOSECONDS.toMillis(nowNs - lastProgressNs),
+                cursor.waitingFor());
         }
         if (nowNs - lastProgressNs > timeoutNs && !deferToLeft(nowNs))
         {

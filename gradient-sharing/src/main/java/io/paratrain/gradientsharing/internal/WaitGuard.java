@@ -20,6 +20,8 @@ public final class WaitGuard
     private final AbortSignal signal;
     private final SharedMediaDriver driver;
     private long lastCheckNs;
+    private String abortReason;
+    private String lostReason;
 
     /** {@code driver} null: no driver to watch (a world of one). */
     public WaitGuard(final AbortSignal signal, final SharedMediaDriver driver)
@@ -28,7 +30,7 @@ public final class WaitGuard
         this.driver = driver;
     }
 
-    /** True when the next {@link #check} is due; call with the loop's clock while no frame moved. */
+    /** True when the next {@link #stopping} is due; call with the loop's clock while no frame moved. */
     boolean due(final long nowNs)
     {
         if (nowNs - lastCheckNs < CHECK_INTERVAL_NS)
@@ -40,30 +42,34 @@ public final class WaitGuard
     }
 
     /**
-     * Null if the wait may go on, else the exception that ends it.
+     * True if the wait must end now; then {@link #failure} builds the exception. Allocates nothing while the wait
+     * may go on (it is asked during every step's waits).
+     */
+    boolean stopping()
+    {
+        abortReason = signal.abortReason();
+        if (abortReason == null && Thread.currentThread().isInterrupted())
+        {
+            abortReason = "the thread was interrupted";
+        }
+        lostReason = abortReason != null || driver == null ? null : driver.lostReason();
+        return abortReason != null || lostReason != null;
+    }
+
+    /**
+     * The exception that ends the wait, after {@link #stopping} said so.
      *
      * @param where     the operation and rank, as in "allReduce(SUM) on rank 0".
      * @param waitingMs how long the operation has made no progress.
      * @param what      what it waits for, as in "waiting for frame 3 of 8 from rank 1".
      */
-    CollectiveException check(final String where, final long waitingMs, final String what)
+    CollectiveException failure(final String where, final long waitingMs, final String what)
     {
-        final String reason = signal.abortReason();
-        if (reason != null)
+        if (abortReason != null)
         {
             return new CollectiveAbortedException(where + ": stopped " + what + " after " + waitingMs +
-                " ms without progress: " + reason);
+                " ms without progress: " + abortReason);
         }
-        if (Thread.currentThread().isInterrupted())
-        {
-            return new CollectiveAbortedException(where + ": stopped " + what + " after " + waitingMs +
-                " ms without progress: the thread was interrupted");
-        }
-        final String lost = driver == null ? null : driver.lostReason();
-        if (lost != null)
-        {
-            return new MediaDriverLostException(where + ": " + what + " for " + waitingMs + " ms, but " + lost);
-        }
-        return null;
+        return new MediaDriverLostException(where + ": " + what + " for " + waitingMs + " ms, but " + lostReason);
     }
 }

@@ -32,6 +32,7 @@ final class ClusterRuns
         conf.put("spark.driver.host", StandaloneCluster.HOST);
         conf.put("spark.driver.bindAddress", StandaloneCluster.HOST);
         conf.put("spark.ui.enabled", "false");
+        conf.put("spark.shuffle.service.port", String.valueOf(cluster.shuffleServicePort()));
         return conf;
     }
 

@@ -53,6 +53,7 @@ public final class StandaloneCluster implements AutoCloseable
     private final List<Process> processes = new ArrayList<>();
     private final Set<Path> shmBefore;
     private int masterPort;
+    private int shuffleServicePort;
     private Process worker;
 
     private StandaloneCluster(final int executors, final List<String> daemonOptions) throws IOException
@@ -125,9 +126,13 @@ public final class StandaloneCluster implements AutoCloseable
             List.of("--host", HOST, "--port", String.valueOf(masterPort), "--webui-port",
                 String.valueOf(freePort())));
         awaitLog(master, logs.resolve("master.log"), "I have been elected leader");
+        // the external shuffle service, as conf/spark-defaults-standalone.conf asks of workers, on a port of this
+        // cluster's own (tests of several clusters may run on one machine)
+        shuffleServicePort = freePort();
         final List<String> workerOptions = new ArrayList<>(List.of("-Xmx256m",
             "-Dspark.worker.resource.gpu.amount=" + executors,
-            "-Dspark.worker.resource.gpu.discoveryScript=" + gpuScript));
+            "-Dspark.worker.resource.gpu.discoveryScript=" + gpuScript, "-Dspark.shuffle.service.enabled=true",
+            "-Dspark.shuffle.service.port=" + shuffleServicePort));
         workerOptions.addAll(daemonOptions);
         worker = launch("worker", workerOptions, "org.apache.spark.deploy.worker.Worker",
             List.of("--host", HOST, "--cores", String.valueOf(executors), "--memory", (executors * 1536) + "m",
@@ -154,6 +159,12 @@ public final class StandaloneCluster implements AutoCloseable
     public Path gpuScript()
     {
         return gpuScript;
+    }
+
+    /** The Worker's external shuffle service port: applications must set spark.shuffle.service.port to it. */
+    public int shuffleServicePort()
+    {
+        return shuffleServicePort;
     }
 
     /**
@@ -222,6 +233,12 @@ public final class StandaloneCluster implements AutoCloseable
             }
         }
         return result;
+    }
+
+    /** The running executor JVMs (children of the Worker). */
+    public List<ProcessHandle> executorProcesses()
+    {
+        return worker.children().filter(ProcessHandle::isAlive).toList();
     }
 
     /** The running executor JVM (a child of the Worker) with this executor id. */
