@@ -74,8 +74,9 @@ class ShippedBytesTest
     @Test
     void partitionShapesTravelAsLongs()
     {
-        for (final PartitionShape shape : new PartitionShape[] {new PartitionShape(7, 784, 10, true),
-            new PartitionShape(0, -1, -1, false)})
+        for (final PartitionShape shape : new PartitionShape[] {new PartitionShape(7, new long[] {2, 784, 2, 10, 0,
+            0, 1}, true), new PartitionShape(0, new long[0], true), new PartitionShape(9, new long[] {3, 3, 5, 3, 4, 5,
+            2, 5, 2, 5, 1}, false, 3, new long[] {3, 2, 5, 3, 4, 5, 0, 0, 1})})
         {
             assertEquals(shape, PartitionShape.fromLongs(shape.toLongs()));
         }
