@@ -223,7 +223,9 @@ public final class DataParallelTrainer
             {
                 final MultiLayerNetwork replica = broadcast.value().restore();
                 final Evaluation evaluation = new Evaluation(classes);
-                batches.forEachRemaining(ds -> evaluation.eval(ds.getLabels(), replica.output(ds.getFeatures())));
+                // with the masks, as MultiLayerNetwork.evaluate does: padded time steps count for nothing
+                batches.forEachRemaining(ds -> evaluation.eval(ds.getLabels(), replica.output(ds.getFeatures(),
+                    false, ds.getFeaturesMaskArray(), ds.getLabelsMaskArray()), ds.getLabelsMaskArray()));
                 return List.of(ShippedBytes.encodeJava(evaluation)).iterator();
             }).collect();
             final Evaluation merged = new Evaluation(classes);

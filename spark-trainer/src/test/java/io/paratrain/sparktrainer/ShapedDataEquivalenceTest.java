@@ -1,6 +1,7 @@
 package io.paratrain.sparktrainer;
 
 import org.apache.spark.api.java.JavaRDD;
+import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
@@ -19,6 +20,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.evaluation.classification.Evaluation;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
@@ -80,7 +82,16 @@ class ShapedDataEquivalenceTest
         sources.add(sequences(globalBatch / 2 - 1, 9, random, examples));
         sources.add(sequences(1, 2, random, examples));
         assertTrue(examples.size() % globalBatch != 0);
-        assertBothPathsMatchSingleProcess(lstm(), examples, sources, workers, "LSTM");
+        final MultiLayerNetwork trained = assertBothPathsMatchSingleProcess(lstm(), examples, sources, workers,
+            "LSTM");
+        // evaluation on the executors counts the labelled time steps only, as DL4J's own evaluate does
+        final Evaluation expected = trained.evaluate(new ListDataSetIterator<>(sources));
+        final Evaluation evaluated = new DataParallelTrainer(SPARK.sc(), TrainerConfig.builder().workers(workers)
+            .batchSizePerWorker(BATCH_PER_WORKER).build()).evaluate(trained, SPARK.sc().parallelize(sources, 3));
+        final long labelled = sources.stream().mapToLong(ds -> ds.getLabelsMaskArray().sumNumber().longValue()).sum();
+        assertEquals(labelled, expected.getNumRowCounter());
+        assertEquals(expected.getConfusionMatrix(), evaluated.getConfusionMatrix());
+        assertEquals(expected.stats(), evaluated.stats());
     }
 
     /** Masked sequences all of one length: the one-partition-per-replica data takes the ring exchange. */
@@ -98,7 +109,8 @@ class ShapedDataEquivalenceTest
         assertBothPathsMatchSingleProcess(lstm(), examples, sources, workers, "LSTM of one length");
     }
 
-    private static void assertBothPathsMatchSingleProcess(final MultiLayerNetwork initial,
+    /** Returns the model trained from the data's own partitions. */
+    private static MultiLayerNetwork assertBothPathsMatchSingleProcess(final MultiLayerNetwork initial,
         final List<DataSet> examples, final List<DataSet> sources, final int workers, final String what)
     {
         final MultiLayerNetwork reference = initial.clone();
@@ -134,6 +146,7 @@ class ShapedDataEquivalenceTest
             what + ": the two data paths trained different models");
         assertArrayEquals(rawBits(shuffled.getUpdater().getStateViewArray()),
             rawBits(ownPartitions.getUpdater().getStateViewArray()), what + ": updater states differ");
+        return ownPartitions;
     }
 
     static int[] rawBits(final INDArray array)
