@@ -1,5 +1,6 @@
 package io.paratrain.sparktrainer;
 
+import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import org.apache.spark.api.java.JavaRDD;
 import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
@@ -13,6 +14,7 @@ import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.weights.WeightInit;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -32,6 +34,7 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -107,6 +110,39 @@ class ShapedDataEquivalenceTest
             sources.add(sequences(1 + random.nextInt(5), 6, random, examples));
         }
         assertBothPathsMatchSingleProcess(lstm(), examples, sources, workers, "LSTM of one length");
+    }
+
+    /**
+     * Images of two sizes, or a per-output mask on some flat DataSets only, cannot go into one minibatch: the fit
+     * fails before training, naming the partition, the DataSet and both shapes (before, the counting job failed with
+     * "Rank is [4]; columns() call is not valid").
+     */
+    @Test
+    void dataSetsThatCannotShareAMinibatchFailBeforeTrainingWithTheirShapes()
+    {
+        final MultiLayerNetwork network = cnn();
+        final INDArray before = network.params().dup();
+        final List<DataSet> images = new ArrayList<>(images(6, 3));
+        images.add(new DataSet(Nd4j.zeros(DataType.FLOAT, 2, 1, 14, 14), Nd4j.zeros(DataType.FLOAT, 2, 4)));
+        final DataParallelTrainer trainer = new DataParallelTrainer(SPARK.sc(), TrainerConfig.builder().workers(2)
+            .batchSizePerWorker(BATCH_PER_WORKER).build());
+        final TrainingInputException sizes = assertThrows(TrainingInputException.class,
+            () -> trainer.fit(network, SPARK.sc().parallelize(images, 2)));
+        assertEquals("partition 1, DataSet 3: cannot combine its examples into a minibatch with the partition's " +
+            "DataSet 0: features dimension 2 is 28 and 14; DataSet 0 has features [n, 1, 28, 28], labels [n, 4], no " +
+            "features mask, no labels mask, DataSet 3 has features [n, 1, 14, 14], labels [n, 4], no features mask, " +
+            "no labels mask", sizes.getMessage());
+        assertArrayEquals(rawBits(before), rawBits(network.params()), "nothing trained");
+
+        final List<DataSet> rows = List.of(new DataSet(Nd4j.zeros(DataType.FLOAT, 3, 5), Nd4j.zeros(DataType.FLOAT,
+            3, 2)), new DataSet(Nd4j.zeros(DataType.FLOAT, 3, 5), Nd4j.zeros(DataType.FLOAT, 3, 2), null,
+            Nd4j.ones(DataType.FLOAT, 3, 2)));
+        final TrainingInputException masks = assertThrows(TrainingInputException.class,
+            () -> trainer.fit(Networks.mlp(new Adam(0.01), 1), SPARK.sc().parallelize(rows, 2)));
+        assertEquals("partition 1, DataSet 0: cannot combine its examples into a minibatch with partition 0's: one " +
+            "has a labels mask and the other none (only time series, rank 3, can be padded with masks); partition 0 " +
+            "has features [n, 5], labels [n, 2], no features mask, no labels mask, partition 1 has features [n, 5], " +
+            "labels [n, 2], no features mask, labels mask [n, 2]", masks.getMessage());
     }
 
     /** Returns the model trained from the data's own partitions. */
