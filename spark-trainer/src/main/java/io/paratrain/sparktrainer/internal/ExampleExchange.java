@@ -71,7 +71,7 @@ public final class ExampleExchange
                 "driver counted " + counts[rank] + "; the data changed between counting and training (is the RDD " +
                 "deterministic?)");
         }
-        final Widths widths = new Widths(layout);
+        final RowWidths widths = new RowWidths(layout);
         final int rowFloats = widths.rowFloats();
         final long[][] exampleShapes = ExampleLayout.exampleShapes(layout);
         final int steps = plan.stepsPerEpoch();
@@ -249,54 +249,15 @@ public final class ExampleExchange
         }
     }
 
-    /** Floats per example of each part (0 for an absent mask), and where a part's rows lie in a chunk. */
-    private static final class Widths
-    {
-        private final int[] widths = new int[ExampleLayout.PARTS];
-        private final int[] before = new int[ExampleLayout.PARTS]; // floats of the parts before, per example
-
-        Widths(final long[] layout)
-        {
-            final long[] elements = ExampleLayout.exampleElements(layout);
-            long row = 0;
-            for (int part = 0; part < ExampleLayout.PARTS; part++)
-            {
-                before[part] = (int)row;
-                widths[part] = (int)elements[part];
-                row += elements[part];
-            }
-            if (row > Integer.MAX_VALUE / Float.BYTES)
-            {
-                throw new TrainerException("one example has " + row + " floats, more than a chunk can hold");
-            }
-        }
-
-        int of(final int part)
-        {
-            return widths[part];
-        }
-
-        int rowFloats()
-        {
-            return before[ExampleLayout.PARTS - 1] + widths[ExampleLayout.PARTS - 1];
-        }
-
-        /** Offset of row {@code at}'s part {@code part} in a chunk of {@code rows} rows. */
-        int inChunk(final int part, final int rows, final int at)
-        {
-            return rows * before[part] + at * widths[part];
-        }
-    }
-
     /** This replica's minibatches, written row run by row run. */
     private static final class Destination
     {
         private final ExamplePlan plan;
         private final int rank;
         private final FloatBuffer[][] outputs;
-        private final Widths widths;
+        private final RowWidths widths;
 
-        Destination(final ExamplePlan plan, final int rank, final FloatBuffer[][] outputs, final Widths widths)
+        Destination(final ExamplePlan plan, final int rank, final FloatBuffer[][] outputs, final RowWidths widths)
         {
             this.plan = plan;
             this.rank = rank;
@@ -344,12 +305,12 @@ public final class ExampleExchange
     private static final class RowReader
     {
         private final Iterator<DataSet> batches;
-        private final Widths widths;
+        private final RowWidths widths;
         private final FloatBuffer[] parts = new FloatBuffer[ExampleLayout.PARTS];
         private int rowsInBatch;
         private int next;
 
-        RowReader(final List<DataSet> batches, final Widths widths)
+        RowReader(final List<DataSet> batches, final RowWidths widths)
         {
             this.batches = batches.iterator();
             this.widths = widths;
