@@ -86,6 +86,14 @@ public final class ExampleLayout
         {
             final long[] x = first[part];
             final long[] y = other[part];
+            if (x == null || y == null)
+            {
+                if (x != y)
+                {
+                    return "one has " + NAMES[part] + " and the other none";
+                }
+                continue;
+            }
             if (x.length != y.length)
             {
                 return NAMES[part] + " of rank " + (x.length + 1) + " and " + (y.length + 1);

@@ -79,6 +79,8 @@ class PartitionShapeTest
         assertEquals("one has a features mask and the other none (only time series, rank 3, can be padded with " +
             "masks)", ExampleLayout.mismatch(FLAT, ExampleLayout.of(new DataSet(Nd4j.zeros(DataType.FLOAT, 1, 784),
             Nd4j.zeros(DataType.FLOAT, 1, 10), Nd4j.ones(DataType.FLOAT, 1, 784), null))));
+        assertEquals("one has labels and the other none", ExampleLayout.mismatch(FLAT, ExampleLayout.of(
+            new DataSet(Nd4j.zeros(DataType.FLOAT, 1, 784), null))));
     }
 
     @Test
