@@ -1,6 +1,11 @@
 package io.paratrain.sparktrainer;
 
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.core.LogEvent;
+import org.apache.logging.log4j.core.Logger;
+import org.apache.logging.log4j.core.appender.AbstractAppender;
+import org.apache.logging.log4j.core.config.Property;
 import org.apache.spark.api.java.JavaRDD;
 import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
@@ -29,6 +34,7 @@ import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 
@@ -49,6 +55,8 @@ class ShapedDataEquivalenceTest
 {
     private static final int BATCH_PER_WORKER = 4;
     private static final int EPOCHS = 2;
+    private static final String RING = "examples exchanged over the ring from the data's own partitions";
+    private static final String SHUFFLE = "examples routed through a Spark shuffle";
     @RegisterExtension
     static final LocalSpark SPARK = new LocalSpark(3);
 
@@ -58,7 +66,7 @@ class ShapedDataEquivalenceTest
     {
         final int globalBatch = workers * BATCH_PER_WORKER;
         final List<DataSet> examples = images(5 * globalBatch + 3, 31);
-        assertBothPathsMatchSingleProcess(cnn(), examples, sources(examples, 5), workers, "CNN");
+        assertBothPathsMatchSingleProcess(cnn(), examples, sources(examples, 5), workers, "CNN", true);
     }
 
     /**
@@ -86,7 +94,7 @@ class ShapedDataEquivalenceTest
         sources.add(sequences(1, 2, random, examples));
         assertTrue(examples.size() % globalBatch != 0);
         final MultiLayerNetwork trained = assertBothPathsMatchSingleProcess(lstm(), examples, sources, workers,
-            "LSTM");
+            "LSTM", false);
         // evaluation on the executors counts the labelled time steps only, as DL4J's own evaluate does
         final Evaluation expected = trained.evaluate(new ListDataSetIterator<>(sources));
         final Evaluation evaluated = new DataParallelTrainer(SPARK.sc(), TrainerConfig.builder().workers(workers)
@@ -109,7 +117,8 @@ class ShapedDataEquivalenceTest
         {
             sources.add(sequences(1 + random.nextInt(5), 6, random, examples));
         }
-        assertBothPathsMatchSingleProcess(lstm(), examples, sources, workers, "LSTM of one length");
+        assertBothPathsMatchSingleProcess(lstm(), examples, sources, workers, "LSTM of one length",
+            true);
     }
 
     /**
@@ -145,9 +154,13 @@ class ShapedDataEquivalenceTest
             "labels [n, 2], no features mask, labels mask [n, 2]", masks.getMessage());
     }
 
-    /** Returns the model trained from the data's own partitions. */
+    /**
+     * Returns the model trained from the data's own partitions, which take the ring exchange when {@code ring}
+     * (the trainer's log says which path it took), else the shuffle as any other partitioning does.
+     */
     private static MultiLayerNetwork assertBothPathsMatchSingleProcess(final MultiLayerNetwork initial,
-        final List<DataSet> examples, final List<DataSet> sources, final int workers, final String what)
+        final List<DataSet> examples, final List<DataSet> sources, final int workers, final String what,
+        final boolean ring)
     {
         final MultiLayerNetwork reference = initial.clone();
         final int globalBatch = workers * BATCH_PER_WORKER;
@@ -162,10 +175,13 @@ class ShapedDataEquivalenceTest
             .epochs(EPOCHS).checksumEverySteps(3).build();
         final MultiLayerNetwork ownPartitions = initial.clone();
         final JavaRDD<DataSet> own = SPARK.sc().parallelize(sources, workers);
-        final TrainingSummary summary = new DataParallelTrainer(SPARK.sc(), config).fit(ownPartitions, own);
-        assertEquals(examples.size(), summary.examplesPerEpoch());
+        final List<String> ownLog = trainerLog(() -> assertEquals(examples.size(),
+            new DataParallelTrainer(SPARK.sc(), config).fit(ownPartitions, own).examplesPerEpoch()));
         final MultiLayerNetwork shuffled = initial.clone();
-        new DataParallelTrainer(SPARK.sc(), config).fit(shuffled, SPARK.sc().parallelize(sources, workers + 1));
+        final List<String> shuffledLog = trainerLog(() -> new DataParallelTrainer(SPARK.sc(), config).fit(shuffled,
+            SPARK.sc().parallelize(sources, workers + 1)));
+        assertTrue(ownLog.stream().anyMatch(line -> line.endsWith(ring ? RING : SHUFFLE)), ownLog.toString());
+        assertTrue(shuffledLog.stream().anyMatch(line -> line.endsWith(SHUFFLE)), shuffledLog.toString());
 
         final int steps = (examples.size() + globalBatch - 1) / globalBatch * EPOCHS;
         assertEquals(steps, reference.getIterationCount());
@@ -183,6 +199,34 @@ class ShapedDataEquivalenceTest
         assertArrayEquals(rawBits(shuffled.getUpdater().getStateViewArray()),
             rawBits(ownPartitions.getUpdater().getStateViewArray()), what + ": updater states differ");
         return ownPartitions;
+    }
+
+    /** DataParallelTrainer's log lines during {@code fit}. */
+    private static List<String> trainerLog(final Runnable fit)
+    {
+        final List<String> lines = Collections.synchronizedList(new ArrayList<>());
+        final AbstractAppender appender = new AbstractAppender("shaped-data-" + System.nanoTime(), null, null, true,
+            Property.EMPTY_ARRAY)
+        {
+            @Override
+            public void append(final LogEvent event)
+            {
+                lines.add(event.getMessage().getFormattedMessage());
+            }
+        };
+        appender.start();
+        final Logger logger = (Logger)LogManager.getLogger(DataParallelTrainer.class);
+        logger.addAppender(appender);
+        try
+        {
+            fit.run();
+        }
+        finally
+        {
+            logger.removeAppender(appender);
+            appender.stop();
+        }
+        return lines;
     }
 
     static int[] rawBits(final INDArray array)
