@@ -13,6 +13,7 @@ import io.paratrain.sparktrainer.internal.CountedSnapshot;
 import io.paratrain.sparktrainer.internal.Checkpoint;
 import io.paratrain.sparktrainer.internal.CheckpointStore;
 import io.paratrain.sparktrainer.internal.ExampleExchange;
+import io.paratrain.sparktrainer.internal.ExampleLayout;
 import io.paratrain.sparktrainer.internal.ExamplePlan;
 import io.paratrain.sparktrainer.internal.ExampleRouting;
 import io.paratrain.sparktrainer.internal.ModelReceiver;
@@ -128,11 +129,12 @@ public final class DataParallelTrainer
                 total + "): use at most " + total + " workers");
         }
         final ExamplePlan plan = new ExamplePlan(total, config.workers(), config.batchSizePerWorker());
-        final long[] widths = directWidths(data, partitions, total);
+        PartitionShape.checkCombinable(partitions);
+        final long[] layout = directLayout(data, partitions, total);
         LOG.info("Data-parallel fit: {} examples per epoch (all used), {} steps of {} = {} workers x {}, {} epochs " +
             "(counted in {} ms); {}", total, plan.stepsPerEpoch(), plan.globalBatchSize(), config.workers(),
             config.batchSizePerWorker(), config.epochs(), (System.nanoTime() - planStartNs) / 1_000_000,
-            widths != null ? "examples exchanged over the ring from the data's own partitions" :
+            layout != null ? "examples exchanged over the ring from the data's own partitions" :
             "examples routed through a Spark shuffle");
         prepareCheckpoints(plan);
 
@@ -167,9 +169,9 @@ public final class DataParallelTrainer
                 epochsDone);
             sc.setJobDescription(description);
             final boolean retryable = config.checkpoint() != null;
-            final List<ModelSender.Delivery> results = widths != null
+            final List<ModelSender.Delivery> results = layout != null
                 ? runBarrierStage(data.rdd(), partition -> task.trainOwnPartition(partition, partitionCounts,
-                    (int)widths[0], (int)widths[1]), retryable)
+                    layout), retryable)
                 : runBarrierStage(ExampleRouting.route(data, partitionCounts, plan).rdd(), task::train, retryable);
             if (results.size() != 1)
             {
@@ -221,7 +223,9 @@ public final class DataParallelTrainer
             {
                 final MultiLayerNetwork replica = broadcast.value().restore();
                 final Evaluation evaluation = new Evaluation(classes);
-                batches.forEachRemaining(ds -> evaluation.eval(ds.getLabels(), replica.output(ds.getFeatures())));
+                // with the masks, as MultiLayerNetwork.evaluate does: padded time steps count for nothing
+                batches.forEachRemaining(ds -> evaluation.eval(ds.getLabels(), replica.output(ds.getFeatures(),
+                    false, ds.getFeaturesMaskArray(), ds.getLabelsMaskArray()), ds.getLabelsMaskArray()));
                 return List.of(ShippedBytes.encodeJava(evaluation)).iterator();
             }).collect();
             final Evaluation merged = new Evaluation(classes);
@@ -294,20 +298,26 @@ public final class DataParallelTrainer
     }
 
     /**
-     * Widths of features and labels when the replicas can take their examples straight from the data's own
-     * partitions over the ring ({@link ExampleExchange}): one partition per replica, flat float rows, at most
-     * {@link ExampleExchange#MAX_DIRECT_BYTES}; null when the examples go through a Spark shuffle instead.
+     * The {@link ExampleLayout} of every DataSet when the replicas can take their examples straight from the data's
+     * own partitions over the ring ({@link ExampleExchange}): one partition per replica, one layout of FLOAT arrays
+     * (any rank, masks included), at most {@link ExampleExchange#MAX_DIRECT_BYTES}; null when the examples go
+     * through a Spark shuffle instead (also time series of different lengths, which the shuffle's receiving side
+     * pads).
      */
-    private long[] directWidths(final JavaRDD<DataSet> data, final List<PartitionShape> partitions, final long total)
+    private long[] directLayout(final JavaRDD<DataSet> data, final List<PartitionShape> partitions, final long total)
     {
         if (!samePartitionsWithinStage(data.rdd(), config.workers()))
         {
             return null;
         }
-        final long[] widths = PartitionShape.commonFlatWidths(partitions);
-        final boolean small = widths != null && total * (widths[0] + widths[1]) * Float.BYTES <=
-            ExampleExchange.MAX_DIRECT_BYTES;
-        return small && widths[0] + widths[1] <= Integer.MAX_VALUE / Float.BYTES ? widths : null;
+        final long[] layout = PartitionShape.commonLayout(partitions);
+        if (layout == null)
+        {
+            return null;
+        }
+        final long rowFloats = java.util.Arrays.stream(ExampleLayout.exampleElements(layout)).sum();
+        return rowFloats <= Integer.MAX_VALUE / Float.BYTES && total * rowFloats * Float.BYTES <=
+            ExampleExchange.MAX_DIRECT_BYTES ? layout : null;
     }
 
     /**

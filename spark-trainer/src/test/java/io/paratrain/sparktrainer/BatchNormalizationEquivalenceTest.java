@@ -226,8 +226,8 @@ class BatchNormalizationEquivalenceTest
     }
 
     /**
-     * {@code count} single-channel 8x8 images, flat (the trainer's counting job takes rank-2 features; the network's
-     * preprocessor shapes them): the class is the brightest quadrant.
+     * {@code count} single-channel 8x8 images, flat (the network's preprocessor shapes them; NCHW features are
+     * tested in ShapedDataEquivalenceTest): the class is the brightest quadrant.
      */
     static List<DataSet> images(final int count, final long seed)
     {

@@ -31,7 +31,8 @@ import java.util.Locale;
  * trains with Paratrain's synchronous, exact all-reduce instead of parameter averaging or DL4J's lossy
  * asynchronous gradient sharing. This package is the only one that touches dl4j-spark.
  * <p>
- * Supported: {@link SparkDl4jMultiLayer} with {@code JavaRDD<DataSet>}. The SPI's other entry points (computation
+ * Supported: {@link SparkDl4jMultiLayer} with {@code JavaRDD<DataSet>}, features and labels of any rank (images,
+ * time series of different lengths) with or without masks. The SPI's other entry points (computation
  * graphs, MultiDataSets, path-based training, worker instances, hooks, DL4J listeners on the workers, DL4J's
  * training stats) are refused with an explanation rather than ignored.
  */

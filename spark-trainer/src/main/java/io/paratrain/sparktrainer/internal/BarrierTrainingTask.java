@@ -73,14 +73,14 @@ public final class BarrierTrainingTask implements Serializable
      * to their replicas over the ring once it is connected.
      *
      * @param counts examples in every partition, as the driver counted them.
+     * @param layout the {@link ExampleLayout} of every DataSet.
      */
     public Iterator<ModelSender.Delivery> trainOwnPartition(final Iterator<DataSet> partition, final long[] counts,
-        final int featureWidth, final int labelWidth)
+        final long[] layout)
     {
         final List<DataSet> mine = new ArrayList<>(); // read while the endpoint binds in the background
         partition.forEachRemaining(mine::add);
-        return run(null, collective -> ExampleExchange.build(collective, mine.iterator(), plan, counts, featureWidth,
-            labelWidth));
+        return run(null, collective -> ExampleExchange.build(collective, mine.iterator(), plan, counts, layout));
     }
 
     /**

@@ -14,15 +14,20 @@ import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.function.IntFunction;
+import java.util.function.IntUnaryOperator;
 
 /**
  * Gives every replica its examples of the {@link ExamplePlan} over the ring itself, for data that already has one
  * partition per replica: the barrier stage then reads the data where it lies, with no Spark shuffle stage before
  * it (measured ~0.4 s of start-up for 8,000 MNIST examples, serialized to shuffle files and read back).
  * <p>
- * Rank by rank, the examples of each partition that other replicas train on are broadcast in chunks of plain
- * float rows (a chunk's features, then its labels); every rank copies out the runs the plan gives it, in global
- * order, which is step order, and the partition's own rank copies the rows it keeps in place. With 2 replicas each
+ * Rank by rank, the examples of each partition that other replicas train on are broadcast in chunks of float rows,
+ * a row being one example's features (of any rank, flattened in row-major order), and likewise its labels and
+ * masks (a chunk's features, then its labels, then the masks); every rank copies out the runs the plan gives it,
+ * in global order, which is step order, and the partition's own rank copies the rows it keeps in place. This needs
+ * every DataSet to have the same {@link ExampleLayout} of FLOAT arrays: time series of different lengths take the
+ * Spark shuffle, whose receiving side pads them ({@link MinibatchMerge}). With 2 replicas each
  * receives exactly the half of the other partition it needs (8,000 MNIST rows: 12.7 MB moved instead of 25.4 MB);
  * with N, each receives (N-1)/N of every other partition, of which it needs 1/(N-1) (a shuffle moves only that):
  * the trainer takes this path for data up to {@link #MAX_DIRECT_BYTES} only.
@@ -45,11 +50,11 @@ public final class ExampleExchange
      * This replica's minibatch for every step (null where the plan gives it none), from the examples of its own
      * partition and everyone else's.
      *
-     * @param counts        examples of every partition, as the driver counted them.
-     * @param featureWidth  columns of every features matrix; {@code labelWidth} likewise for labels.
+     * @param counts  examples of every partition, as the driver counted them.
+     * @param layout  the {@link ExampleLayout} of every DataSet, FLOAT arrays.
      */
     public static DataSet[] build(final Collective collective, final Iterator<DataSet> partition,
-        final ExamplePlan plan, final long[] counts, final int featureWidth, final int labelWidth)
+        final ExamplePlan plan, final long[] counts, final long[] layout)
     {
         final int rank = collective.rank();
         final List<DataSet> mine = new ArrayList<>();
@@ -66,37 +71,47 @@ public final class ExampleExchange
                 "driver counted " + counts[rank] + "; the data changed between counting and training (is the RDD " +
                 "deterministic?)");
         }
-        final int rowFloats = featureWidth + labelWidth;
+        final RowWidths widths = new RowWidths(layout);
+        final int rowFloats = widths.rowFloats();
+        final long[][] exampleShapes = ExampleLayout.exampleShapes(layout);
         final int steps = plan.stepsPerEpoch();
         // Rows are copied straight into the minibatches' own ND4J memory: float[] arrays turned into INDArrays
         // afterwards cost a second copy and 13 MB of Java heap (a young collection) for 8,000 MNIST rows.
         final DataSet[] batches = new DataSet[steps];
-        final FloatBuffer[] features = new FloatBuffer[steps];
-        final FloatBuffer[] labels = new FloatBuffer[steps];
+        final FloatBuffer[][] outputs = new FloatBuffer[steps][]; // [step][part], null for an absent mask
         for (int step = 0; step < steps; step++)
         {
             final int local = plan.localExamples(step, rank);
             if (local > 0)
             {
-                final INDArray stepFeatures = Nd4j.createUninitialized(DataType.FLOAT, local, featureWidth);
-                final INDArray stepLabels = Nd4j.createUninitialized(DataType.FLOAT, local, labelWidth);
-                batches[step] = new DataSet(stepFeatures, stepLabels);
-                features[step] = writableFloats(stepFeatures);
-                labels[step] = writableFloats(stepLabels);
+                final INDArray[] parts = new INDArray[ExampleLayout.PARTS];
+                outputs[step] = new FloatBuffer[ExampleLayout.PARTS];
+                for (int part = 0; part < ExampleLayout.PARTS; part++)
+                {
+                    if (exampleShapes[part] != null)
+                    {
+                        final long[] shape = new long[exampleShapes[part].length + 1];
+                        shape[0] = local;
+                        System.arraycopy(exampleShapes[part], 0, shape, 1, exampleShapes[part].length);
+                        parts[part] = Nd4j.createUninitialized(DataType.FLOAT, shape);
+                        outputs[step][part] = writableFloats(parts[part]);
+                    }
+                }
+                batches[step] = new DataSet(parts[0], parts[1], parts[2], parts[3]);
             }
         }
         final int chunkRows = Math.max(1, CHUNK_BYTES / (rowFloats * Float.BYTES));
         final ByteBuffer chunk = ByteBuffer.allocateDirect(chunkRows * rowFloats * Float.BYTES)
             .order(ByteOrder.nativeOrder());
-        final Destination own = new Destination(plan, rank, features, labels, featureWidth, labelWidth);
+        final Destination own = new Destination(plan, rank, outputs, widths);
         long first = 0;
         for (int root = 0; root < counts.length; root++)
         {
             final Runs runs = new Runs(plan, first, counts[root], root);
-            final RowReader reader = root == rank ? new RowReader(mine, featureWidth, labelWidth) : null;
+            final RowReader reader = root == rank ? new RowReader(mine, widths) : null;
             for (long sentLeft = runs.sentRows(); sentLeft > 0; )
             {
-                // a chunk holds its rows' features, then their labels, so that runs copy in bulk
+                // a chunk holds its rows' features, then their labels, then the masks, so that runs copy in bulk
                 final int rows = (int)Math.min(chunkRows, sentLeft);
                 chunk.clear().limit(rows * rowFloats * Float.BYTES);
                 final FloatBuffer floats = chunk.duplicate().clear().order(ByteOrder.nativeOrder()).asFloatBuffer();
@@ -117,7 +132,8 @@ public final class ExampleExchange
                     final int count = (int)runs.runLength(rows - at);
                     if (reader != null)
                     {
-                        reader.copy(count, floats, at * featureWidth, floats, rows * featureWidth + at * labelWidth);
+                        final int row = at;
+                        reader.copy(count, part -> floats, part -> widths.inChunk(part, rows, row));
                     }
                     sent.add(new long[] {runs.global(), count, at});
                     runs.advance(count);
@@ -145,8 +161,14 @@ public final class ExampleExchange
         {
             if (batches[step] != null)
             {
-                finishWrite(batches[step].getFeatures(), features[step]);
-                finishWrite(batches[step].getLabels(), labels[step]);
+                final INDArray[] parts = ExampleLayout.parts(batches[step]);
+                for (int part = 0; part < ExampleLayout.PARTS; part++)
+                {
+                    if (parts[part] != null)
+                    {
+                        finishWrite(parts[part], outputs[step][part]);
+                    }
+                }
             }
         }
         return batches;
@@ -232,20 +254,15 @@ public final class ExampleExchange
     {
         private final ExamplePlan plan;
         private final int rank;
-        private final FloatBuffer[] features;
-        private final FloatBuffer[] labels;
-        private final int featureWidth;
-        private final int labelWidth;
+        private final FloatBuffer[][] outputs;
+        private final RowWidths widths;
 
-        Destination(final ExamplePlan plan, final int rank, final FloatBuffer[] features, final FloatBuffer[] labels,
-            final int featureWidth, final int labelWidth)
+        Destination(final ExamplePlan plan, final int rank, final FloatBuffer[][] outputs, final RowWidths widths)
         {
             this.plan = plan;
             this.rank = rank;
-            this.features = features;
-            this.labels = labels;
-            this.featureWidth = featureWidth;
-            this.labelWidth = labelWidth;
+            this.outputs = outputs;
+            this.widths = widths;
         }
 
         /** The next {@code count} rows of this replica's own partition, starting at example {@code global}. */
@@ -253,7 +270,7 @@ public final class ExampleExchange
         {
             final int step = plan.stepOf(global);
             final int local = localRow(step, global);
-            reader.copy(count, features[step], local * featureWidth, labels[step], local * labelWidth);
+            reader.copy(count, part -> outputs[step][part], part -> local * widths.of(part));
         }
 
         /** {@code count} rows from row {@code at} of a received chunk of {@code rows} rows. */
@@ -262,9 +279,14 @@ public final class ExampleExchange
         {
             final int step = plan.stepOf(global);
             final int local = localRow(step, global);
-            features[step].put(local * featureWidth, chunk, at * featureWidth, count * featureWidth);
-            labels[step].put(local * labelWidth, chunk, rows * featureWidth + at * labelWidth,
-                count * labelWidth);
+            for (int part = 0; part < ExampleLayout.PARTS; part++)
+            {
+                final int width = widths.of(part);
+                if (width > 0)
+                {
+                    outputs[step][part].put(local * width, chunk, widths.inChunk(part, rows, at), count * width);
+                }
+            }
         }
 
         /** Row of example {@code global} in this replica's minibatch of {@code step}. */
@@ -279,36 +301,35 @@ public final class ExampleExchange
         }
     }
 
-    /** Writes a partition's examples as rows of features then labels. */
+    /** Writes a partition's examples as rows of each part. */
     private static final class RowReader
     {
         private final Iterator<DataSet> batches;
-        private final int featureWidth;
-        private final int labelWidth;
-        private FloatBuffer features;
-        private FloatBuffer labels;
+        private final RowWidths widths;
+        private final FloatBuffer[] parts = new FloatBuffer[ExampleLayout.PARTS];
         private int rowsInBatch;
         private int next;
 
-        RowReader(final List<DataSet> batches, final int featureWidth, final int labelWidth)
+        RowReader(final List<DataSet> batches, final RowWidths widths)
         {
             this.batches = batches.iterator();
-            this.featureWidth = featureWidth;
-            this.labelWidth = labelWidth;
+            this.widths = widths;
         }
 
-        /** The matrix's elements in row-major order, read in place when ND4J allows (bulk copies, not per float). */
-        private static FloatBuffer rowMajorFloats(final INDArray matrix)
+        /** The array's elements in row-major order, read in place when ND4J allows (bulk copies, not per float). */
+        private static FloatBuffer rowMajorFloats(final INDArray array)
         {
-            final INDArray rowMajor = matrix.ordering() == 'c' && Nd4jMemory.isContiguous(matrix) ? matrix :
-                matrix.dup('c');
+            final INDArray rowMajor = array.ordering() == 'c' && Nd4jMemory.isContiguous(array) ? array :
+                array.dup('c');
             final ByteBuffer bytes = Nd4jMemory.hostBytes(rowMajor);
             return bytes != null ? bytes.asFloatBuffer() : FloatBuffer.wrap(rowMajor.dup('c').data().asFloat());
         }
 
-        /** Copies the next {@code rows} examples' features and labels to the given positions. */
-        void copy(final int rows, final FloatBuffer featuresOut, final int featureAt, final FloatBuffer labelsOut,
-            final int labelAt)
+        /**
+         * Copies the next {@code rows} examples' parts to {@code out.apply(part)} from position
+         * {@code at.applyAsInt(part)} on.
+         */
+        void copy(final int rows, final IntFunction<FloatBuffer> out, final IntUnaryOperator at)
         {
             int written = 0;
             while (written < rows)
@@ -316,16 +337,25 @@ public final class ExampleExchange
                 if (next == rowsInBatch)
                 {
                     final DataSet batch = batches.next();
-                    features = rowMajorFloats(batch.getFeatures());
-                    labels = rowMajorFloats(batch.getLabels());
+                    final INDArray[] arrays = ExampleLayout.parts(batch);
+                    for (int part = 0; part < ExampleLayout.PARTS; part++)
+                    {
+                        parts[part] = arrays[part] == null ? null : rowMajorFloats(arrays[part]);
+                    }
                     rowsInBatch = batch.numExamples();
                     next = 0;
                     continue;
                 }
                 final int count = Math.min(rows - written, rowsInBatch - next);
-                featuresOut.put(featureAt + written * featureWidth, features, next * featureWidth,
-                    count * featureWidth);
-                labelsOut.put(labelAt + written * labelWidth, labels, next * labelWidth, count * labelWidth);
+                for (int part = 0; part < ExampleLayout.PARTS; part++)
+                {
+                    final int width = widths.of(part);
+                    if (width > 0)
+                    {
+                        out.apply(part).put(at.applyAsInt(part) + written * width, parts[part], next * width,
+                            count * width);
+                    }
+                }
                 written += count;
                 next += count;
             }

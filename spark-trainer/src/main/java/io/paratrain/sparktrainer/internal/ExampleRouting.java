@@ -3,8 +3,6 @@ package io.paratrain.sparktrainer.internal;
 import io.paratrain.sparktrainer.exceptions.TrainerException;
 import org.apache.spark.api.java.JavaFutureAction;
 import org.apache.spark.api.java.JavaRDD;
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import scala.Tuple2;
 
@@ -31,35 +29,39 @@ public final class ExampleRouting
     }
 
     /**
-     * Starts the Spark job that counts each partition's examples and checks their shape, so the driver can
-     * prepare the model meanwhile.
+     * Starts the Spark job that counts each partition's examples and describes their shapes (features and labels
+     * of any rank, with or without masks: {@link PartitionShape}), so the driver can prepare the model meanwhile.
      */
     public static JavaFutureAction<List<long[]>> describePartitionsAsync(final JavaRDD<DataSet> data)
     {
         return data.mapPartitions(batches ->
         {
             long examples = 0;
-            long features = -1;
-            long labels = -1;
-            boolean flat = true;
-            while (batches.hasNext())
+            long[] layout = new long[0];
+            boolean uniform = true;
+            long mismatchIndex = -1;
+            long[] mismatchLayout = new long[0];
+            for (long index = 0; batches.hasNext(); index++)
             {
                 final DataSet batch = batches.next();
                 examples += batch.numExamples();
-                if (flat)
+                final long[] own = ExampleLayout.of(batch);
+                if (index == 0)
                 {
-                    final INDArray x = batch.getFeatures();
-                    final INDArray y = batch.getLabels();
-                    flat = x.rank() == 2 && y.rank() == 2 && x.dataType() == DataType.FLOAT &&
-                        y.dataType() == DataType.FLOAT && batch.getFeaturesMaskArray() == null &&
-                        batch.getLabelsMaskArray() == null && (features < 0 || (x.columns() == features &&
-                        y.columns() == labels));
-                    features = x.columns();
-                    labels = y.columns();
+                    layout = own;
+                }
+                else if (!java.util.Arrays.equals(layout, own))
+                {
+                    uniform = false;
+                    if (mismatchIndex < 0 && ExampleLayout.mismatch(layout, own) != null)
+                    {
+                        mismatchIndex = index;
+                        mismatchLayout = own;
+                    }
                 }
             }
             // as longs, not the record: Spark's serializer may be Kryo, which fails on records (ShippedBytes)
-            return List.of(new PartitionShape(examples, flat ? features : -1, flat ? labels : -1, flat).toLongs())
+            return List.of(new PartitionShape(examples, layout, uniform, mismatchIndex, mismatchLayout).toLongs())
                 .iterator();
         }).collectAsync();
     }

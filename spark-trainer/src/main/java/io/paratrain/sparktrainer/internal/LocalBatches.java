@@ -46,7 +46,7 @@ public final class LocalBatches
                     " but the plan gives it " + count + "; the data changed between planning and training " +
                     "(is the RDD deterministic?)");
             }
-            steps[step] = count == 0 ? null : batch.size() == 1 ? batch.get(0) : DataSet.merge(batch);
+            steps[step] = count == 0 ? null : MinibatchMerge.merge(batch);
         }
         if (next != examples.size())
         {

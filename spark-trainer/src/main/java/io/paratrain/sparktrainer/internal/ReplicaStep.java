@@ -14,7 +14,9 @@ import org.nd4j.linalg.dataset.DataSet;
  * DL4J's gradients are sums over the minibatch and its updater divides by the batch size it is given. So each
  * replica computes the gradient sum of its k_i examples, the ring all-reduce SUMs them into the gradient sum of
  * the whole global batch (r = sum k_i), and every replica runs the same updater step with batch size r on the same
- * numbers: exactly what one process does with batch r. (Averaging instead of summing drifts by ~1e-2.)
+ * numbers: exactly what one process does with batch r. (Averaging instead of summing drifts by ~1e-2.) With masked
+ * time series too: DL4J's loss and gradient are sums over the unmasked steps divided by the number of sequences
+ * (the minibatch size), not by the number of unmasked steps, so r stays the divisor.
  * <p>
  * With a {@link ShardedUpdate} the all-reduce is split in its two halves and each replica runs the updater only
  * on the parameters it owns in between: reduce-scatter the gradient sums, update the own segment, all-gather
@@ -60,7 +62,16 @@ public final class ReplicaStep
         {
             network.setInput(local.getFeatures());
             network.setLabels(local.getLabels());
-            computeGradientAndScore();
+            // as MultiLayerNetwork.fit(DataSet) does: the masks of variable-length time series (null when none)
+            network.setLayerMaskArrays(local.getFeaturesMaskArray(), local.getLabelsMaskArray());
+            try
+            {
+                computeGradientAndScore();
+            }
+            finally
+            {
+                network.clearLayerMaskArrays();
+            }
             lossSum[0] = (float)(network.score() * local.numExamples());
             if (batchNorm != null)
             {

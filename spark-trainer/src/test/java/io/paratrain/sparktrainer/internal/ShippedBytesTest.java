@@ -72,10 +72,26 @@ class ShippedBytesTest
     }
 
     @Test
+    void aRunOfTimeSeriesKeepsItsShapesAndBothMasks()
+    {
+        final INDArray features = Nd4j.rand(DataType.FLOAT, 5, 3, 7).dup('f'); // as DL4J's RNN arrays often are
+        final DataSet source = new DataSet(features, Nd4j.rand(DataType.FLOAT, 5, 4, 7),
+            Nd4j.rand(DataType.FLOAT, 5, 7), Nd4j.rand(DataType.FLOAT, 5, 7));
+        final DataSet run = (DataSet)source.getRange(1, 4);
+        final DataSet decoded = ShippedBytes.decodeRun(ShippedBytes.encodeRun(9, run))._2();
+        assertArrayEquals(new long[] {3, 3, 7}, decoded.getFeatures().shape());
+        assertBits(run.getFeatures(), decoded.getFeatures());
+        assertBits(run.getLabels(), decoded.getLabels());
+        assertBits(run.getFeaturesMaskArray(), decoded.getFeaturesMaskArray());
+        assertBits(run.getLabelsMaskArray(), decoded.getLabelsMaskArray());
+    }
+
+    @Test
     void partitionShapesTravelAsLongs()
     {
-        for (final PartitionShape shape : new PartitionShape[] {new PartitionShape(7, 784, 10, true),
-            new PartitionShape(0, -1, -1, false)})
+        for (final PartitionShape shape : new PartitionShape[] {new PartitionShape(7, new long[] {2, 784, 2, 10, 0,
+            0, 1}, true), new PartitionShape(0, new long[0], true), new PartitionShape(9, new long[] {3, 3, 5, 3, 4, 5,
+            2, 5, 2, 5, 1}, false, 3, new long[] {3, 2, 5, 3, 4, 5, 0, 0, 1})})
         {
             assertEquals(shape, PartitionShape.fromLongs(shape.toLongs()));
         }
