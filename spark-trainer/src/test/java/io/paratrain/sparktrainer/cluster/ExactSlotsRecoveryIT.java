@@ -51,12 +51,12 @@ class ExactSlotsRecoveryIT
     private static final int WORKERS = 2;
     private static final int EPOCHS = 2;
     /**
-     * Issue 13's target is 30 s. What remains after the fix is Spark starting the replacement executor (25-45 s on
-     * this 2-core machine under load), so the default bound is the one every run here met with room, still far
-     * below the 120 s collective timeout the old code waited out (127 s measured); a quiet machine can assert the
-     * target with {@code -Dparatrain.recovery.limitMs=30000}. The figure is printed either way.
+     * Issue 13's target: 30 s from the kill to the first resumed step. Measured with only the tests running: 9.8
+     * and 8.9 s. What remains after the fix is Spark starting the replacement executor, which took 25-45 s on this
+     * 2-core machine while three other builds ran (31.5-61.2 s in all); such a machine can widen the bound with
+     * {@code -Dparatrain.recovery.limitMs}. The figure is printed either way.
      */
-    private static final long RESUME_LIMIT_MS = Long.getLong("paratrain.recovery.limitMs", 90_000);
+    private static final long RESUME_LIMIT_MS = Long.getLong("paratrain.recovery.limitMs", 30_000);
     private static final Path SHM = Path.of("/dev/shm");
     private static final Pattern TIMELINE = Pattern.compile("TaskSetManager|DAGScheduler.*(failed|Resubmit|retry|" +
         "Retry|lost|Lost)|TaskSchedulerImpl|StandaloneSchedulerBackend|StandaloneAppClient");
@@ -64,7 +64,7 @@ class ExactSlotsRecoveryIT
 
     @Test
     @Timeout(900)
-    void killingTheExecutorThatHostsTheMediaDriverResumesLongBeforeTheCollectiveTimeoutOnExactSlots() throws Exception
+    void killingTheExecutorThatHostsTheMediaDriverResumesWithin30SecondsOnExactSlots() throws Exception
     {
         final Path jar = Path.of(System.getProperty("paratrain.assemblyJar"));
         assertTrue(Files.isRegularFile(jar), jar + " is missing: the cluster tests need the assembly jar");
