@@ -34,6 +34,8 @@ public final class BarrierTrainingTask implements Serializable
 
     /** Null when the driver hands the models over in its own JVM ({@link SameJvmHandoff}). */
     private final SnapshotBroadcast initialModel;
+    /** What this task's model was restored from (set by the restore, read after it). */
+    private transient volatile ModelSnapshot startingModel;
     private final TrainerConfig config;
     private final ExamplePlan plan;
     private final long sessionId;
@@ -116,7 +118,8 @@ public final class BarrierTrainingTask implements Serializable
             // The model is rebuilt on a thread of its own while this one connects the ring and exchanges the
             // examples (the restore takes 120-200 ms per task; with two replicas on 2 cores the overlap is partial:
             // the exchange slows down beside it).
-            final BackgroundWork<MultiLayerNetwork> restoring = restoreInBackground(rank);
+            final BackgroundWork<MultiLayerNetwork> restoring = restoreInBackground(rank,
+                context.stageAttemptNumber());
             try (Collective collective = ring.connect();
                 ProgressReporter progress = new ProgressReporter(rank == 0 ? progressAddress : null, progressToken,
                     context.stageAttemptNumber()))
@@ -140,7 +143,7 @@ public final class BarrierTrainingTask implements Serializable
         {
             return Collections.emptyIterator();
         }
-        final ModelSnapshot trained = ModelSnapshot.of(network, initialModel().configuration());
+        final ModelSnapshot trained = ModelSnapshot.of(network, startingModel.configuration());
         return List.of(initialModel == null ? SameJvmHandoff.of(sessionId).deliver(trained) :
             ModelSender.send(trained, modelAddress, sessionId, config.collectiveTimeoutMs())).iterator();
     }
@@ -150,14 +153,39 @@ public final class BarrierTrainingTask implements Serializable
         return initialModel == null ? SameJvmHandoff.of(sessionId).initial() : initialModel.value();
     }
 
-    /** Restores the initial model on a daemon thread bound to this task's device. */
-    private BackgroundWork<MultiLayerNetwork> restoreInBackground(final int rank)
+    /**
+     * The model a task starts from: the broadcast (or, in local mode, the handoff); in a retried attempt on a
+     * cluster, the newest valid checkpoint when there is one. The retry's state comes from a checkpoint anyway, and
+     * reading the broadcast there can hang: an executor that never ran the first attempt fetches its pieces from a
+     * random holder, possibly the paused executor whose silence failed that attempt, and Spark's fetch then waits
+     * for its network timeout (120 s) while holding the broadcast's lock, failing every attempt on that executor
+     * (seen in StalledPeerClusterIT: four attempts in a row, each "restoring the initial model did not finish").
+     */
+    private ModelSnapshot startingModel(final int attempt)
+    {
+        if (initialModel != null && attempt > 0 && config.checkpoint() != null)
+        {
+            final java.util.Optional<Checkpoint> newest = new CheckpointStore(config.checkpoint().directory(),
+                config.checkpoint().keep(), new org.apache.hadoop.conf.Configuration()).newestValid();
+            if (newest.isPresent())
+            {
+                LOG.info("Retried attempt {}: the model is restored from {}, not from the broadcast", attempt,
+                    CheckpointStore.fileName(newest.get().globalStep()));
+                return newest.get().model();
+            }
+        }
+        return initialModel();
+    }
+
+    /** Restores the starting model on a daemon thread bound to this task's device. */
+    private BackgroundWork<MultiLayerNetwork> restoreInBackground(final int rank, final int attempt)
     {
         final int device = Nd4j.getAffinityManager().getDeviceForCurrentThread();
         return BackgroundWork.start("paratrain-restore-" + rank, "restoring the initial model", rank, () ->
         {
             Nd4j.getAffinityManager().unsafeSetDevice(device);
-            return initialModel().restore();
+            startingModel = startingModel(attempt);
+            return startingModel.restore();
         });
     }
 
