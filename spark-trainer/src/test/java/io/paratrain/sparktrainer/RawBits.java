@@ -25,7 +25,12 @@ public final class RawBits
     public static int[] of(final INDArray array)
     {
         assertEquals(DataType.FLOAT, array.dataType(), "raw bits are compared on FLOAT arrays");
-        final float[] values = array.dup('c').data().asFloat();
+        return of(array.dup('c').data().asFloat());
+    }
+
+    /** The raw bits of every value. */
+    public static int[] of(final float[] values)
+    {
         final int[] bits = new int[values.length];
         for (int i = 0; i < values.length; i++)
         {

@@ -410,7 +410,7 @@ class TrainJobTest
             System.clearProperty("spark.hadoop.fs." + ReversedListingFileSystem.SCHEME + ".impl");
         }
         assertTrue(out.contains("120 training examples"), out);
-        assertArrayEquals(bits(fromOneFile), bits(savedParams()),
+        assertArrayEquals(RawBits.of(fromOneFile), RawBits.of(savedParams()),
             "part-00000..3 read in name order train exactly as the file of their lines in that order");
     }
 
@@ -496,7 +496,7 @@ class TrainJobTest
         final float[] fromCsv = savedParams();
         assertEquals(0, run(concat(common, "--train", folder.toString())), err);
         assertTrue(out.contains("90 training examples"), out);
-        assertArrayEquals(bits(fromCsv), bits(savedParams()),
+        assertArrayEquals(RawBits.of(fromCsv), RawBits.of(savedParams()),
             "part-00000..2 in name order train exactly as the CSV of their rows in that order");
 
         Files.delete(dir.resolve("model.zip"));
@@ -515,16 +515,6 @@ class TrainJobTest
     private float[] savedParams() throws Exception
     {
         return ModelSerializer.restoreMultiLayerNetwork(dir.resolve("model.zip").toFile()).params().toFloatVector();
-    }
-
-    private static int[] bits(final float[] values)
-    {
-        final int[] bits = new int[values.length];
-        for (int i = 0; i < values.length; i++)
-        {
-            bits[i] = Float.floatToRawIntBits(values[i]);
-        }
-        return bits;
     }
 
     @Test

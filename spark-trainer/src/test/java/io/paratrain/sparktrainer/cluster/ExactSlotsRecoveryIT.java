@@ -1,5 +1,6 @@
 package io.paratrain.sparktrainer.cluster;
 
+import io.paratrain.sparktrainer.RawBits;
 import io.aeron.CncFileDescriptor;
 import io.paratrain.sparktrainer.MetricsFileCheck;
 import io.paratrain.sparktrainer.internal.CheckpointStore;
@@ -135,10 +136,11 @@ class ExactSlotsRecoveryIT
         final MultiLayerNetwork onCluster = ModelSerializer.restoreMultiLayerNetwork(clusterModel.toFile());
         final MultiLayerNetwork inLocalMode = ModelSerializer.restoreMultiLayerNetwork(
             StandaloneClusterIT.trainInLocalMode(root, training, "exact-slots-local-model.zip").toFile());
-        assertArrayEquals(bits(inLocalMode.params().toFloatVector()), bits(onCluster.params().toFloatVector()),
+        assertArrayEquals(RawBits.of(inLocalMode.params().toFloatVector()),
+            RawBits.of(onCluster.params().toFloatVector()),
             "the resumed cluster run trained different parameters than an uninterrupted local run");
-        assertArrayEquals(bits(inLocalMode.getUpdater().getStateViewArray().toFloatVector()),
-            bits(onCluster.getUpdater().getStateViewArray().toFloatVector()), "updater state");
+        assertArrayEquals(RawBits.of(inLocalMode.getUpdater().getStateViewArray().toFloatVector()),
+            RawBits.of(onCluster.getUpdater().getStateViewArray().toFloatVector()), "updater state");
 
         // progress followed the resumed attempt: each step once, epoch means over all steps, the last loss printed
         final Matcher trained = TRAINED.matcher(run.output());
@@ -205,15 +207,5 @@ class ExactSlotsRecoveryIT
         {
             IoUtil.unmap(buffer);
         }
-    }
-
-    private static int[] bits(final float[] values)
-    {
-        final int[] bits = new int[values.length];
-        for (int i = 0; i < values.length; i++)
-        {
-            bits[i] = Float.floatToRawIntBits(values[i]);
-        }
-        return bits;
     }
 }

@@ -1,5 +1,6 @@
 package io.paratrain.sparktrainer.internal;
 
+import io.paratrain.sparktrainer.RawBits;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -22,9 +23,11 @@ class MinibatchMergeTest
         final DataSet b = new DataSet(Nd4j.rand(DataType.FLOAT, 3, 1, 5, 5), Nd4j.rand(DataType.FLOAT, 3, 3));
         final DataSet merged = MinibatchMerge.merge(List.of(a, b));
         assertArrayEquals(new long[] {5, 1, 5, 5}, merged.getFeatures().shape());
-        assertArrayEquals(bits(a.getFeatures()), bits(merged.getFeatures().get(NDArrayIndex.interval(0, 2))));
-        assertArrayEquals(bits(b.getFeatures()), bits(merged.getFeatures().get(NDArrayIndex.interval(2, 5))));
-        assertArrayEquals(bits(DataSet.merge(List.of(a, b)).getLabels()), bits(merged.getLabels()));
+        assertArrayEquals(RawBits.of(a.getFeatures()),
+            RawBits.of(merged.getFeatures().get(NDArrayIndex.interval(0, 2))));
+        assertArrayEquals(RawBits.of(b.getFeatures()),
+            RawBits.of(merged.getFeatures().get(NDArrayIndex.interval(2, 5))));
+        assertArrayEquals(RawBits.of(DataSet.merge(List.of(a, b)).getLabels()), RawBits.of(merged.getLabels()));
         assertNull(merged.getFeaturesMaskArray());
     }
 
@@ -38,24 +41,13 @@ class MinibatchMergeTest
         final DataSet merged = MinibatchMerge.merge(List.of(shorter, longer));
         final DataSet expected = DataSet.merge(List.of(shorter, longer));
         assertArrayEquals(new long[] {3, 3, 7}, merged.getFeatures().shape());
-        assertArrayEquals(bits(expected.getFeatures()), bits(merged.getFeatures()));
-        assertArrayEquals(bits(expected.getLabels()), bits(merged.getLabels()));
-        assertArrayEquals(bits(expected.getFeaturesMaskArray()), bits(merged.getFeaturesMaskArray()));
-        assertArrayEquals(bits(expected.getLabelsMaskArray()), bits(merged.getLabelsMaskArray()));
+        assertArrayEquals(RawBits.of(expected.getFeatures()), RawBits.of(merged.getFeatures()));
+        assertArrayEquals(RawBits.of(expected.getLabels()), RawBits.of(merged.getLabels()));
+        assertArrayEquals(RawBits.of(expected.getFeaturesMaskArray()), RawBits.of(merged.getFeaturesMaskArray()));
+        assertArrayEquals(RawBits.of(expected.getLabelsMaskArray()), RawBits.of(merged.getLabelsMaskArray()));
         assertArrayEquals(new float[] {1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1},
             merged.getFeaturesMaskArray().dup('c').data().asFloat());
         assertEquals(0, merged.getFeatures().get(NDArrayIndex.interval(0, 2), NDArrayIndex.all(),
             NDArrayIndex.interval(5, 7)).sumNumber().doubleValue());
-    }
-
-    private static int[] bits(final INDArray array)
-    {
-        final float[] values = array.dup('c').data().asFloat();
-        final int[] bits = new int[values.length];
-        for (int i = 0; i < values.length; i++)
-        {
-            bits[i] = Float.floatToRawIntBits(values[i]);
-        }
-        return bits;
     }
 }

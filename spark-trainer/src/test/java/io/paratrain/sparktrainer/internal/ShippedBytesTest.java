@@ -1,5 +1,6 @@
 package io.paratrain.sparktrainer.internal;
 
+import io.paratrain.sparktrainer.RawBits;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -123,8 +124,8 @@ class ShippedBytesTest
 
     private static void assertSame(final ModelSnapshot expected, final ModelSnapshot actual)
     {
-        assertArrayEquals(bits(expected.parameters()), bits(actual.parameters()), "parameters");
-        assertArrayEquals(bits(expected.updaterState()), bits(actual.updaterState()), "updater state");
+        assertArrayEquals(RawBits.of(expected.parameters()), RawBits.of(actual.parameters()), "parameters");
+        assertArrayEquals(RawBits.of(expected.updaterState()), RawBits.of(actual.updaterState()), "updater state");
         assertEquals(expected.iterationCount(), actual.iterationCount());
         assertEquals(expected.epochCount(), actual.epochCount());
         assertEquals(expected.configuration().build(), actual.configuration().build());
@@ -133,17 +134,8 @@ class ShippedBytesTest
     private static void assertBits(final INDArray expected, final INDArray actual)
     {
         assertArrayEquals(expected.shape(), actual.shape());
-        assertArrayEquals(bits(expected.dup('c').reshape(-1).toFloatVector()), bits(actual.dup('c').reshape(-1)
+        assertArrayEquals(RawBits.of(expected.dup('c').reshape(-1).toFloatVector()),
+            RawBits.of(actual.dup('c').reshape(-1)
             .toFloatVector()));
-    }
-
-    private static int[] bits(final float[] values)
-    {
-        final int[] bits = new int[values.length];
-        for (int i = 0; i < values.length; i++)
-        {
-            bits[i] = Float.floatToRawIntBits(values[i]);
-        }
-        return bits;
     }
 }
