@@ -7,7 +7,7 @@ import io.paratrain.gradientsharing.FileRendezvous;
 import io.paratrain.gradientsharing.RingRendezvous;
 import io.paratrain.modelsplit.SplitConfig;
 import io.paratrain.modelsplit.SplitRank;
-import io.paratrain.sparktrainer.internal.ReplicaStep;
+import io.paratrain.sparktrainer.internal.dataparallel.ReplicaStep;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;

@@ -1,7 +1,7 @@
 package io.paratrain.sparktrainer;
 
 import io.paratrain.modelsplit.SplitConfig;
-import io.paratrain.sparktrainer.internal.ChannelKey;
+import io.paratrain.sparktrainer.internal.channel.ChannelKey;
 import org.apache.spark.SparkConf;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.api.java.JavaSparkContext;

@@ -2,10 +2,10 @@ package io.paratrain.sparktrainer;
 
 import io.paratrain.sparktrainer.exceptions.CheckpointException;
 import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
-import io.paratrain.sparktrainer.internal.Checkpoint;
-import io.paratrain.sparktrainer.internal.CheckpointStore;
-import io.paratrain.sparktrainer.internal.ExamplePlan;
-import io.paratrain.sparktrainer.internal.ModelSnapshot;
+import io.paratrain.sparktrainer.internal.checkpoint.Checkpoint;
+import io.paratrain.sparktrainer.internal.checkpoint.CheckpointStore;
+import io.paratrain.sparktrainer.internal.data.ExamplePlan;
+import io.paratrain.sparktrainer.internal.snapshot.ModelSnapshot;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.scheduler.SparkListener;

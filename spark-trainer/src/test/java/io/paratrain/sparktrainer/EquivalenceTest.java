@@ -1,6 +1,6 @@
 package io.paratrain.sparktrainer;
 
-import io.paratrain.sparktrainer.internal.ShardedUpdate;
+import io.paratrain.sparktrainer.internal.dataparallel.ShardedUpdate;
 import org.deeplearning4j.nn.conf.GradientNormalization;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;

@@ -1,6 +1,6 @@
 package io.paratrain.sparktrainer;
 
-import io.paratrain.sparktrainer.internal.ResourceBinding;
+import io.paratrain.sparktrainer.internal.stage.ResourceBinding;
 import org.apache.spark.SparkConf;
 import org.apache.spark.resource.ResourceDiscoveryScriptPlugin;
 import org.apache.spark.resource.ResourceID;

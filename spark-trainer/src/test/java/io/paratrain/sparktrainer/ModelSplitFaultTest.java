@@ -3,7 +3,7 @@ package io.paratrain.sparktrainer;
 import io.paratrain.gradientsharing.internal.SharedMediaDriver;
 import io.paratrain.modelsplit.SplitConfig;
 import io.paratrain.sparktrainer.exceptions.ShardLostException;
-import io.paratrain.sparktrainer.internal.SplitBarrierTask;
+import io.paratrain.sparktrainer.internal.modelsplit.SplitBarrierTask;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Timeout;

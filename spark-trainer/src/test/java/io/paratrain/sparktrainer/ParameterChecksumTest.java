@@ -4,7 +4,7 @@ import io.paratrain.gradientsharing.Collective;
 import io.paratrain.gradientsharing.TestRing;
 import io.paratrain.gradientsharing.Transport;
 import io.paratrain.sparktrainer.exceptions.ReplicasDivergedException;
-import io.paratrain.sparktrainer.internal.ParameterChecksum;
+import io.paratrain.sparktrainer.internal.dataparallel.ParameterChecksum;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;

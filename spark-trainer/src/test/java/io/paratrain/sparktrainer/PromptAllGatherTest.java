@@ -1,6 +1,6 @@
 package io.paratrain.sparktrainer;
 
-import io.paratrain.sparktrainer.internal.PromptAllGather;
+import io.paratrain.sparktrainer.internal.stage.PromptAllGather;
 import org.apache.spark.BarrierTaskContext;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.rdd.RDD;

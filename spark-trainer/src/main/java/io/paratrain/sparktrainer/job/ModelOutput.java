@@ -1,6 +1,6 @@
 package io.paratrain.sparktrainer.job;
 
-import io.paratrain.sparktrainer.internal.AtomicFile;
+import io.paratrain.sparktrainer.internal.checkpoint.AtomicFile;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;

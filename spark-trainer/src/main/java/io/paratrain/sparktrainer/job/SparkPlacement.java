@@ -1,6 +1,6 @@
 package io.paratrain.sparktrainer.job;
 
-import io.paratrain.sparktrainer.internal.BarrierSlots;
+import io.paratrain.sparktrainer.internal.stage.BarrierSlots;
 import org.apache.spark.api.java.JavaSparkContext;
 import scala.collection.JavaConverters;
 

@@ -11,7 +11,7 @@ import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
 import io.paratrain.sparktrainer.exceptions.TrainerException;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import io.paratrain.sparktrainer.plot.MetricsCharts;
-import io.paratrain.sparktrainer.internal.BarrierSlots;
+import io.paratrain.sparktrainer.internal.stage.BarrierSlots;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;

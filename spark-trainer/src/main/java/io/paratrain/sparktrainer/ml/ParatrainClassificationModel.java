@@ -1,7 +1,7 @@
 package io.paratrain.sparktrainer.ml;
 
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
-import io.paratrain.sparktrainer.internal.ModelSnapshot;
+import io.paratrain.sparktrainer.internal.snapshot.ModelSnapshot;
 import io.paratrain.sparktrainer.job.ModelOutput;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.Path;

@@ -5,7 +5,7 @@ import com.esotericsoftware.kryo.Serializer;
 import com.esotericsoftware.kryo.io.Input;
 import com.esotericsoftware.kryo.io.Output;
 import com.esotericsoftware.kryo.serializers.JavaSerializer;
-import io.paratrain.sparktrainer.internal.ModelSnapshot;
+import io.paratrain.sparktrainer.internal.snapshot.ModelSnapshot;
 import org.apache.spark.serializer.KryoRegistrator;
 import org.nd4j.evaluation.classification.Evaluation;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -21,7 +21,7 @@ import java.io.UncheckedIOException;
  * {@code spark.kryo.registrator=io.paratrain.sparktrainer.serialization.ParatrainKryoRegistrator}: lets Spark's
  * Kryo serializer carry the ND4J/DL4J types of a job's own data (DataSets that Spark serializes: parallelized,
  * cached in serialized form, shuffled by the job's code; model snapshots, evaluations). What a fit itself hands to
- * Spark needs no registrator: it is bytes already ({@link io.paratrain.sparktrainer.internal.ShippedBytes}).
+ * Spark needs no registrator: it is bytes already ({@link io.paratrain.sparktrainer.internal.snapshot.ShippedBytes}).
  * <p>
  * Kryo's default field-by-field serializer cannot copy an INDArray: its data lives off-heap behind JavaCPP
  * pointers. Arrays and DataSets are therefore written in ND4J's own binary format (shape, strides, data type and

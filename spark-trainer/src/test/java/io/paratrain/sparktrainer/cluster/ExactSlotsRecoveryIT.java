@@ -3,7 +3,7 @@ package io.paratrain.sparktrainer.cluster;
 import io.paratrain.sparktrainer.RawBits;
 import io.aeron.CncFileDescriptor;
 import io.paratrain.sparktrainer.MetricsFileCheck;
-import io.paratrain.sparktrainer.internal.CheckpointStore;
+import io.paratrain.sparktrainer.internal.checkpoint.CheckpointStore;
 import io.paratrain.sparktrainer.job.TrainJob;
 import org.agrona.IoUtil;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;

@@ -1,6 +1,6 @@
 package io.paratrain.sparktrainer.cluster;
 
-import io.paratrain.sparktrainer.internal.CheckpointStore;
+import io.paratrain.sparktrainer.internal.checkpoint.CheckpointStore;
 import io.paratrain.sparktrainer.job.TrainJob;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;

@@ -1,7 +1,7 @@
 package io.paratrain.sparktrainer.conf;
 
-import io.paratrain.sparktrainer.internal.ModelSnapshot;
-import io.paratrain.sparktrainer.internal.SplitBarrierTask;
+import io.paratrain.sparktrainer.internal.snapshot.ModelSnapshot;
+import io.paratrain.sparktrainer.internal.modelsplit.SplitBarrierTask;
 import org.apache.logging.log4j.Level;
 import org.apache.logging.log4j.core.LoggerContext;
 import org.apache.logging.log4j.core.config.Configuration;

@@ -20,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * A DL4J Spark user's program that trains through the drop-in must end by itself once {@code main} returns: Spark's
- * barrier stages leave non-daemon timer threads behind ({@link io.paratrain.sparktrainer.internal.BarrierTimers}),
+ * barrier stages leave non-daemon timer threads behind ({@link io.paratrain.sparktrainer.internal.stage.BarrierTimers}),
  * which Paratrain's own mains hid with {@code System.exit}.
  */
 @Tag("slow")

@@ -4,7 +4,7 @@ import io.paratrain.gradientsharing.Collective;
 import io.paratrain.gradientsharing.TestRing;
 import io.paratrain.gradientsharing.Transport;
 import io.paratrain.gradientsharing.exceptions.CollectiveTimeoutException;
-import io.paratrain.sparktrainer.internal.ReplicaStep;
+import io.paratrain.sparktrainer.internal.dataparallel.ReplicaStep;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;

@@ -1,0 +1,151 @@
+package io.paratrain.sparktrainer.internal.data;
+
+import io.paratrain.sparktrainer.internal.snapshot.ShippedBytes;
+
+import io.paratrain.sparktrainer.exceptions.TrainerException;
+import org.apache.spark.api.java.JavaFutureAction;
+import org.apache.spark.api.java.JavaRDD;
+import org.nd4j.linalg.dataset.DataSet;
+import scala.Tuple2;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+
+/**
+ * Moves the training data to the replicas that the {@link ExamplePlan} assigns it to, without splitting it into
+ * single examples: every input minibatch is cut into runs of consecutive examples that belong to one replica and
+ * one step, each run travels as one DataSet keyed by its first example's global index. (Shuffling 8,000 single
+ * MNIST examples took about a second; runs are a few dozen objects.)
+ */
+public final class ExampleRouting
+{
+    private ExampleRouting()
+    {
+    }
+
+    /** The example counts of {@code partitions}, in partition order. */
+    public static long[] counts(final List<PartitionShape> partitions)
+    {
+        return partitions.stream().mapToLong(PartitionShape::examples).toArray();
+    }
+
+    /**
+     * Starts the Spark job that counts each partition's examples and describes their shapes (features and labels
+     * of any rank, with or without masks: {@link PartitionShape}), so the driver can prepare the model meanwhile.
+     */
+    public static JavaFutureAction<List<long[]>> describePartitionsAsync(final JavaRDD<DataSet> data)
+    {
+        return data.mapPartitions(batches ->
+        {
+            long examples = 0;
+            long[] layout = new long[0];
+            boolean uniform = true;
+            long mismatchIndex = -1;
+            long[] mismatchLayout = new long[0];
+            for (long index = 0; batches.hasNext(); index++)
+            {
+                final DataSet batch = batches.next();
+                examples += batch.numExamples();
+                final long[] own = ExampleLayout.of(batch);
+                if (index == 0)
+                {
+                    layout = own;
+                }
+                else if (!java.util.Arrays.equals(layout, own))
+                {
+                    uniform = false;
+                    if (mismatchIndex < 0 && ExampleLayout.mismatch(layout, own) != null)
+                    {
+                        mismatchIndex = index;
+                        mismatchLayout = own;
+                    }
+                }
+            }
+            // as longs, not the record: Spark's serializer may be Kryo, which fails on records (ShippedBytes)
+            return List.of(new PartitionShape(examples, layout, uniform, mismatchIndex, mismatchLayout).toLongs())
+                .iterator();
+        }).collectAsync();
+    }
+
+    /** The result of a job started by {@link #describePartitionsAsync}; as long as the job runs, like collect(). */
+    public static <T> List<T> await(final JavaFutureAction<List<T>> job)
+    {
+        try
+        {
+            return job.get();
+        }
+        catch (final InterruptedException ex)
+        {
+            job.cancel(true);
+            Thread.currentThread().interrupt();
+            throw new TrainerException("interrupted while counting the training examples", ex);
+        }
+        catch (final ExecutionException ex)
+        {
+            if (ex.getCause() instanceof RuntimeException runtime)
+            {
+                throw runtime;
+            }
+            throw new TrainerException("counting the training examples failed", ex.getCause());
+        }
+    }
+
+    /**
+     * (first global index, run of examples) for every run, partitioned by replica. The runs are shuffled as bytes
+     * ({@link ShippedBytes#encodeRun}), whatever Spark's serializer, and decoded in the receiving task.
+     */
+    public static JavaRDD<Tuple2<Long, DataSet>> route(final JavaRDD<DataSet> data, final long[] partitionCounts,
+        final ExamplePlan plan)
+    {
+        return route(data, partitionCounts, plan, plan.workers());
+    }
+
+    /**
+     * As {@link #route(JavaRDD, long[], ExamplePlan)} into {@code partitions >= plan.workers()} partitions:
+     * partition r holds replica r's runs, the partitions beyond the plan's workers are empty (a model-split stage
+     * has one task per shard but all data on rank 0).
+     */
+    public static JavaRDD<Tuple2<Long, DataSet>> route(final JavaRDD<DataSet> data, final long[] partitionCounts,
+        final ExamplePlan plan, final int partitions)
+    {
+        final long[] firstIndex = new long[partitionCounts.length];
+        for (int p = 1; p < partitionCounts.length; p++)
+        {
+            firstIndex[p] = firstIndex[p - 1] + partitionCounts[p - 1];
+        }
+        return data.mapPartitionsWithIndex((partition, batches) ->
+        {
+            final List<Tuple2<Integer, byte[]>> runs = new ArrayList<>();
+            long index = firstIndex[partition];
+            while (batches.hasNext())
+            {
+                final DataSet batch = batches.next();
+                final int size = batch.numExamples();
+                int start = 0;
+                while (start < size)
+                {
+                    final long global = index + start;
+                    final int end = (int)Math.min(size, plan.runEnd(global) - index);
+                    final DataSet run = start == 0 && end == size ? batch : slice(batch, start, end);
+                    runs.add(new Tuple2<>(plan.workerOf(global), ShippedBytes.encodeRun(global, run)));
+                    start = end;
+                }
+                index += size;
+            }
+            return runs.iterator();
+        }, true)
+            .mapToPair(run -> run)
+            .partitionBy(new WorkerPartitioner(partitions))
+            .values()
+            .map(ShippedBytes::decodeRun);
+    }
+
+    private static DataSet slice(final DataSet batch, final int start, final int end)
+    {
+        final DataSet run = (DataSet)batch.getRange(start, end);
+        return new DataSet(run.getFeatures().dup(), run.getLabels().dup(),
+            run.getFeaturesMaskArray() == null ? null : run.getFeaturesMaskArray().dup(),
+            run.getLabelsMaskArray() == null ? null : run.getLabelsMaskArray().dup());
+    }
+}

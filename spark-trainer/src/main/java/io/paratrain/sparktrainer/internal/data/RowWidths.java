@@ -1,0 +1,45 @@
+package io.paratrain.sparktrainer.internal.data;
+
+import io.paratrain.sparktrainer.exceptions.TrainerException;
+
+/**
+ * For {@link ExampleExchange}: floats per example of each part of an {@link ExampleLayout} (0 for an absent mask),
+ * and where a part's rows lie in a chunk (all rows' features, then all rows' labels, then the masks).
+ */
+final class RowWidths
+{
+    private final int[] widths = new int[ExampleLayout.PARTS];
+    private final int[] before = new int[ExampleLayout.PARTS]; // floats of the parts before, per example
+
+    RowWidths(final long[] layout)
+    {
+        final long[] elements = ExampleLayout.exampleElements(layout);
+        long row = 0;
+        for (int part = 0; part < ExampleLayout.PARTS; part++)
+        {
+            before[part] = (int)row;
+            widths[part] = (int)elements[part];
+            row += elements[part];
+        }
+        if (row > Integer.MAX_VALUE / Float.BYTES)
+        {
+            throw new TrainerException("one example has " + row + " floats, more than a chunk can hold");
+        }
+    }
+
+    int of(final int part)
+    {
+        return widths[part];
+    }
+
+    int rowFloats()
+    {
+        return before[ExampleLayout.PARTS - 1] + widths[ExampleLayout.PARTS - 1];
+    }
+
+    /** Offset of row {@code at}'s part {@code part} in a chunk of {@code rows} rows. */
+    int inChunk(final int part, final int rows, final int at)
+    {
+        return rows * before[part] + at * widths[part];
+    }
+}
