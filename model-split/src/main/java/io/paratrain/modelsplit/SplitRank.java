@@ -31,6 +31,10 @@ import java.util.List;
  * see {@link SplitConfig#paired}). Rank 0 drives: {@link #fit} per minibatch, then {@link #finish} (gather) or
  * {@link #stop}; the other ranks call {@link #serve} (or {@link #serveOne} per command), which follows rank 0.
  * <p>
+ * Checkpoints: {@link #snapshot} on rank 0 between steps returns what {@link #finish} would return there and
+ * training goes on; it costs one gather of every slice (values and updater state). Resume by starting a new ring
+ * with that network on rank 0: the run then ends bit for bit where an uninterrupted one would.
+ * <p>
  * Start: every rank allocates only its slices. Either rank 0's network is the starting point and each shard receives
  * its slices from it (the constructor on rank 0, {@link #shard} or the constructor elsewhere), or every rank
  * initialises its own slices ({@link #fresh}) and no rank ever holds the whole network.
@@ -146,11 +150,17 @@ public final class SplitRank
         }
     }
 
-    /** The configuration's JSON without the parameter names that {@code MultiLayerNetwork.init()} adds to it. */
+    /**
+     * The configuration's JSON without the parameter names that {@code MultiLayerNetwork.init()} adds to it and
+     * without DL4J's iteration and epoch counts: those are the training clock, which rank 0 sends every rank in the
+     * step header, and a rank 0 that resumes from a checkpoint has counts that the shards' configuration lacks.
+     */
     private static String canonicalJson(final MultiLayerConfiguration conf)
     {
         final MultiLayerConfiguration copy = conf.clone();
         copy.getConfs().forEach(NeuralNetConfiguration::clearVariables);
+        copy.setIterationCount(0);
+        copy.setEpochCount(0);
         return copy.toJson();
     }
 
@@ -180,7 +190,10 @@ public final class SplitRank
         }
     }
 
-    /** Ranks 1..N-1: run one command of rank 0; false once rank 0 has finished (the slices are then sent). */
+    /**
+     * Ranks 1..N-1: run one command of rank 0 (a step, or sending the slices for a snapshot); false once rank 0 has
+     * finished (the slices are then sent) or stopped.
+     */
     public boolean serveOne()
     {
         if (rank == 0)
@@ -199,6 +212,11 @@ public final class SplitRank
                 iteration++;
                 return true;
             }
+            case StepHeader.SNAPSHOT ->
+            {
+                ShardGather.gather(ring, model, null, iteration, epoch);
+                return true;
+            }
             case StepHeader.FINISH ->
             {
                 finished = true;
@@ -211,8 +229,8 @@ public final class SplitRank
                 return false;
             }
             default -> throw new ShardFailedException("rank " + rank + ": rank 0 sent an unknown command "
-                + header.command() + " (expected " + StepHeader.STEP + ", " + StepHeader.FINISH + " or "
-                + StepHeader.STOP + ")", null);
+                + header.command() + " (expected " + StepHeader.STEP + ", " + StepHeader.SNAPSHOT + ", "
+                + StepHeader.FINISH + " or " + StepHeader.STOP + ")", null);
         }
     }
 
@@ -224,6 +242,20 @@ public final class SplitRank
         finished = true;
         header.set(StepHeader.FINISH, 0, iteration, epoch);
         collective("finish header", () -> ring.broadcast(header.buffer(), 0));
+        return ShardGather.gather(ring, model, conf, iteration, epoch);
+    }
+
+    /**
+     * Rank 0, between steps: the whole model as an ordinary DL4J network with its updater state, iteration and epoch
+     * counts, exactly what {@link #finish} would return now; the shards keep serving and training goes on unchanged.
+     * A checkpoint: {@code new SplitRank(newRing, snapshot, split)} resumes from it. Costs one gather of every slice
+     * (values and updater state) and one network of the whole model on rank 0.
+     */
+    public MultiLayerNetwork snapshot()
+    {
+        requireRank0("snapshot");
+        header.set(StepHeader.SNAPSHOT, 0, iteration, epoch);
+        collective("snapshot header", () -> ring.broadcast(header.buffer(), 0));
         return ShardGather.gather(ring, model, conf, iteration, epoch);
     }
 

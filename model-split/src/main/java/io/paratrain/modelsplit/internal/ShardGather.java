@@ -4,8 +4,10 @@ import io.paratrain.gradientsharing.Collective;
 import io.paratrain.gradientsharing.exceptions.CollectiveException;
 import io.paratrain.modelsplit.exceptions.ShardFailedException;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 import java.util.List;
 
@@ -48,10 +50,21 @@ public final class ShardGather
         return network;
     }
 
+    /**
+     * A network of the configuration over a zero parameter vector that the gather then fills. Not {@code init()}:
+     * that draws every parameter at random and first reseeds ND4J's random stream from the configuration's seed,
+     * which would change whatever the caller draws from that stream next (a snapshot must leave training alone).
+     */
     private static MultiLayerNetwork fresh(final MultiLayerConfiguration conf)
     {
-        final MultiLayerNetwork network = new MultiLayerNetwork(conf.clone());
-        network.init();
+        final MultiLayerConfiguration copy = conf.clone();
+        long length = 0;
+        for (final NeuralNetConfiguration layer : copy.getConfs())
+        {
+            length += layer.getLayer().initializer().numParams(layer);
+        }
+        final MultiLayerNetwork network = new MultiLayerNetwork(copy);
+        network.init(Nd4j.zeros(conf.getDataType(), 1, length), false);
         network.getUpdater(true);
         return network;
     }

@@ -14,6 +14,8 @@ public final class StepHeader
     public static final int STEP = 1;
     public static final int FINISH = 2;
     public static final int STOP = 3;
+    /** Gather every slice to rank 0 and go on training (a checkpoint); see {@code SplitRank.snapshot}. */
+    public static final int SNAPSHOT = 4;
 
     private final ByteBuffer buffer = ByteBuffer.allocateDirect(BYTES).order(ByteOrder.nativeOrder());
 
