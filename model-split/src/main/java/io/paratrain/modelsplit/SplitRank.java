@@ -33,7 +33,7 @@ import java.util.List;
  * <p>
  * Checkpoints: {@link #snapshot} on rank 0 between steps returns what {@link #finish} would return there and
  * training goes on; it costs one gather of every slice (values and updater state). Resume by starting a new ring
- * with that network on rank 0: the run then ends bit for bit where an uninterrupted one would.
+ * of the same split with that network on rank 0: the run then ends bit for bit where an uninterrupted one would.
  * <p>
  * Start: every rank allocates only its slices. Either rank 0's network is the starting point and each shard receives
  * its slices from it (the constructor on rank 0, {@link #shard} or the constructor elsewhere), or every rank

@@ -9,7 +9,6 @@ import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.weights.WeightInit;
-import org.deeplearning4j.util.ModelSerializer;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -26,10 +25,6 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
 import org.nd4j.linalg.schedule.ExponentialSchedule;
 import org.nd4j.linalg.schedule.ScheduleType;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -59,17 +54,6 @@ class SplitResumeTest
 
     @TempDir
     Path driverBase;
-
-    /** How the snapshot reaches the new ring's rank 0. */
-    enum Copy
-    {
-        /** The network {@code snapshot()} returned. */
-        AS_IS,
-        /** {@code ModelSerializer.writeModel(network, out, true)} and {@code restoreMultiLayerNetwork(in, true)}. */
-        MODEL_SERIALIZER,
-        /** Parameters and updater state as float arrays and the configuration JSON, rebuilt into a new network. */
-        FLOAT_ARRAYS
-    }
 
     static Stream<Arguments> splits()
     {
@@ -158,9 +142,9 @@ class SplitResumeTest
     }
 
     /**
-     * Fit {@code cut} steps, snapshot, stop and close the ring; per {@link Copy}, a new ring whose rank 0 starts from
-     * the copied snapshot and whose shards start from the original configuration (iteration and epoch counts 0) fits
-     * the rest and finishes: raw-bit equal to one ring fitting all steps.
+     * Fit {@code cut} steps, snapshot, stop and close the ring; per {@link SnapshotCopy}, a new ring whose rank 0
+     * starts from the copied snapshot and whose shards start from the original configuration (iteration and epoch
+     * counts 0) fits the rest and finishes: raw-bit equal to one ring fitting all steps.
      */
     @ParameterizedTest(name = "N={0} split={1} cut={2}")
     @MethodSource("resumes")
@@ -190,9 +174,9 @@ class SplitResumeTest
         assertEquals(cut / STEPS_PER_EPOCH, snapshot.getEpochCount());
         assertEquals(STEPS, uninterrupted.getIterationCount());
         assertEquals(STEPS / STEPS_PER_EPOCH, uninterrupted.getEpochCount());
-        for (final Copy copy : Copy.values())
+        for (final SnapshotCopy copy : SnapshotCopy.values())
         {
-            final MultiLayerNetwork restored = copy(snapshot, copy);
+            final MultiLayerNetwork restored = copy.of(snapshot);
             final MultiLayerNetwork resumed;
             try (TestRing ring = ring(shards))
             {
@@ -370,47 +354,6 @@ class SplitResumeTest
             labels.putScalar(r, Nd4j.getRandom().nextInt(4), 1.0);
         }
         return new DataSet(features, labels);
-    }
-
-    private static MultiLayerNetwork copy(final MultiLayerNetwork snapshot, final Copy copy)
-    {
-        return switch (copy)
-        {
-            case AS_IS -> snapshot;
-            case MODEL_SERIALIZER -> serialized(snapshot);
-            case FLOAT_ARRAYS -> rebuilt(snapshot);
-        };
-    }
-
-    private static MultiLayerNetwork serialized(final MultiLayerNetwork snapshot)
-    {
-        try
-        {
-            final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-            ModelSerializer.writeModel(snapshot, bytes, true);
-            return ModelSerializer.restoreMultiLayerNetwork(new ByteArrayInputStream(bytes.toByteArray()), true);
-        }
-        catch (final IOException ex)
-        {
-            throw new UncheckedIOException(ex);
-        }
-    }
-
-    /** As a checkpoint stores it: params and updater state as float[], the configuration as JSON, two counters. */
-    private static MultiLayerNetwork rebuilt(final MultiLayerNetwork snapshot)
-    {
-        final float[] params = snapshot.params().toFloatVector();
-        final float[] state = snapshot.getUpdater().getStateViewArray().toFloatVector();
-        final String json = snapshot.getLayerWiseConfigurations().toJson();
-        final int iteration = snapshot.getIterationCount();
-        final int epoch = snapshot.getEpochCount();
-
-        final MultiLayerNetwork network = new MultiLayerNetwork(MultiLayerConfiguration.fromJson(json));
-        network.init(Nd4j.createFromArray(params).reshape(1, params.length), false);
-        network.getUpdater().setStateViewArray(network, Nd4j.createFromArray(state).reshape(1, state.length), false);
-        network.setIterationCount(iteration);
-        network.setEpochCount(epoch);
-        return network;
     }
 
     /** Raw float bits of parameters and updater state, and the iteration and epoch counts. */
