@@ -2,6 +2,7 @@ package io.paratrain.modelsplit;
 
 import io.paratrain.modelsplit.exceptions.SplitConfigException;
 
+import java.io.Serializable;
 import java.util.Collections;
 import java.util.Set;
 import java.util.TreeSet;
@@ -17,7 +18,7 @@ import java.util.TreeSet;
  *                    from the first layer: split layers {0, 1, 2} pair (0, 1) and split 2 by columns alone.
  *                    Without pairing every split layer is split by columns.
  */
-public record SplitConfig(int shards, Set<Integer> splitLayers, boolean paired)
+public record SplitConfig(int shards, Set<Integer> splitLayers, boolean paired) implements Serializable
 {
     public SplitConfig
     {

@@ -5,7 +5,7 @@ import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
 import java.io.Serializable;
 
 /**
- * Periodic checkpoints of a data-parallel fit, so that it can continue exactly where it stopped.
+ * Periodic checkpoints of a fit (data parallel or model split), so that it can continue exactly where it stopped.
  *
  * @param directory  any Hadoop FileSystem path every executor and the driver can reach (HDFS, S3A, a shared
  *                   mount; a local folder only when all run on one host).
@@ -17,8 +17,6 @@ import java.io.Serializable;
  */
 public record CheckpointConfig(String directory, int everySteps, int keep, boolean resume) implements Serializable
 {
-    public static final int DEFAULT_KEEP = 3;
-
     public CheckpointConfig
     {
         if (directory == null || directory.isBlank())

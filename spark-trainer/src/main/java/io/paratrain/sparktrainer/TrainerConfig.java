@@ -31,10 +31,6 @@ public record TrainerConfig(
     CheckpointConfig checkpoint,
     boolean shardedUpdate) implements Serializable
 {
-    public static final int DEFAULT_CHECKSUM_EVERY_STEPS = 50;
-    public static final long DEFAULT_COLLECTIVE_TIMEOUT_MS = 120_000;
-    public static final long DEFAULT_SLOT_WAIT_MS = 60_000;
-
     public TrainerConfig
     {
         require(workers >= 1, "workers", workers, ">= 1");
@@ -65,16 +61,16 @@ public record TrainerConfig(
         }
     }
 
-    /** Mutable builder with defaults: 2 workers, batch 32 per worker, 1 epoch. */
+    /** Mutable builder with the {@link Defaults}. */
     public static final class Builder
     {
-        private int workers = 2;
-        private int batchSizePerWorker = 32;
-        private int epochs = 1;
-        private int checksumEverySteps = DEFAULT_CHECKSUM_EVERY_STEPS;
-        private long collectiveTimeoutMs = DEFAULT_COLLECTIVE_TIMEOUT_MS;
+        private int workers = Defaults.WORKERS;
+        private int batchSizePerWorker = Defaults.BATCH_SIZE;
+        private int epochs = Defaults.EPOCHS;
+        private int checksumEverySteps = Defaults.CHECKSUM_EVERY_STEPS;
+        private long collectiveTimeoutMs = Defaults.COLLECTIVE_TIMEOUT_MS;
         private int ompThreadsPerWorker;
-        private long slotWaitMs = DEFAULT_SLOT_WAIT_MS;
+        private long slotWaitMs = Defaults.SLOT_WAIT_MS;
         private CheckpointConfig checkpoint;
         private boolean shardedUpdate = true;
 

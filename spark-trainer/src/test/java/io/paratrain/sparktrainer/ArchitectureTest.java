@@ -92,4 +92,11 @@ class ArchitectureTest
         slices().matching("io.paratrain.(*)..").should().beFreeOfCycles().check(classes);
         slices().matching("io.paratrain.(*).(*)..").should().beFreeOfCycles().check(classes);
     }
+
+    /** spark-trainer's internal rooms (stage, data, snapshot, checkpoint, driver, ...) depend on each other one way. */
+    @Test
+    void sparkTrainerInternalConcernsFormNoCycles()
+    {
+        slices().matching("io.paratrain.sparktrainer.internal.(*)..").should().beFreeOfCycles().check(classes);
+    }
 }

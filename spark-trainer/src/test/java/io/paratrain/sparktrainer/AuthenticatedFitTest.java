@@ -8,6 +8,7 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.Timeout;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.learning.config.Adam;
@@ -27,6 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Spark's secret; the HMAC changes what travels, never what is computed: both trainers end bit for bit as without
  * authentication. Local mode: Spark generates the application's secret and keeps it in the user's credentials.
  */
+@ExtendWith(NothingLeftBehind.class)
 @Timeout(300)
 class AuthenticatedFitTest
 {
@@ -98,12 +100,13 @@ class AuthenticatedFitTest
         try
         {
             final MultiLayerNetwork dataParallel = Networks.mlp(new Adam(0.01), 123);
-            final TrainingSummary dataParallelSummary = new DataParallelTrainer(sc, TrainerConfig.builder()
+            final TrainingSummary dataParallelSummary = new DataParallelTrainer(sc, TrainerConfig.builder().epochs(1)
                 .workers(2).batchSizePerWorker(BATCH_PER_WORKER).checksumEverySteps(5).build())
                 .fit(dataParallel, sc.parallelize(Networks.minibatches(EXAMPLES, 7), 3));
             final MultiLayerNetwork modelSplit = Networks.mlp(new Adam(0.01), 321);
-            final TrainingSummary modelSplitSummary = new ModelSplitTrainer(sc, SplitConfig.of(2, 0, 1), 1, 16,
-                30_000).fit(modelSplit, sc.parallelize(Networks.minibatches(EXAMPLES, 7), 3));
+            final TrainingSummary modelSplitSummary = new ModelSplitTrainer(sc,
+                ModelSplitConfig.builder(SplitConfig.of(2, 0, 1)).epochs(1).batchSize(16).collectiveTimeoutMs(30_000)
+                .build()).fit(modelSplit, sc.parallelize(Networks.minibatches(EXAMPLES, 7), 3));
 
             // A key object as a fit makes it: derived in a task and on the driver (one JVM, one secret here).
             final ChannelKey key = ChannelKey.forFit(sc.getConf(), sc.sc().applicationId(), "key check");

@@ -32,8 +32,8 @@ class BarrierSlotsTest
         final JavaRDD<DataSet> data = SPARK.sc().parallelize(examples, 2);
         // the default wait (60 s) applies on a cluster; local mode must not spend it
         final DataParallelTrainer trainer = new DataParallelTrainer(SPARK.sc(),
-            TrainerConfig.builder().workers(3).batchSizePerWorker(2).build());
-        assertEquals(TrainerConfig.DEFAULT_SLOT_WAIT_MS, trainer.config().slotWaitMs());
+            TrainerConfig.builder().epochs(1).workers(3).batchSizePerWorker(2).build());
+        assertEquals(Defaults.SLOT_WAIT_MS, trainer.config().slotWaitMs());
         final float[] before = network.params().toFloatVector();
         final long startNs = System.nanoTime();
         final InsufficientSlotsException error = assertThrows(InsufficientSlotsException.class,

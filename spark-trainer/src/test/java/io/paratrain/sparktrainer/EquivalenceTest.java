@@ -71,7 +71,7 @@ class EquivalenceTest
         {
             reference.fit(batch);
         }
-        final TrainingSummary summary = new DataParallelTrainer(SPARK.sc(), TrainerConfig.builder()
+        final TrainingSummary summary = new DataParallelTrainer(SPARK.sc(), TrainerConfig.builder().epochs(1)
             .workers(workers)
             .batchSizePerWorker(BATCH_PER_WORKER)
             .checksumEverySteps(5)
@@ -113,7 +113,7 @@ class EquivalenceTest
                 reference.fit(batch);
             }
         }
-        final DataParallelTrainer trainer = new DataParallelTrainer(SPARK.sc(), TrainerConfig.builder()
+        final DataParallelTrainer trainer = new DataParallelTrainer(SPARK.sc(), TrainerConfig.builder().epochs(1)
             .workers(workers).batchSizePerWorker(BATCH_PER_WORKER).build());
         trainer.fit(distributed, SPARK.sc().parallelize(Networks.minibatches(first, 5), workers));
         assertEquals(10, distributed.getIterationCount());
@@ -144,7 +144,7 @@ class EquivalenceTest
         }
         for (final boolean shard : new boolean[] {true, false})
         {
-            new DataParallelTrainer(SPARK.sc(), TrainerConfig.builder().workers(workers)
+            new DataParallelTrainer(SPARK.sc(), TrainerConfig.builder().epochs(1).workers(workers)
                 .batchSizePerWorker(BATCH_PER_WORKER).shardedUpdate(shard).build())
                 .fit(shard ? sharded : whole, SPARK.sc().parallelize(Networks.minibatches(examples, 5), 2));
         }
@@ -171,7 +171,7 @@ class EquivalenceTest
         {
             reference.fit(batch);
         }
-        new DataParallelTrainer(SPARK.sc(), TrainerConfig.builder().workers(workers)
+        new DataParallelTrainer(SPARK.sc(), TrainerConfig.builder().epochs(1).workers(workers)
             .batchSizePerWorker(BATCH_PER_WORKER).build())
             .fit(distributed, SPARK.sc().parallelize(Networks.minibatches(examples, 5), 2));
         assertRelativelyClose(reference.params(), distributed.params(), "parameters");

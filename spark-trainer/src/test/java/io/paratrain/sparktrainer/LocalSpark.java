@@ -3,6 +3,7 @@ package io.paratrain.sparktrainer;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
@@ -11,10 +12,13 @@ import java.util.Map;
 /**
  * Test fixture: one local Spark context per test class, with as many task slots as the largest ring tested.
  * {@code @RegisterExtension static final LocalSpark SPARK = new LocalSpark(3);} starts it before the class's
- * {@code @BeforeAll} methods and stops it after its {@code @AfterAll} methods.
+ * {@code @BeforeAll} methods and stops it after its {@code @AfterAll} methods. After every test, and after the
+ * class, it checks that the fits left nothing behind: no media driver open in this JVM, no media driver folder this
+ * JVM launched, no child process (every test class that runs a fit registers it).
  */
-public final class LocalSpark implements BeforeAllCallback, AfterAllCallback
+public final class LocalSpark implements BeforeAllCallback, AfterAllCallback, AfterEachCallback
 {
+
     private final int slots;
     private JavaSparkContext sc;
 
@@ -40,11 +44,19 @@ public final class LocalSpark implements BeforeAllCallback, AfterAllCallback
     }
 
     @Override
-    public void afterAll(final ExtensionContext context)
+    public void afterEach(final ExtensionContext context) throws InterruptedException
+    {
+        NothingLeftBehind.check(context.getDisplayName());
+    }
+
+    @Override
+    public void afterAll(final ExtensionContext context) throws InterruptedException
     {
         sc.stop();
         sc = null;
+        NothingLeftBehind.check(context.getDisplayName() + " (after stopping Spark)");
     }
+
 
     /** A context that the caller stops, for a test that needs one of its own. */
     public static JavaSparkContext start(final int slots)

@@ -3,7 +3,6 @@ package io.paratrain.sparktrainer;
 import io.paratrain.gradientsharing.internal.SharedMediaDriver;
 import io.paratrain.modelsplit.SplitConfig;
 import io.paratrain.sparktrainer.exceptions.ShardLostException;
-import io.paratrain.sparktrainer.internal.modelsplit.SplitBarrierTask;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Timeout;
@@ -51,8 +50,10 @@ class ModelSplitFaultTest
     {
         final List<DataSet> examples = Networks.examples(22 * BATCH, 11);
         final MultiLayerNetwork network = Networks.mlp(new Adam(0.01), 123);
-        final ModelSplitTrainer trainer = new ModelSplitTrainer(SPARK.sc(), SplitConfig.of(3, 0, 1, 2), 1, BATCH,
-            COLLECTIVE_TIMEOUT_MS).injectFault(new SplitBarrierTask.Fault(2, 5, hang));
+        final ModelSplitConfig config = ModelSplitConfig.builder(SplitConfig.of(3, 0, 1, 2)).epochs(1).batchSize(BATCH)
+            .collectiveTimeoutMs(COLLECTIVE_TIMEOUT_MS).build();
+        final ModelSplitTrainer trainer = new ModelSplitTrainer(SPARK.sc(), config,
+            new FaultyShardLayout(config, 2, 5, hang));
 
         final long startNs = System.nanoTime();
         final ShardLostException error = assertThrows(ShardLostException.class,

@@ -55,7 +55,8 @@ class ModelSplitTrainerTest
             reference.incrementEpochCount();
         }
 
-        final TrainingSummary summary = new ModelSplitTrainer(SPARK.sc(), split, epochs, BATCH, 30_000)
+        final TrainingSummary summary = new ModelSplitTrainer(SPARK.sc(), ModelSplitConfig.builder(split)
+            .epochs(epochs).batchSize(BATCH).collectiveTimeoutMs(30_000).build())
             .fit(distributed, SPARK.sc().parallelize(Networks.minibatches(examples, 7), 3));
 
         assertEquals(examples.size(), summary.examplesPerEpoch());
@@ -76,7 +77,8 @@ class ModelSplitTrainerTest
     {
         final MultiLayerNetwork network = Networks.mlp(new Adam(0.01), 1);
         final TrainerConfigException error = assertThrows(TrainerConfigException.class,
-            () -> new ModelSplitTrainer(SPARK.sc(), SplitConfig.of(2, 7), 1, BATCH, 30_000)
+            () -> new ModelSplitTrainer(SPARK.sc(), ModelSplitConfig.builder(SplitConfig.of(2, 7))
+                .epochs(1).batchSize(BATCH).collectiveTimeoutMs(30_000).build())
                 .fit(network, SPARK.sc().parallelize(Networks.minibatches(Networks.examples(10, 1), 5))));
         assertTrue(error.getMessage().contains("split layer index 7 is out of range"), error.getMessage());
     }

@@ -97,7 +97,8 @@ class ShapedDataEquivalenceTest
             "LSTM", false);
         // evaluation on the executors counts the labelled time steps only, as DL4J's own evaluate does
         final Evaluation expected = trained.evaluate(new ListDataSetIterator<>(sources));
-        final Evaluation evaluated = new DataParallelTrainer(SPARK.sc(), TrainerConfig.builder().workers(workers)
+        final Evaluation evaluated = new DataParallelTrainer(SPARK.sc(), TrainerConfig.builder()
+            .epochs(1).workers(workers)
             .batchSizePerWorker(BATCH_PER_WORKER).build()).evaluate(trained, SPARK.sc().parallelize(sources, 3));
         final long labelled = sources.stream().mapToLong(ds -> ds.getLabelsMaskArray().sumNumber().longValue()).sum();
         assertEquals(labelled, expected.getNumRowCounter());
@@ -133,7 +134,8 @@ class ShapedDataEquivalenceTest
         final INDArray before = network.params().dup();
         final List<DataSet> images = new ArrayList<>(images(6, 3));
         images.add(new DataSet(Nd4j.zeros(DataType.FLOAT, 2, 1, 14, 14), Nd4j.zeros(DataType.FLOAT, 2, 4)));
-        final DataParallelTrainer trainer = new DataParallelTrainer(SPARK.sc(), TrainerConfig.builder().workers(2)
+        final DataParallelTrainer trainer = new DataParallelTrainer(SPARK.sc(), TrainerConfig.builder()
+            .epochs(1).workers(2)
             .batchSizePerWorker(BATCH_PER_WORKER).build());
         final TrainingInputException sizes = assertThrows(TrainingInputException.class,
             () -> trainer.fit(network, SPARK.sc().parallelize(images, 2)));

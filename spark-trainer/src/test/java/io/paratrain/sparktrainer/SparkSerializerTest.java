@@ -9,6 +9,7 @@ import org.deeplearning4j.spark.impl.multilayer.SparkDl4jMultiLayer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -30,6 +31,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * {@code Nd4jRegistrator} and Kryo with Paratrain's registrator all train the same model, bit for bit. The training
  * data is made on the executors, so that only what Paratrain itself ships goes through the serializer.
  */
+@ExtendWith(NothingLeftBehind.class)
 @Tag("slow")
 @Timeout(900)
 class SparkSerializerTest
@@ -100,7 +102,8 @@ class SparkSerializerTest
             final int[] exchanged = RawBits.of(dataParallel(sc, config, dropIn, WORKERS).params());
             final MultiLayerNetwork shuffledNetwork = dataParallel(sc, config, dropIn, WORKERS + 1);
             final MultiLayerNetwork split = Networks.mlp(new Adam(0.01), 3);
-            new ModelSplitTrainer(sc, SplitConfig.of(WORKERS, 0, 1), 1, 16, 120_000)
+            new ModelSplitTrainer(sc, ModelSplitConfig.builder(SplitConfig.of(WORKERS, 0, 1))
+                .epochs(1).batchSize(16).build())
                 .fit(split, madeOnExecutors(sc, 3));
             final Evaluation evaluation = new DataParallelTrainer(sc, config).evaluate(shuffledNetwork,
                 madeOnExecutors(sc, 3));

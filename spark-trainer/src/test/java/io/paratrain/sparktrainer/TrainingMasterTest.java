@@ -39,7 +39,7 @@ class TrainingMasterTest
         {
             reference.fit(batch);
         }
-        final AllReduceTrainingMaster master = new AllReduceTrainingMaster(TrainerConfig.builder()
+        final AllReduceTrainingMaster master = new AllReduceTrainingMaster(TrainerConfig.builder().epochs(1)
             .workers(2).batchSizePerWorker(16).build());
         final SparkDl4jMultiLayer spark = new SparkDl4jMultiLayer(SPARK.sc(), initial, master);
         final MultiLayerNetwork trained = spark.fit(SPARK.sc().parallelize(Networks.minibatches(examples, 10), 2));
@@ -100,7 +100,8 @@ class TrainingMasterTest
     @Test
     void unsupportedEntryPointsAreRefusedWithAReason()
     {
-        final AllReduceTrainingMaster master = new AllReduceTrainingMaster(TrainerConfig.builder().build());
+        final AllReduceTrainingMaster master = new AllReduceTrainingMaster(TrainerConfig.builder()
+            .epochs(1).batchSizePerWorker(32).build());
         final UnsupportedOperationException ex = assertThrows(UnsupportedOperationException.class,
             () -> master.setCollectTrainingStats(true));
         assertTrue(ex.getMessage().contains("SparkTrainingStats"), ex.getMessage());

@@ -24,9 +24,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -50,6 +53,8 @@ public final class SharedMediaDriver
     /** Every driver directory's name starts so (see CollectiveConfig#driverDir). */
     public static final String DIR_PREFIX = "paratrain-aeron-";
     private static final Map<Path, SharedMediaDriver> BY_DIR = new HashMap<>();
+    /** Every folder this JVM launched a driver in (tests check that none is left behind). */
+    private static final Set<Path> LAUNCHED_DIRS = ConcurrentHashMap.newKeySet();
     /**
      * A driver whose heartbeat (written by its conductor once per timer interval, Aeron's default 1 s) is older than
      * this and whose process has ended is gone. A driver that is only silent (its JVM paused by SIGSTOP or a long GC)
@@ -251,6 +256,18 @@ public final class SharedMediaDriver
             "rank's JVM) has ended and the driver's last heartbeat was " + silentMs + " ms ago";
     }
 
+    /**
+     * The folders of the drivers this JVM launched that still exist although no driver of this JVM uses them any
+     * more; tests use it to prove nothing is left behind.
+     */
+    public static List<Path> launchedFoldersLeft()
+    {
+        synchronized (BY_DIR)
+        {
+            return LAUNCHED_DIRS.stream().filter(dir -> !BY_DIR.containsKey(dir) && Files.exists(dir)).toList();
+        }
+    }
+
     /** Number of live drivers this JVM holds; tests use it to prove nothing is left behind. */
     public static int openCount()
     {
@@ -296,6 +313,7 @@ public final class SharedMediaDriver
                 // 1 MB still holds 8,192 counters; each publication, subscription and client takes a few.
                 .counterValuesBufferLength(Configuration.COUNTERS_VALUES_BUFFER_LENGTH_MIN)
                 .errorHandler(ex -> LOG.warn("Aeron media driver in {}: {}", dir, ex.toString())));
+            LAUNCHED_DIRS.add(dir);
             final String driverId = UUID.randomUUID().toString().replace("-", "").substring(0, 16);
             Files.writeString(dir.resolve(DRIVER_ID_FILE), driverId, StandardCharsets.UTF_8);
             LOG.debug("Launched media driver {} in {}", driverId, dir);

@@ -1,5 +1,6 @@
 package io.paratrain.sparktrainer.job;
 
+import io.paratrain.sparktrainer.Defaults;
 import io.paratrain.sparktrainer.TrainerConfig;
 import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
 
@@ -85,9 +86,9 @@ public record JobOptions(
           --format F             csv | libsvm | parquet | auto (from the file name)     [auto]
           --feature-scale X      multiply every feature by X; the job warns when features then exceed +-10
                                  (e.g. raw 0..255 pixels: give 0.00392157)  [1/255 for the bundled data, else 1]
-          --epochs N             passes over the training data                          [3]
-          --batch-size N         examples per worker per step                           [64]
-          --workers N            replicas, one Spark barrier task each                  [2]
+          --epochs N             passes over the training data                          [%d]
+          --batch-size N         examples per worker per step                           [%d]
+          --workers N            replicas, one Spark barrier task each                  [%d]
           --updater U            adam | nesterovs | sgd (presets only)                  [adam]
           --learning-rate X      (presets only)                                         [0.001]
           --seed N               weight initialisation seed (presets only)              [42]
@@ -99,24 +100,25 @@ public record JobOptions(
                                  after every epoch: the job then trains one epoch per Spark stage, same result)
           --mode M               data-parallel | model-split                            [data-parallel]
           --shards N             model-split: column shards, one Spark barrier task each; --workers and
-                                 per-step metrics do not apply, --batch-size is the whole step [2]
+                                 per-step metrics do not apply, --batch-size is the whole step [%d]
           --split-layers I,J     model-split: indices of the dense/output layers to split (0 = first)
                                  [every dense/output layer with >= --split-threshold weights; all if none]
           --split-threshold N    model-split: weight-matrix elements for the default choice  [100000]
           --split-pairing        model-split: split consecutive split layers as Megatron pairs (the first by
                                  columns, the next by rows: one sum-reduce between them)   [off]
-          --slot-wait-seconds N  fail when the cluster lacks a task slot per worker/shard after this long [60]
+          --slot-wait-seconds N  fail when the cluster lacks a task slot per worker/shard after this long [%d]
           --checkpoint-dir PATH  data-parallel: write checkpoints here (any Hadoop path shared by all executors)
                                  at every epoch end; a retried training stage resumes from the newest
           --checkpoint-every-steps N  also checkpoint every N global steps                [0 = epoch ends]
-          --checkpoints-kept N   newest checkpoints kept                                 [3]
+          --checkpoints-kept N   newest checkpoints kept                                 [%d]
           --resume               continue from the newest valid checkpoint in --checkpoint-dir (same data,
                                  workers and batch size); without it, old checkpoints there are deleted
           --collective-timeout-seconds N  longest wait for a stalled or lost peer before the training
-                                 stage fails (and Spark retries it)                     [120]
+                                 stage fails (and Spark retries it)                     [%d]
           --master URL           Spark master when not set by spark-submit   [local[workers], local[shards]]
           --help                 this text
-        """;
+        """.formatted(Defaults.EPOCHS, Defaults.BATCH_SIZE, Defaults.WORKERS, Defaults.WORKERS,
+        Defaults.SLOT_WAIT_MS / 1000, Defaults.CHECKPOINTS_KEPT, Defaults.COLLECTIVE_TIMEOUT_MS / 1000);
 
     public JobOptions
     {
@@ -221,9 +223,9 @@ public record JobOptions(
         private String testPath;
         private String format = "auto";
         private double featureScale = Double.NaN;
-        private int epochs = 3;
-        private int batchSize = 64;
-        private int workers = 2;
+        private int epochs = Defaults.EPOCHS;
+        private int batchSize = Defaults.BATCH_SIZE;
+        private int workers = Defaults.WORKERS;
         private String updater = "adam";
         private double learningRate = 1e-3;
         private long seed = 42;
@@ -231,17 +233,17 @@ public record JobOptions(
         private String metrics = "paratrain-metrics.jsonl";
         private String master;
         private String mode = DATA_PARALLEL;
-        private int shards = 2;
+        private int shards = Defaults.WORKERS;
         private List<Integer> splitLayers;
         private long splitThreshold = 100_000;
         private boolean splitPairing;
         private String plot;
-        private int slotWaitSeconds = 60;
+        private int slotWaitSeconds = (int)(Defaults.SLOT_WAIT_MS / 1000);
         private String checkpointDir;
         private int checkpointEverySteps;
-        private int checkpointsKept = 3;
+        private int checkpointsKept = Defaults.CHECKPOINTS_KEPT;
         private boolean resume;
-        private int collectiveTimeoutSeconds = (int)(TrainerConfig.DEFAULT_COLLECTIVE_TIMEOUT_MS / 1000);
+        private int collectiveTimeoutSeconds = (int)(Defaults.COLLECTIVE_TIMEOUT_MS / 1000);
 
         private void set(final String name, final String value)
         {

@@ -3,6 +3,7 @@ package io.paratrain.sparktrainer.job;
 import io.paratrain.modelsplit.SplitConfig;
 import io.paratrain.sparktrainer.CheckpointConfig;
 import io.paratrain.sparktrainer.DataParallelTrainer;
+import io.paratrain.sparktrainer.ModelSplitConfig;
 import io.paratrain.sparktrainer.ModelSplitTrainer;
 import io.paratrain.sparktrainer.TrainerConfig;
 import io.paratrain.sparktrainer.TrainingListener;
@@ -163,8 +164,7 @@ public final class TrainJob
             split != null ? split.shards() + " shards of layers " + new TreeSet<>(split.splitLayers())
                 + (split.paired() ? " (paired)" : "") + ", batch " +
             options.batchSize() : options.workers() + " workers x batch " + options.batchSize(), options.epochs());
-        // Trains in data-parallel mode; in both modes it evaluates (on executors, with the whole trained model).
-        // Model-split training reports no per-step progress, so the metrics file then holds the evaluation only.
+        // Both modes report progress and evaluate (on executors, with the whole trained model).
         final TrainerConfig config = TrainerConfig.builder()
             .workers(options.workers())
             .batchSizePerWorker(options.batchSize())
@@ -206,8 +206,7 @@ public final class TrainJob
             {
                 listeners.forEach(trainer::addListener);
                 summary = split != null ?
-                    new ModelSplitTrainer(sc, split, options.epochs(), options.batchSize(),
-                        config.collectiveTimeoutMs()).fit(network, trainBatches) :
+                    modelSplitTrainer(sc, split, config, listeners).fit(network, trainBatches) :
                     trainer.fit(network, trainBatches);
                 evaluation = trainer.evaluate(network, batched(test));
                 if (metrics != null)
@@ -255,6 +254,22 @@ public final class TrainJob
         }
     }
 
+    /** The model-split trainer with the job's settings (those shared with data parallel come from {@code config}). */
+    private static ModelSplitTrainer modelSplitTrainer(final JavaSparkContext sc, final SplitConfig split,
+        final TrainerConfig config, final List<TrainingListener> listeners)
+    {
+        final ModelSplitTrainer trainer = new ModelSplitTrainer(sc, ModelSplitConfig.builder(split)
+            .epochs(config.epochs())
+            .batchSize(config.batchSizePerWorker())
+            .collectiveTimeoutMs(config.collectiveTimeoutMs())
+            .slotWaitMs(config.slotWaitMs())
+            .ompThreadsPerShard(config.ompThreadsPerWorker())
+            .checkpoint(config.checkpoint())
+            .build());
+        listeners.forEach(trainer::addListener);
+        return trainer;
+    }
+
     private static String describe(final JobOptions options)
     {
         return options.bundledData() ? "bundled " + BundledData.TRAIN : options.trainPath();
@@ -279,7 +294,10 @@ public final class TrainJob
         });
     }
 
-    /** The trainer's own exception inside whatever Spark wrapped it in (task failures arrive as SparkException). */
+    /**
+     * The trainer's own exception inside whatever Spark wrapped it in: a task's exception reaches the driver as the
+     * cause of Spark's job failure, and a failed fit stage rethrows its tasks' own errors (BarrierStage).
+     */
     static TrainerException causeOf(final Throwable error)
     {
         for (Throwable t = error; t != null; t = t.getCause())
@@ -287,15 +305,6 @@ public final class TrainJob
             if (t instanceof TrainerException trainerException)
             {
                 return trainerException;
-            }
-            final String message = String.valueOf(t.getMessage());
-            final String marker = TrainingInputException.class.getName() + ": ";
-            final int at = message.indexOf(marker);
-            if (at >= 0)
-            {
-                final String rest = message.substring(at + marker.length());
-                final int end = rest.indexOf('\n');
-                return new TrainingInputException(end < 0 ? rest : rest.substring(0, end));
             }
         }
         return null;

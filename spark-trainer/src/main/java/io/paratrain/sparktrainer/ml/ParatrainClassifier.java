@@ -2,6 +2,8 @@ package io.paratrain.sparktrainer.ml;
 
 import io.paratrain.modelsplit.SplitConfig;
 import io.paratrain.sparktrainer.DataParallelTrainer;
+import io.paratrain.sparktrainer.Defaults;
+import io.paratrain.sparktrainer.ModelSplitConfig;
 import io.paratrain.sparktrainer.ModelSplitTrainer;
 import io.paratrain.sparktrainer.TrainerConfig;
 import io.paratrain.sparktrainer.TrainingListener;
@@ -121,17 +123,17 @@ public final class ParatrainClassifier
         setDefault(updater, "adam");
         setDefault(learningRate, 1e-3);
         setDefault(seed, 42L);
-        setDefault(workers, 2);
-        setDefault(batchSizePerWorker, 64);
-        setDefault(epochs, 3);
+        setDefault(workers, Defaults.WORKERS);
+        setDefault(batchSizePerWorker, Defaults.BATCH_SIZE);
+        setDefault(epochs, Defaults.EPOCHS);
         setDefault(mode, DATA_PARALLEL);
-        setDefault(shards, 2);
+        setDefault(shards, Defaults.WORKERS);
         setDefault(metricsPath, "");
         slotWaitSeconds = new IntParam(this, "slotWaitSeconds", "longest wait for a cluster to offer a task slot " +
             "per barrier task before the fit fails (>= 0; local mode, which cannot gain slots, fails at once)",
             validator((Object n) -> (Integer)n >= 0));
         setDefault(plotDir, "");
-        setDefault(slotWaitSeconds, (int)(TrainerConfig.DEFAULT_SLOT_WAIT_MS / 1000));
+        setDefault(slotWaitSeconds, (int)(Defaults.SLOT_WAIT_MS / 1000));
     }
 
     /** Scala's {@code T => Boolean}, serializable because params travel with the stage. */
@@ -235,20 +237,29 @@ public final class ParatrainClassifier
         network.init();
 
         final JavaSparkContext sc = JavaSparkContext.fromSparkContext(dataset.sparkSession().sparkContext());
-        final DataParallelTrainer trainer = new DataParallelTrainer(sc, trainerConfig(sc));
         final TrainingHistory.Recorder history = new TrainingHistory.Recorder();
-        trainer.addListener(history);
-        listeners.forEach(trainer::addListener);
+        final List<TrainingListener> all = new ArrayList<>(listeners);
+        all.add(0, history);
         final MetricsOutput metrics = MetricsOutput.open(getMetricsPath(), getPlotDir());
-        metrics.listener().ifPresent(trainer::addListener);
+        metrics.listener().ifPresent(all::add);
 
         final JavaRDD<DataSet> data = RowBatches.of(dataset.select(getFeaturesCol(), getLabelCol()).toDF(),
             features, classes).cache();
         final TrainingSummary summary;
         try
         {
-            // Model split reports no per-step progress: the history then holds the summary only.
-            summary = split == null ? trainer.fit(network, data) : modelSplitTrainer(sc, split).fit(network, data);
+            if (split == null)
+            {
+                final DataParallelTrainer trainer = new DataParallelTrainer(sc, trainerConfig(sc));
+                all.forEach(trainer::addListener);
+                summary = trainer.fit(network, data);
+            }
+            else
+            {
+                final ModelSplitTrainer trainer = modelSplitTrainer(sc, split);
+                all.forEach(trainer::addListener);
+                summary = trainer.fit(network, data);
+            }
         }
         finally
         {
@@ -274,8 +285,12 @@ public final class ParatrainClassifier
     /** The model-split trainer with the params' settings. */
     ModelSplitTrainer modelSplitTrainer(final JavaSparkContext sc, final SplitConfig split)
     {
-        return new ModelSplitTrainer(sc, split, getEpochs(), getBatchSizePerWorker(),
-            TrainerConfig.DEFAULT_COLLECTIVE_TIMEOUT_MS, getSlotWaitSeconds() * 1000L);
+        return new ModelSplitTrainer(sc, ModelSplitConfig.builder(split)
+            .epochs(getEpochs())
+            .batchSize(getBatchSizePerWorker())
+            .ompThreadsPerShard(sc.master().startsWith("local") ? 1 : 0)
+            .slotWaitMs(getSlotWaitSeconds() * 1000L)
+            .build());
     }
 
     /** The network for data of {@code features} columns and labels 0..classesInData-1, checked against them. */

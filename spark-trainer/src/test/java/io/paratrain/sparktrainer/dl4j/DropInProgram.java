@@ -57,7 +57,7 @@ public final class DropInProgram
             batches.add(new DataSet(Nd4j.rand(DataType.FLOAT, 8, 4), labels));
         }
         final SparkDl4jMultiLayer spark = new SparkDl4jMultiLayer(sc, network, new AllReduceTrainingMaster(
-            TrainerConfig.builder().workers(2).batchSizePerWorker(4).build()));
+            TrainerConfig.builder().epochs(1).workers(2).batchSizePerWorker(4).build()));
         spark.fit(sc.parallelize(batches, 2));
         sc.stop();
         System.out.println(STOPPED);

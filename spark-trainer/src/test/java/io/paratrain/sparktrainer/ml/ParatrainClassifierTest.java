@@ -1,8 +1,10 @@
 package io.paratrain.sparktrainer.ml;
 
 import io.paratrain.sparktrainer.DataParallelTrainer;
+import io.paratrain.sparktrainer.Defaults;
 import io.paratrain.modelsplit.SplitConfig;
 import io.paratrain.sparktrainer.LocalSpark;
+import io.paratrain.sparktrainer.ModelSplitConfig;
 import io.paratrain.sparktrainer.ModelSplitTrainer;
 import io.paratrain.sparktrainer.StepMetrics;
 import io.paratrain.sparktrainer.TrainerConfig;
@@ -114,7 +116,8 @@ class ParatrainClassifierTest
         final MultiLayerNetwork network = new MultiLayerNetwork(
             ModelSource.mlp(PIXELS, new int[] {32}, 10, new Adam(1e-3), 3));
         network.init();
-        new ModelSplitTrainer(SPARK.sc(), SplitConfig.of(2, 0, 1), 1, 32, 120_000)
+        new ModelSplitTrainer(SPARK.sc(), ModelSplitConfig.builder(SplitConfig.of(2, 0, 1))
+            .epochs(1).batchSize(32).build())
             .fit(network, SPARK.sc().parallelize(examples(frame), 3));
         assertArrayEquals(network.params().toFloatVector(), model.network().params().toFloatVector(),
             "the Estimator's parameters must be bit-identical to ModelSplitTrainer's");
@@ -289,12 +292,12 @@ class ParatrainClassifierTest
     void slotWaitSecondsIsAValidatedPersistedParamThatBothTrainersGet(@TempDir final Path dir) throws IOException
     {
         final ParatrainClassifier estimator = new ParatrainClassifier();
-        assertEquals(TrainerConfig.DEFAULT_SLOT_WAIT_MS / 1000, estimator.getSlotWaitSeconds());
-        assertEquals(TrainerConfig.DEFAULT_SLOT_WAIT_MS, estimator.trainerConfig(SPARK.sc()).slotWaitMs());
+        assertEquals(Defaults.SLOT_WAIT_MS / 1000, estimator.getSlotWaitSeconds());
+        assertEquals(Defaults.SLOT_WAIT_MS, estimator.trainerConfig(SPARK.sc()).slotWaitMs());
         assertThrows(IllegalArgumentException.class, () -> estimator.setSlotWaitSeconds(-1));
         estimator.setSlotWaitSeconds(7);
         assertEquals(7_000, estimator.trainerConfig(SPARK.sc()).slotWaitMs());
-        assertEquals(7_000, estimator.modelSplitTrainer(SPARK.sc(), SplitConfig.of(2, 0, 1)).slotWaitMs());
+        assertEquals(7_000, estimator.modelSplitTrainer(SPARK.sc(), SplitConfig.of(2, 0, 1)).config().slotWaitMs());
         assertEquals(0, estimator.setSlotWaitSeconds(0).trainerConfig(SPARK.sc()).slotWaitMs(), "0 = no wait");
 
         final String path = dir.resolve("estimator").toString();

@@ -4,7 +4,6 @@ import io.paratrain.sparktrainer.internal.data.ExamplePlan;
 import io.paratrain.sparktrainer.internal.snapshot.ModelSnapshot;
 import io.paratrain.sparktrainer.internal.snapshot.NetworkConfiguration;
 
-import io.paratrain.gradientsharing.Collective;
 import io.paratrain.sparktrainer.CheckpointConfig;
 import io.paratrain.sparktrainer.exceptions.CheckpointException;
 import org.apache.hadoop.conf.Configuration;
@@ -15,11 +14,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.ByteBuffer;
+import java.util.function.Supplier;
 
 /**
- * One replica's side of checkpointing: every rank takes part (they share their random states), rank 0 writes.
- * Every call is a collective operation, made by all ranks at the same step, so the schedule depends only on the
- * step numbers.
+ * One driving rank's side of checkpointing: every rank of the group takes part (they share their random states),
+ * rank 0 writes. Every call is a collective operation over the group, made by all its ranks at the same step, so the
+ * schedule depends only on the step numbers. The group is every replica in data-parallel training, rank 0 alone in
+ * model split (the shards take part only through the gather that builds the model to write).
  */
 public final class ReplicaCheckpoints
 {
@@ -36,8 +37,7 @@ public final class ReplicaCheckpoints
     private final CheckpointConfig config;
     private final CheckpointStore store;
     private final ExamplePlan plan;
-    private final MultiLayerNetwork network;
-    private final Collective collective;
+    private final CheckpointGroup group;
     private final int rank;
     private final int worldSize;
     /**
@@ -46,26 +46,25 @@ public final class ReplicaCheckpoints
      * and then turned it back into JSON.
      */
     private NetworkConfiguration checkpointConfiguration;
-    private Runnable beforeWrite = () -> { };
+    private Supplier<MultiLayerNetwork> model;
 
     /** {@code config} null: no checkpoints, every call is a no-op. */
-    public ReplicaCheckpoints(final CheckpointConfig config, final ExamplePlan plan, final MultiLayerNetwork network,
-        final Collective collective, final int rank, final int worldSize)
+    public ReplicaCheckpoints(final CheckpointConfig config, final ExamplePlan plan, final CheckpointGroup group,
+        final int rank, final int worldSize)
     {
         this.config = config;
         this.store = config == null ? null : new CheckpointStore(config.directory(), config.keep(), new Configuration());
         this.plan = plan;
-        this.network = network;
-        this.collective = collective;
+        this.group = group;
         this.rank = rank;
         this.worldSize = worldSize;
     }
 
     /**
      * Loads the newest valid checkpoint into the replica when asked to ({@code --resume}) or when Spark retries the
-     * stage ({@code retriedAttempt}); rank 0 chooses it and the others read the same file.
+     * stage ({@code retriedAttempt}) into {@code network}; rank 0 chooses it and the others read the same file.
      */
-    public Position resume(final boolean retriedAttempt)
+    public Position resume(final boolean retriedAttempt, final MultiLayerNetwork network)
     {
         if (store == null || (!config.resume() && !retriedAttempt))
         {
@@ -89,7 +88,7 @@ public final class ReplicaCheckpoints
                 chosen = checkpoint.globalStep();
             }
         }
-        final long agreed = ByteBuffer.wrap(collective.allGather(ByteBuffer.allocate(8).putLong(chosen).array())[0])
+        final long agreed = ByteBuffer.wrap(group.allGather(ByteBuffer.allocate(8).putLong(chosen).array())[0])
             .getLong();
         if (agreed == REFUSED)
         {
@@ -117,12 +116,13 @@ public final class ReplicaCheckpoints
     }
 
     /**
-     * A collective action every rank runs before a checkpoint is taken (the sharded update completes the updater
-     * state with it).
+     * What a checkpoint holds: the whole model with its complete updater state, built when one is written (every
+     * rank of the group calls it: completing a sharded updater state, or gathering a split model's slices, is a
+     * collective operation). Only rank 0's result is written.
      */
-    public void beforeWrite(final Runnable action)
+    public void source(final Supplier<MultiLayerNetwork> model)
     {
-        this.beforeWrite = action;
+        this.model = model;
     }
 
     /** After step {@code step} of {@code epoch}, {@code stepsDone} steps into the fit: every N steps. */
@@ -148,16 +148,16 @@ public final class ReplicaCheckpoints
     private void write(final int epoch, final int step, final long stepsDone)
     {
         final long startNs = System.nanoTime();
-        beforeWrite.run();
+        final MultiLayerNetwork network = model.get();
         final Random random = Nd4j.getRandom();
-        final byte[][] states = collective.allGather(ByteBuffer.allocate(16).putLong(random.rootState())
+        final byte[][] states = group.allGather(ByteBuffer.allocate(16).putLong(random.rootState())
             .putLong(random.nodeState()).array());
         if (rank != 0)
         {
             return;
         }
-        final long[] randomState = new long[2 * worldSize];
-        for (int r = 0; r < worldSize; r++)
+        final long[] randomState = new long[2 * states.length];
+        for (int r = 0; r < states.length; r++)
         {
             final ByteBuffer state = ByteBuffer.wrap(states[r]);
             randomState[2 * r] = state.getLong();

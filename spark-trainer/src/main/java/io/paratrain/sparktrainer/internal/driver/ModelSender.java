@@ -6,7 +6,12 @@ import io.paratrain.sparktrainer.internal.snapshot.SnapshotCodec;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.paratrain.sparktrainer.exceptions.TrainerException;
+
 import java.io.BufferedOutputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.UncheckedIOException;
+import java.util.Arrays;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
@@ -41,9 +46,63 @@ public final class ModelSender
      */
     public record Delivery(byte[] digest, ModelSnapshot inline) implements Serializable
     {
+        private static final byte DIGEST = 1;
+        private static final byte INLINE = 2;
+
         public ModelSnapshot resolve(final ModelInbox inbox)
         {
             return inline != null ? inline : inbox.take(digest);
+        }
+
+        /**
+         * The task result's byte form (see {@code ShippedBytes}): a kind byte, then the digest or the model's
+         * snapshot bytes.
+         */
+        public byte[] encode()
+        {
+            final ByteArrayOutputStream bytes = new ByteArrayOutputStream(inline == null ? 1 + digest.length :
+                (int)Math.min(Integer.MAX_VALUE - 16, 1 + SnapshotCodec.length(inline)));
+            try
+            {
+                bytes.write(inline == null ? DIGEST : INLINE);
+                if (inline == null)
+                {
+                    bytes.write(digest);
+                }
+                else
+                {
+                    SnapshotCodec.write(inline, bytes);
+                }
+            }
+            catch (final IOException ex)
+            {
+                throw new UncheckedIOException("cannot encode rank 0's final model", ex);
+            }
+            return bytes.toByteArray();
+        }
+
+        public static Delivery decode(final byte[] bytes)
+        {
+            final byte[] payload = Arrays.copyOfRange(bytes, 1, bytes.length);
+            return switch (bytes[0])
+            {
+                case DIGEST -> new Delivery(payload, null);
+                case INLINE -> new Delivery(null, inlineModel(payload));
+                default -> throw new TrainerException("rank 0's task result is not a model delivery (kind " +
+                    bytes[0] + ")");
+            };
+        }
+
+        private static ModelSnapshot inlineModel(final byte[] bytes)
+        {
+            try
+            {
+                return SnapshotCodec.read(bytes);
+            }
+            catch (final IOException ex)
+            {
+                throw new TrainerException("cannot read rank 0's final model from its Spark task result", ex);
+            }
         }
     }
 

@@ -86,6 +86,11 @@ public final class ProgressServer extends DriverSocket
                 follower.epochEnd(attempt, Integer.parseInt(f[3]), Double.parseDouble(f[4]),
                     Double.parseDouble(f[5]));
             }
+            else if ("DROPPED".equals(f[1]) && f.length == 4)
+            {
+                LOG.warn("Rank 0 (stage attempt {}) dropped {} progress lines: the driver read them too slowly " +
+                    "(training never waits for progress)", attempt, Long.parseLong(f[3]));
+            }
         }
         catch (final NumberFormatException ex)
         {

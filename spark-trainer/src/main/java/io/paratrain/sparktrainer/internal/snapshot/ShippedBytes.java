@@ -1,8 +1,5 @@
 package io.paratrain.sparktrainer.internal.snapshot;
 
-import io.paratrain.sparktrainer.internal.driver.ModelSender;
-import io.paratrain.sparktrainer.internal.modelsplit.SplitBarrierTask;
-
 import io.paratrain.sparktrainer.exceptions.TrainerException;
 import org.nd4j.linalg.dataset.DataSet;
 import scala.Tuple2;
@@ -27,72 +24,8 @@ import java.io.UncheckedIOException;
  */
 public final class ShippedBytes
 {
-    private static final byte DIGEST = 1;
-    private static final byte INLINE = 2;
-
     private ShippedBytes()
     {
-    }
-
-    /** Rank 0's {@link ModelSender.Delivery}: a kind byte, then the digest or the model's snapshot bytes. */
-    public static byte[] encodeDelivery(final ModelSender.Delivery delivery)
-    {
-        final ByteArrayOutputStream bytes = new ByteArrayOutputStream(delivery.inline() == null ?
-            1 + delivery.digest().length : (int)Math.min(Integer.MAX_VALUE - 16,
-            1 + SnapshotCodec.length(delivery.inline())));
-        try
-        {
-            bytes.write(delivery.inline() == null ? DIGEST : INLINE);
-            if (delivery.inline() == null)
-            {
-                bytes.write(delivery.digest());
-            }
-            else
-            {
-                SnapshotCodec.write(delivery.inline(), bytes);
-            }
-        }
-        catch (final IOException ex)
-        {
-            throw new UncheckedIOException("cannot encode rank 0's final model", ex);
-        }
-        return bytes.toByteArray();
-    }
-
-    public static ModelSender.Delivery decodeDelivery(final byte[] bytes)
-    {
-        final byte[] payload = java.util.Arrays.copyOfRange(bytes, 1, bytes.length);
-        return switch (bytes[0])
-        {
-            case DIGEST -> new ModelSender.Delivery(payload, null);
-            case INLINE -> new ModelSender.Delivery(null, snapshot(payload, "rank 0's final model"));
-            default -> throw new TrainerException("rank 0's task result is not a model delivery (kind " + bytes[0] +
-                ")");
-        };
-    }
-
-    /** A model-split stage's result: the last step's loss, then the model's snapshot bytes. */
-    public static byte[] encodeSplitResult(final SplitBarrierTask.Result result)
-    {
-        final byte[] model = SnapshotCodec.encode(result.model());
-        final ByteArrayOutputStream bytes = new ByteArrayOutputStream(Double.BYTES + model.length);
-        try (DataOutputStream out = new DataOutputStream(bytes))
-        {
-            out.writeDouble(result.lastLoss());
-            out.write(model);
-        }
-        catch (final IOException ex)
-        {
-            throw new UncheckedIOException("cannot encode the model-split result", ex);
-        }
-        return bytes.toByteArray();
-    }
-
-    public static SplitBarrierTask.Result decodeSplitResult(final byte[] bytes)
-    {
-        final double lastLoss = java.nio.ByteBuffer.wrap(bytes, 0, Double.BYTES).getDouble();
-        return new SplitBarrierTask.Result(snapshot(java.util.Arrays.copyOfRange(bytes, Double.BYTES, bytes.length),
-            "the model-split result"), lastLoss);
     }
 
     /** A run of examples on its way to its replica: the global index of its first example, then the DataSet. */
@@ -155,18 +88,6 @@ public final class ShippedBytes
         catch (final IOException | ClassNotFoundException ex)
         {
             throw new TrainerException("cannot read a " + type.getName() + " returned by a Spark task", ex);
-        }
-    }
-
-    private static ModelSnapshot snapshot(final byte[] bytes, final String what)
-    {
-        try
-        {
-            return SnapshotCodec.read(bytes);
-        }
-        catch (final IOException ex)
-        {
-            throw new TrainerException("cannot read " + what + " from its Spark task result", ex);
         }
     }
 }

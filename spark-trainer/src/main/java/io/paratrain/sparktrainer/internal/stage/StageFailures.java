@@ -6,6 +6,7 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerJobStart;
 import org.apache.spark.scheduler.SparkListenerTaskEnd;
+import org.apache.spark.scheduler.SparkListenerTaskStart;
 
 import io.paratrain.gradientsharing.exceptions.PeerFailedException;
 
@@ -17,6 +18,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Records why the tasks of one job group failed. Spark's error for an aborted barrier stage says only that "a
@@ -35,12 +37,21 @@ public final class StageFailures extends SparkListener implements AutoCloseable
     private final JavaSparkContext sc;
     private final String jobGroup;
     private final Set<Integer> stages = ConcurrentHashMap.newKeySet();
+    private final AtomicInteger tasksStarted = new AtomicInteger();
     private final List<Failure> failures = new ArrayList<>();
     /** Ended tasks (any reason) by stage and attempt, "stage.attempt". */
     private final Map<String, Integer> endedByAttempt = new HashMap<>();
 
-    /** One failed task: its text and how likely it is the root cause (0 = its own error). */
-    private record Failure(String attempt, String text, int rank)
+    /** One failed task: its text, how likely it is the root cause (0 = its own error), its error if Spark kept it. */
+    private record Failure(String attempt, String text, int rank, Throwable error)
+    {
+    }
+
+    /**
+     * The failed attempt's task errors, root causes first, and the first task's own exception as the driver
+     * deserialized it (null when there is none or it could not be read).
+     */
+    public record Report(List<String> reasons, Throwable rootError)
     {
     }
 
@@ -70,6 +81,24 @@ public final class StageFailures extends SparkListener implements AutoCloseable
     }
 
     @Override
+    public void onTaskStart(final SparkListenerTaskStart taskStart)
+    {
+        if (stages.contains(taskStart.stageId()))
+        {
+            tasksStarted.incrementAndGet();
+        }
+    }
+
+    /**
+     * Whether any task of the job group started: a job that fails before (say, a task closure Spark cannot
+     * serialize) failed on the driver, and no task error will come.
+     */
+    public boolean anyTaskStarted()
+    {
+        return tasksStarted.get() > 0;
+    }
+
+    @Override
     public void onTaskEnd(final SparkListenerTaskEnd taskEnd)
     {
         if (!stages.contains(taskEnd.stageId()))
@@ -84,8 +113,10 @@ public final class StageFailures extends SparkListener implements AutoCloseable
             {
                 final String text = failed instanceof ExceptionFailure exception
                     ? exception.className() + ": " + exception.description() : failed.toErrorString();
+                final Throwable error = failed instanceof ExceptionFailure exception ?
+                    exception.exception().getOrElse(() -> null) : null;
                 failures.add(new Failure(attempt, "task " + taskEnd.taskInfo().index() + ": " + firstLine(text),
-                    rootCauseRank(failed)));
+                    rootCauseRank(failed, error), error));
             }
             failures.notifyAll();
         }
@@ -95,7 +126,7 @@ public final class StageFailures extends SparkListener implements AutoCloseable
      * The failures of the first failed stage attempt, root causes first. Waits up to {@code waitMs} (events arrive
      * late) until one task's own error is in, or all {@code tasks} tasks of that attempt ended.
      */
-    public List<String> failures(final long waitMs, final int tasks) throws InterruptedException
+    public Report failures(final long waitMs, final int tasks) throws InterruptedException
     {
         final long deadlineNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(waitMs);
         synchronized (failures)
@@ -111,11 +142,13 @@ public final class StageFailures extends SparkListener implements AutoCloseable
             }
             if (failures.isEmpty())
             {
-                return List.of();
+                return new Report(List.of(), null);
             }
             final String attempt = failures.get(0).attempt();
-            return failures.stream().filter(f -> f.attempt().equals(attempt))
-                .sorted(Comparator.comparingInt(Failure::rank)).map(Failure::text).toList();
+            final List<Failure> ordered = failures.stream().filter(f -> f.attempt().equals(attempt))
+                .sorted(Comparator.comparingInt(Failure::rank)).toList();
+            return new Report(ordered.stream().map(Failure::text).toList(),
+                ordered.get(0).rank() == 0 ? ordered.get(0).error() : null);
         }
     }
 
@@ -131,15 +164,24 @@ public final class StageFailures extends SparkListener implements AutoCloseable
             failures.stream().anyMatch(f -> f.rank() == 0 && f.attempt().equals(attempt));
     }
 
-    /** 0: the task's own error; 1: a peer told it another rank failed; 2: killed, lost or anything else. */
-    private static int rootCauseRank(final TaskFailedReason failed)
+    /**
+     * 0: the task's own error; 1: a peer told it another rank failed (a {@link PeerFailedException} among the
+     * causes of the error Spark brought back); 2: killed, lost or anything else.
+     */
+    private static int rootCauseRank(final TaskFailedReason failed, final Throwable error)
     {
-        if (!(failed instanceof ExceptionFailure exception))
+        if (!(failed instanceof ExceptionFailure))
         {
             return 2;
         }
-        // the stack trace text names every cause, also when the exception itself could not be deserialised
-        return exception.fullStackTrace().contains(PeerFailedException.class.getName()) ? 1 : 0;
+        for (Throwable cause = error; cause != null; cause = cause.getCause())
+        {
+            if (cause instanceof PeerFailedException)
+            {
+                return 1;
+            }
+        }
+        return 0;
     }
 
     @Override

@@ -2,7 +2,6 @@ package io.paratrain.sparktrainer.internal.snapshot;
 
 import io.paratrain.sparktrainer.internal.data.PartitionShape;
 import io.paratrain.sparktrainer.internal.driver.ModelSender;
-import io.paratrain.sparktrainer.internal.modelsplit.SplitBarrierTask;
 
 import io.paratrain.sparktrainer.RawBits;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -35,26 +34,16 @@ class ShippedBytesTest
     {
         final byte[] digest = new byte[32];
         Arrays.fill(digest, (byte)0x5A);
-        final ModelSender.Delivery byDigest = ShippedBytes.decodeDelivery(ShippedBytes.encodeDelivery(
-            new ModelSender.Delivery(digest, null)));
+        final ModelSender.Delivery byDigest = ModelSender.Delivery.decode(
+            new ModelSender.Delivery(digest, null).encode());
         assertArrayEquals(digest, byDigest.digest());
         assertNull(byDigest.inline());
 
         final ModelSnapshot model = trainedSnapshot();
-        final ModelSender.Delivery inline = ShippedBytes.decodeDelivery(ShippedBytes.encodeDelivery(
-            new ModelSender.Delivery(null, model)));
+        final ModelSender.Delivery inline = ModelSender.Delivery.decode(
+            new ModelSender.Delivery(null, model).encode());
         assertNull(inline.digest());
         assertSame(model, inline.inline());
-    }
-
-    @Test
-    void aModelSplitResultKeepsItsModelAndLoss()
-    {
-        final ModelSnapshot model = trainedSnapshot();
-        final SplitBarrierTask.Result result = ShippedBytes.decodeSplitResult(ShippedBytes.encodeSplitResult(
-            new SplitBarrierTask.Result(model, 0.1234567890123)));
-        assertEquals(Double.doubleToRawLongBits(0.1234567890123), Double.doubleToRawLongBits(result.lastLoss()));
-        assertSame(model, result.model());
     }
 
     @Test
