@@ -85,6 +85,8 @@ class EquivalenceTest
         final double change = reference.params().sub(initial).norm2Number().doubleValue();
         final double difference = distributed.params().sub(reference.params()).norm2Number().doubleValue();
         final double relative = difference / reference.params().norm2Number().doubleValue();
+        System.out.printf("data parallel workers=%d %s, %d steps: relative difference %.3e%n", workers, updaterName,
+            expectedSteps, relative);
         assertTrue(change > 1e-2, "training must have moved the parameters (moved " + change + ")");
         assertTrue(relative <= 1e-5, "relative difference " + relative + " > 1e-5 (absolute " + difference + ")");
         assertTrue(difference < change * 1e-3, "difference " + difference + " must be tiny next to change " + change);
