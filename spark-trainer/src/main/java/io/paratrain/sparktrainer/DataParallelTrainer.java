@@ -19,6 +19,7 @@ import io.paratrain.sparktrainer.internal.data.ExampleRouting;
 import io.paratrain.sparktrainer.internal.driver.ModelReceiver;
 import io.paratrain.sparktrainer.internal.driver.ModelSender;
 import io.paratrain.sparktrainer.internal.snapshot.ModelSnapshot;
+import io.paratrain.sparktrainer.internal.snapshot.NetworkModel;
 import io.paratrain.sparktrainer.internal.data.PartitionShape;
 import io.paratrain.sparktrainer.internal.driver.ProgressServer;
 import io.paratrain.sparktrainer.internal.driver.SameJvmHandoff;
@@ -30,6 +31,7 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.rdd.RDD;
 import org.apache.spark.util.LongAccumulator;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.evaluation.classification.Evaluation;
 import org.nd4j.linalg.dataset.DataSet;
@@ -50,7 +52,8 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * Synchronous data-parallel training of a DL4J {@link MultiLayerNetwork} on Spark: the direct Java API.
+ * Synchronous data-parallel training of a DL4J {@link MultiLayerNetwork} or {@link ComputationGraph} (one input,
+ * one output) on Spark: the direct Java API.
  * <pre>{@code
  * DataParallelTrainer trainer = new DataParallelTrainer(sc, TrainerConfig.builder().workers(4).build());
  * TrainingSummary summary = trainer.fit(network, trainingData);   // trains `network` in place
@@ -92,6 +95,20 @@ public final class DataParallelTrainer
      */
     public TrainingSummary fit(final MultiLayerNetwork network, final JavaRDD<DataSet> data)
     {
+        return fit(NetworkModel.of(network), data);
+    }
+
+    /**
+     * Trains {@code graph} (one input, one output) in place on {@code data}, as {@link #fit(MultiLayerNetwork,
+     * JavaRDD)} does a MultiLayerNetwork.
+     */
+    public TrainingSummary fit(final ComputationGraph graph, final JavaRDD<DataSet> data)
+    {
+        return fit(NetworkModel.of(graph), data);
+    }
+
+    private TrainingSummary fit(final NetworkModel network, final JavaRDD<DataSet> data)
+    {
         BarrierTimers.releaseWhenStopped(sc.sc());
         final long sessionId = new SecureRandom().nextLong() | 1L;
         final AutoCloseable prelaunch = sc.isLocal() ? BarrierRing.prelaunchLocal(sessionId,
@@ -109,7 +126,7 @@ public final class DataParallelTrainer
         }
     }
 
-    private TrainingSummary fit(final MultiLayerNetwork network, final JavaRDD<DataSet> data, final long sessionId)
+    private TrainingSummary fit(final NetworkModel network, final JavaRDD<DataSet> data, final long sessionId)
     {
         final long planStartNs = System.nanoTime();
         // before the counting job: local mode fails at once, a cluster's executors join meanwhile
@@ -213,19 +230,30 @@ public final class DataParallelTrainer
      */
     public Evaluation evaluate(final MultiLayerNetwork network, final JavaRDD<DataSet> data)
     {
-        final SnapshotBroadcast broadcast = SnapshotBroadcast.of(sc, ModelSnapshot.of(network));
+        return evaluate(NetworkModel.of(network), data);
+    }
+
+    /** As {@link #evaluate(MultiLayerNetwork, JavaRDD)}, for a graph with one input and one output. */
+    public Evaluation evaluate(final ComputationGraph graph, final JavaRDD<DataSet> data)
+    {
+        return evaluate(NetworkModel.of(graph), data);
+    }
+
+    private Evaluation evaluate(final NetworkModel network, final JavaRDD<DataSet> data)
+    {
+        final SnapshotBroadcast broadcast = SnapshotBroadcast.of(sc, ModelSnapshot.of(network, null));
         try
         {
             sc.setJobDescription("Paratrain evaluation");
-            final int classes = network.layerSize(network.getnLayers() - 1);
+            final int classes = network.outputSize();
             // as Java-serialized bytes, whatever spark.serializer is (ShippedBytes)
             final List<byte[]> partial = data.mapPartitions(batches ->
             {
-                final MultiLayerNetwork replica = broadcast.value().restore();
+                final NetworkModel replica = broadcast.value().restoreModel();
                 final Evaluation evaluation = new Evaluation(classes);
                 // with the masks, as MultiLayerNetwork.evaluate does: padded time steps count for nothing
-                batches.forEachRemaining(ds -> evaluation.eval(ds.getLabels(), replica.output(ds.getFeatures(),
-                    false, ds.getFeaturesMaskArray(), ds.getLabelsMaskArray()), ds.getLabelsMaskArray()));
+                batches.forEachRemaining(ds -> evaluation.eval(ds.getLabels(), replica.output(ds),
+                    ds.getLabelsMaskArray()));
                 return List.of(ShippedBytes.encodeJava(evaluation)).iterator();
             }).collect();
             final Evaluation merged = new Evaluation(classes);

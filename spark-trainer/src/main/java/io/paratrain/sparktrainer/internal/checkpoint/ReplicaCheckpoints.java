@@ -3,12 +3,12 @@ package io.paratrain.sparktrainer.internal.checkpoint;
 import io.paratrain.sparktrainer.internal.data.ExamplePlan;
 import io.paratrain.sparktrainer.internal.snapshot.ModelSnapshot;
 import io.paratrain.sparktrainer.internal.snapshot.NetworkConfiguration;
+import io.paratrain.sparktrainer.internal.snapshot.NetworkModel;
 
 import io.paratrain.gradientsharing.Collective;
 import io.paratrain.sparktrainer.CheckpointConfig;
 import io.paratrain.sparktrainer.exceptions.CheckpointException;
 import org.apache.hadoop.conf.Configuration;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.rng.Random;
 import org.nd4j.linalg.factory.Nd4j;
 import org.slf4j.Logger;
@@ -36,7 +36,7 @@ public final class ReplicaCheckpoints
     private final CheckpointConfig config;
     private final CheckpointStore store;
     private final ExamplePlan plan;
-    private final MultiLayerNetwork network;
+    private final NetworkModel network;
     private final Collective collective;
     private final int rank;
     private final int worldSize;
@@ -49,7 +49,7 @@ public final class ReplicaCheckpoints
     private Runnable beforeWrite = () -> { };
 
     /** {@code config} null: no checkpoints, every call is a no-op. */
-    public ReplicaCheckpoints(final CheckpointConfig config, final ExamplePlan plan, final MultiLayerNetwork network,
+    public ReplicaCheckpoints(final CheckpointConfig config, final ExamplePlan plan, final NetworkModel network,
         final Collective collective, final int rank, final int worldSize)
     {
         this.config = config;
@@ -165,7 +165,7 @@ public final class ReplicaCheckpoints
         }
         if (checkpointConfiguration == null)
         {
-            checkpointConfiguration = NetworkConfiguration.ofJson(network.getLayerWiseConfigurations().toJson());
+            checkpointConfiguration = NetworkConfiguration.ofJson(network.kind(), network.configurationJson());
         }
         store.write(new Checkpoint(epoch, step, stepsDone, plan, ModelSnapshot.of(network, checkpointConfiguration),
             randomState));

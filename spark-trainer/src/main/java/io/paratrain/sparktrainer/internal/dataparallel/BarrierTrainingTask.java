@@ -12,6 +12,7 @@ import io.paratrain.sparktrainer.internal.driver.ModelSender;
 import io.paratrain.sparktrainer.internal.driver.ProgressReporter;
 import io.paratrain.sparktrainer.internal.driver.SameJvmHandoff;
 import io.paratrain.sparktrainer.internal.snapshot.ModelSnapshot;
+import io.paratrain.sparktrainer.internal.snapshot.NetworkModel;
 import io.paratrain.sparktrainer.internal.snapshot.SnapshotBroadcast;
 import io.paratrain.sparktrainer.internal.stage.BackgroundWork;
 import io.paratrain.sparktrainer.internal.stage.BarrierRing;
@@ -24,7 +25,6 @@ import io.paratrain.sparktrainer.exceptions.TrainerException;
 import org.apache.spark.BarrierTaskContext;
 import org.apache.spark.TaskContext;
 import org.apache.spark.util.LongAccumulator;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.slf4j.Logger;
@@ -127,7 +127,7 @@ public final class BarrierTrainingTask implements Serializable
             Nd4j.factory().blas().setMaxThreads(config.ompThreadsPerWorker());
         }
         ResourceBinding.bind(context.resourcesJMap(), rank);
-        final MultiLayerNetwork network;
+        final NetworkModel network;
         try (BarrierRing ring = BarrierRing.start(context, sessionId, channelKey, config.collectiveTimeoutMs()))
         {
             final DataSet[] routedBatches = routed == null ? null : routed.apply(rank);
@@ -135,7 +135,7 @@ public final class BarrierTrainingTask implements Serializable
             // The model is rebuilt on a thread of its own while this one connects the ring and exchanges the
             // examples (the restore takes 120-200 ms per task; with two replicas on 2 cores the overlap is partial:
             // the exchange slows down beside it).
-            final BackgroundWork<MultiLayerNetwork> restoring = restoreInBackground(rank,
+            final BackgroundWork<NetworkModel> restoring = restoreInBackground(rank,
                 context.stageAttemptNumber());
             try (Collective collective = ring.connect();
                 ProgressReporter progress = new ProgressReporter(rank == 0 ? progressAddress : null, progressToken,
@@ -195,18 +195,18 @@ public final class BarrierTrainingTask implements Serializable
     }
 
     /** Restores the starting model on a daemon thread bound to this task's device. */
-    private BackgroundWork<MultiLayerNetwork> restoreInBackground(final int rank, final int attempt)
+    private BackgroundWork<NetworkModel> restoreInBackground(final int rank, final int attempt)
     {
         final int device = Nd4j.getAffinityManager().getDeviceForCurrentThread();
         return BackgroundWork.start("paratrain-restore-" + rank, "restoring the initial model", rank, () ->
         {
             Nd4j.getAffinityManager().unsafeSetDevice(device);
             startingModel = startingModel(attempt);
-            return startingModel.restore();
+            return startingModel.restoreModel();
         });
     }
 
-    private void trainEpochs(final MultiLayerNetwork network, final Collective collective, final DataSet[] batches,
+    private void trainEpochs(final NetworkModel network, final Collective collective, final DataSet[] batches,
         final int rank, final ProgressReporter progress)
     {
         final TaskContext task = TaskContext.get();
@@ -265,13 +265,13 @@ public final class BarrierTrainingTask implements Serializable
      * network's epoch counter, so a fit is repeatable, one fit per epoch draws what one multi-epoch fit draws (the
      * job's --plot), and a mid-epoch checkpoint's random state is all that resuming needs.
      */
-    private static void seedForEpoch(final MultiLayerNetwork network, final int rank)
+    private static void seedForEpoch(final NetworkModel network, final int rank)
     {
-        final long seed = network.getLayerWiseConfigurations().getConf(0).getSeed();
-        Nd4j.getRandom().setSeed((seed * 1_000_003L + rank) * 1_000_033L + network.getEpochCount());
+        final long seed = network.seed();
+        Nd4j.getRandom().setSeed((seed * 1_000_003L + rank) * 1_000_033L + network.epochCount());
     }
 
-    private ShardedUpdate shardedUpdate(final MultiLayerNetwork network, final Collective collective, final int rank)
+    private ShardedUpdate shardedUpdate(final NetworkModel network, final Collective collective, final int rank)
     {
         if (!config.shardedUpdate() || config.workers() == 1)
         {

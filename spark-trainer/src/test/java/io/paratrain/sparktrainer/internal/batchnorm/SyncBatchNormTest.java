@@ -1,5 +1,6 @@
 package io.paratrain.sparktrainer.internal.batchnorm;
 
+import io.paratrain.sparktrainer.internal.snapshot.NetworkModel;
 import io.paratrain.gradientsharing.Collective;
 import io.paratrain.gradientsharing.TestRing;
 import io.paratrain.gradientsharing.Transport;
@@ -147,7 +148,7 @@ class SyncBatchNormTest
             final List<float[]> contributions = ring.onEveryRank(rank ->
             {
                 final MultiLayerNetwork replica = network.clone();
-                final SyncBatchNorm batchNorm = SyncBatchNorm.installIfNeeded(replica, ring.ranks.get(rank));
+                final SyncBatchNorm batchNorm = SyncBatchNorm.installIfNeeded(NetworkModel.of(replica), ring.ranks.get(rank));
                 final INDArray gradient = replica.getFlattenedGradients(); // made with the replica's updater
                 gradient.assign(3);
                 batchNorm.prepareContribution(gradient);
@@ -186,7 +187,7 @@ class SyncBatchNormTest
         try (TestRing ring = TestRing.connect(TestRing.config(driverBase, Transport.AUTO).timeoutMs(1_500).build(), 2))
         {
             final List<Throwable> failures = ring.failuresOnEveryRank(rank -> rank == 0
-                ? new ReplicaStep(network, ring.ranks.get(0), null).run(batch, 8) : null);
+                ? new ReplicaStep(NetworkModel.of(network), ring.ranks.get(0), null).run(batch, 8) : null);
             final CollectiveTimeoutException timeout = assertInstanceOf(CollectiveTimeoutException.class,
                 failures.get(0));
             assertEquals(1, timeout.peerRank(), timeout.getMessage());
@@ -203,7 +204,7 @@ class SyncBatchNormTest
         final INDArray gradientIn, final int[] slices)
     {
         final MultiLayerNetwork network = reference.clone();
-        final SyncBatchNorm batchNorm = SyncBatchNorm.installIfNeeded(network, collective);
+        final SyncBatchNorm batchNorm = SyncBatchNorm.installIfNeeded(NetworkModel.of(network), collective);
         int from = 0;
         for (int r = 0; r < collective.rank(); r++)
         {
