@@ -18,7 +18,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.learning.config.Adam;
 
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.LongStream;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -28,8 +31,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * A ComputationGraph with a skip connection (ElementWiseVertex Add) and BatchNormalization, trained by N replicas x
  * batch b through {@link DataParallelTrainer} and through the DL4J drop-in ({@link SparkComputationGraph} with
  * {@link AllReduceTrainingMaster}), equals single-process DL4J {@code ComputationGraph.fit} at batch N x b on the
- * same examples in the same order; the replicas' parameters are compared bit for bit after every step
- * ({@code checksumEverySteps(1)}).
+ * same examples in the same order, step by step as the listener hears it; the replicas' parameters are compared
+ * bit for bit after every step ({@code checksumEverySteps(1)}).
  */
 @Timeout(300)
 class ComputationGraphEquivalenceTest
@@ -66,14 +69,20 @@ class ComputationGraphEquivalenceTest
             "the graph must be able to take the sharded path");
         final INDArray initial = reference.params().dup();
         final int epochs = 2;
+        final List<Double> referenceLosses = new ArrayList<>();
+        final List<Integer> referenceExamples = new ArrayList<>();
         for (int epoch = 0; epoch < epochs; epoch++)
         {
             for (final DataSet batch : Networks.minibatches(examples, globalBatch))
             {
                 reference.fit(batch);
+                referenceLosses.add(reference.score()); // the minibatch's mean loss before its update
+                referenceExamples.add(batch.numExamples());
             }
             reference.incrementEpochCount();
         }
+        final List<StepMetrics> steps = new CopyOnWriteArrayList<>();
+        final List<Integer> epochEnds = new CopyOnWriteArrayList<>();
         final TrainingSummary summary = new DataParallelTrainer(SPARK.sc(), TrainerConfig.builder()
             .workers(workers)
             .batchSizePerWorker(BATCH_PER_WORKER)
@@ -81,11 +90,37 @@ class ComputationGraphEquivalenceTest
             .checksumEverySteps(1)
             .shardedUpdate(sharded)
             .build())
+            .addListener(new TrainingListener()
+            {
+                @Override
+                public void onStep(final StepMetrics metrics)
+                {
+                    steps.add(metrics);
+                }
+
+                @Override
+                public void onEpochEnd(final int epoch, final double meanLoss, final double samplesPerSecond)
+                {
+                    epochEnds.add(epoch);
+                }
+            })
             .fit(distributed, SPARK.sc().parallelize(Networks.minibatches(examples, 5), 2));
 
         assertEquals(fullSteps + (extraExamples > 0 ? 1 : 0), summary.stepsPerEpoch());
         assertEquals(reference.getIterationCount(), distributed.getIterationCount(), "iteration count");
         assertEquals(epochs, distributed.getEpochCount(), "epoch count");
+        // the listener heard every step in order, with the examples and the mean loss of the whole global batch
+        assertEquals(LongStream.range(0, referenceLosses.size()).boxed().toList(),
+            steps.stream().map(StepMetrics::globalStep).toList(), "steps reported");
+        assertEquals(referenceExamples, steps.stream().map(StepMetrics::examples).toList(), "examples per step");
+        assertEquals(List.of(0, 1), epochEnds, "epoch ends reported");
+        double lossDifference = 0;
+        for (int i = 0; i < steps.size(); i++)
+        {
+            lossDifference = Math.max(lossDifference, Math.abs(steps.get(i).loss() - referenceLosses.get(i)) /
+                referenceLosses.get(i));
+        }
+        assertTrue(lossDifference <= TOLERANCE, "step loss: relative difference " + lossDifference);
         final double change = reference.params().sub(initial).norm2Number().doubleValue();
         final double relative = relativeDifference(reference.params(), distributed.params());
         final double updaterState = relativeDifference(reference.getUpdater().getStateViewArray(),
@@ -97,8 +132,8 @@ class ComputationGraphEquivalenceTest
             BatchNormalizationParamInitializer.GLOBAL_LOG_STD), runningStatistic(distributed,
             BatchNormalizationParamInitializer.GLOBAL_LOG_STD));
         System.out.printf("graph workers=%d sharded=%b: relative difference parameters %.3g, updater state %.3g, " +
-            "running mean %.3g, running log10 std %.3g (tolerance %.0e)%n", workers, sharded, relative, updaterState,
-            runningMean, runningStd, TOLERANCE);
+            "running mean %.3g, running log10 std %.3g, step loss (max) %.3g (tolerance %.0e)%n", workers, sharded,
+            relative, updaterState, runningMean, runningStd, lossDifference, TOLERANCE);
         assertTrue(change > 1e-2, "training must have moved the parameters (moved " + change + ")");
         assertTrue(relative <= TOLERANCE, "parameters: relative difference " + relative + " > " + TOLERANCE);
         assertTrue(updaterState <= TOLERANCE, "updater state: relative difference " + updaterState);
