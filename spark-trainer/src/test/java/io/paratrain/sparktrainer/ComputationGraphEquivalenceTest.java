@@ -169,6 +169,12 @@ class ComputationGraphEquivalenceTest
         assertEquals(reference.getIterationCount(), trained.getIterationCount(), "iteration count");
         assertEquals(1, trained.getEpochCount(), "epoch count after one fit of one epoch");
         assertEquals(master.lastSummary().finalLoss(), spark.getScore());
+
+        // DL4J's own evaluation of the wrapper's (trained) graph on Spark, against the reference's
+        final List<DataSet> batches = Networks.minibatches(examples, 64);
+        final Evaluation evaluation = spark.evaluate(SPARK.sc().parallelize(batches, 2));
+        final Evaluation local = reference.evaluate(new ListDataSetIterator<>(batches));
+        assertEquals(local.accuracy(), evaluation.accuracy(), 1e-6, "SparkComputationGraph.evaluate");
     }
 
     /**
