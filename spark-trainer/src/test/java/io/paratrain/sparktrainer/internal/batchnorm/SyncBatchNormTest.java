@@ -14,6 +14,7 @@ import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayerWithBackprop;
 import org.deeplearning4j.nn.gradient.Gradient;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.params.BatchNormalizationParamInitializer;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
@@ -161,6 +162,48 @@ class SyncBatchNormTest
                 System.arraycopy(wrapped, 0, expected, 0, wrapped.length);
                 Arrays.fill(expected, 4 * CHANNELS, 6 * CHANNELS, 3f);                    // gamma, beta
                 Arrays.fill(expected, 6 * CHANNELS, 8 * CHANNELS, rank == 0 ? 3f : 0f);   // running statistics
+                assertArrayEquals(expected, contributions.get(rank), "rank " + rank);
+            }
+        }
+    }
+
+    /**
+     * In a ComputationGraph the updater's blocks hold the layers' vertices, not the layers: the synchronized layer's
+     * running statistics still come from rank 0 alone (not averaged as an unsynchronized layer's would be). A chain
+     * in -> dense (2 x 3, no bias) -> bn (3) -> out (3 x 2 + 2): flat gradient [dense W 6 | gamma 3, beta 3, mean 3,
+     * log10 std 3 | out W 6, b 2] in topological order.
+     */
+    @org.junit.jupiter.api.Test
+    void inAGraphTooTheRunningStatisticsComeFromRankZero() throws Exception
+    {
+        final ComputationGraph graph = new ComputationGraph(new NeuralNetConfiguration.Builder()
+            .dataType(DataType.FLOAT)
+            .graphBuilder()
+            .addInputs("in")
+            .addLayer("dense", new DenseLayer.Builder().nIn(2).nOut(CHANNELS).hasBias(false).build(), "in")
+            .addLayer("bn", new BatchNormalization.Builder().nOut(CHANNELS).build(), "dense")
+            .addLayer("out", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(CHANNELS).nOut(2)
+                .activation(Activation.SOFTMAX).build(), "bn")
+            .setOutputs("out")
+            .build());
+        graph.init();
+        graph.getUpdater();
+        try (TestRing ring = TestRing.connect(TestRing.config(driverBase, Transport.AUTO).build(), 2))
+        {
+            final List<float[]> contributions = ring.onEveryRank(rank ->
+            {
+                final NetworkModel replica = NetworkModel.of(graph.clone());
+                final SyncBatchNorm batchNorm = SyncBatchNorm.installIfNeeded(replica, ring.ranks.get(rank));
+                final INDArray gradient = replica.flattenedGradients();
+                gradient.assign(3);
+                batchNorm.prepareContribution(gradient);
+                return gradient.toFloatVector();
+            });
+            for (int rank = 0; rank < 2; rank++)
+            {
+                final float[] expected = new float[6 + 4 * CHANNELS + 8];
+                Arrays.fill(expected, 3f);
+                Arrays.fill(expected, 6 + 2 * CHANNELS, 6 + 4 * CHANNELS, rank == 0 ? 3f : 0f); // running statistics
                 assertArrayEquals(expected, contributions.get(rank), "rank " + rank);
             }
         }
