@@ -57,6 +57,7 @@ class GraphSnapshotTest
         graph.incrementEpochCount();
         final ModelSnapshot snapshot = ModelSnapshot.of(graph);
         assertEquals(ModelKind.GRAPH, snapshot.configuration().kind());
+        assertTrue(snapshot.configuration().javaSerialized(), "DL4J's graph configurations are Java-serializable");
         final ModelSnapshot back = SnapshotCodec.read(SnapshotCodec.encode(snapshot));
         assertEquals(ModelKind.GRAPH, back.configuration().kind());
         assertEquals(graph.getConfiguration().toJson(), back.configuration().json());
