@@ -18,6 +18,7 @@ import io.paratrain.sparktrainer.internal.data.ExamplePlan;
 import io.paratrain.sparktrainer.internal.data.ExampleRouting;
 import io.paratrain.sparktrainer.internal.driver.ModelReceiver;
 import io.paratrain.sparktrainer.internal.driver.ModelSender;
+import io.paratrain.sparktrainer.internal.snapshot.ModelKind;
 import io.paratrain.sparktrainer.internal.snapshot.ModelSnapshot;
 import io.paratrain.sparktrainer.internal.snapshot.NetworkModel;
 import io.paratrain.sparktrainer.internal.data.PartitionShape;
@@ -153,7 +154,7 @@ public final class DataParallelTrainer
             config.batchSizePerWorker(), config.epochs(), (System.nanoTime() - planStartNs) / 1_000_000,
             layout != null ? "examples exchanged over the ring from the data's own partitions" :
             "examples routed through a Spark shuffle");
-        prepareCheckpoints(plan);
+        prepareCheckpoints(plan, network.kind());
 
         final ChannelKey channelKey = ChannelKey.forFit(sc.getConf(), sc.sc().applicationId(), "Data-parallel fit");
         final ChannelCounters channelCounters = ChannelCounters.register(sc.sc());
@@ -285,7 +286,7 @@ public final class DataParallelTrainer
     }
 
     /** A fit that does not resume starts a new series: old checkpoints would otherwise be resumed on a retry. */
-    private void prepareCheckpoints(final ExamplePlan plan)
+    private void prepareCheckpoints(final ExamplePlan plan, final ModelKind kind)
     {
         final CheckpointConfig checkpoint = config.checkpoint();
         if (checkpoint == null)
@@ -304,6 +305,13 @@ public final class DataParallelTrainer
                     CheckpointStore.fileName(newest.globalStep()) + " in " + store + " was written for " +
                     newest.plan() + ", this fit has " + plan + ": resume with the same data, workers and batch " +
                     "size, or use another checkpoint folder");
+            }
+            if (newest != null && newest.model().configuration().kind() != kind)
+            {
+                throw new TrainerConfigException("cannot resume: checkpoint " +
+                    CheckpointStore.fileName(newest.globalStep()) + " in " + store + " holds a " +
+                    newest.model().configuration().kind() + " model, this fit trains a " + kind + " model: use " +
+                    "another checkpoint folder");
             }
             LOG.info("Resuming from {}", newest == null ? "the network as given: no valid checkpoint in " + store :
                 CheckpointStore.fileName(newest.globalStep()) + " in " + store + " (epoch " + newest.epoch() +

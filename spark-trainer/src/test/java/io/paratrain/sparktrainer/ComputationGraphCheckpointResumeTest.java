@@ -1,5 +1,6 @@
 package io.paratrain.sparktrainer;
 
+import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
 import io.paratrain.sparktrainer.internal.checkpoint.Checkpoint;
 import io.paratrain.sparktrainer.internal.checkpoint.CheckpointStore;
 import io.paratrain.sparktrainer.internal.data.ExamplePlan;
@@ -24,6 +25,8 @@ import java.util.zip.CRC32C;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A ComputationGraph fit (BatchNormalization, a skip connection, dropout) stopped after one epoch and resumed from
@@ -82,6 +85,24 @@ class ComputationGraphCheckpointResumeTest
         assertEquals(30, resumed.getIterationCount());
         assertEquals(uninterrupted.getIterationCount(), resumed.getIterationCount());
         assertEquals(2, resumed.getEpochCount());
+    }
+
+    /**
+     * A MultiLayerNetwork's checkpoints are not resumed into a graph: the fit fails on the driver, before the
+     * barrier stage, and names the checkpoint.
+     */
+    @Test
+    void aMultiLayerNetworksCheckpointIsNotResumedIntoAGraph()
+    {
+        final JavaRDD<DataSet> data = SPARK.sc().parallelize(Networks.minibatches(Networks.examples(EXAMPLES, 11), 5),
+            3);
+        new DataParallelTrainer(SPARK.sc(), config(1, new CheckpointConfig(dir.toString(), 0, 1, false)))
+            .fit(Networks.mlp(new Adam(0.01), 3), data);
+        final TrainerConfigException refused = assertThrows(TrainerConfigException.class,
+            () -> new DataParallelTrainer(SPARK.sc(), config(2, new CheckpointConfig(dir.toString(), 0, 1, true)))
+                .fit(graph(), data));
+        assertTrue(String.valueOf(refused.getMessage()).contains("checkpoint " + CheckpointStore.fileName(15) +
+            " in " + dir + " holds a MULTI_LAYER model, this fit trains a GRAPH model"), refused.toString());
     }
 
     /**

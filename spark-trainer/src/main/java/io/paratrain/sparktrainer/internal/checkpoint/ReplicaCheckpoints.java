@@ -84,6 +84,13 @@ public final class ReplicaCheckpoints
                     "data, workers and batch size, or use another checkpoint folder";
                 chosen = REFUSED;
             }
+            else if (checkpoint != null && checkpoint.model().configuration().kind() != network.kind())
+            {
+                refusal = "checkpoint " + CheckpointStore.fileName(checkpoint.globalStep()) + " in " + store +
+                    " holds a " + checkpoint.model().configuration().kind() + " model, this fit trains a " +
+                    network.kind() + " model: use another checkpoint folder";
+                chosen = REFUSED;
+            }
             else if (checkpoint != null)
             {
                 chosen = checkpoint.globalStep();
