@@ -1,5 +1,6 @@
 package io.paratrain.benchmarks;
 
+import io.paratrain.sparktrainer.internal.snapshot.NetworkModel;
 import io.paratrain.gradientsharing.Collective;
 import io.paratrain.gradientsharing.CollectiveConfig;
 import io.paratrain.gradientsharing.CollectiveStats;
@@ -131,7 +132,7 @@ public final class SplitBenchRank
                     splitRank = null;
                     network.initGradientsView();
                     network.getUpdater(true);
-                    final ReplicaStep replica = new ReplicaStep(network, collective, null);
+                    final ReplicaStep replica = new ReplicaStep(NetworkModel.of(network), collective, null);
                     final List<DataSet> mine = new ArrayList<>();
                     for (final DataSet minibatch : minibatches)
                     {

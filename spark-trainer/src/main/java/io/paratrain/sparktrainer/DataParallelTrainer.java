@@ -3,10 +3,12 @@ package io.paratrain.sparktrainer;
 import io.paratrain.sparktrainer.internal.dataparallel.DataParallelLayout;
 import io.paratrain.sparktrainer.internal.fit.BarrierFit;
 import io.paratrain.sparktrainer.internal.snapshot.ModelSnapshot;
+import io.paratrain.sparktrainer.internal.snapshot.NetworkModel;
 import io.paratrain.sparktrainer.internal.snapshot.ShippedBytes;
 import io.paratrain.sparktrainer.internal.snapshot.SnapshotBroadcast;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.evaluation.classification.Evaluation;
 import org.nd4j.linalg.dataset.DataSet;
@@ -14,7 +16,8 @@ import org.nd4j.linalg.dataset.DataSet;
 import java.util.List;
 
 /**
- * Synchronous data-parallel training of a DL4J {@link MultiLayerNetwork} on Spark: the direct Java API.
+ * Synchronous data-parallel training of a DL4J {@link MultiLayerNetwork} or {@link ComputationGraph} (one input,
+ * one output) on Spark: the direct Java API.
  * <pre>{@code
  * DataParallelTrainer trainer = new DataParallelTrainer(sc, TrainerConfig.builder().workers(4).build());
  * TrainingSummary summary = trainer.fit(network, trainingData);   // trains `network` in place
@@ -56,7 +59,16 @@ public final class DataParallelTrainer
      */
     public TrainingSummary fit(final MultiLayerNetwork network, final JavaRDD<DataSet> data)
     {
-        return barrierFit.fit(network, data);
+        return barrierFit.fit(NetworkModel.of(network), data);
+    }
+
+    /**
+     * Trains {@code graph} (one input, one output) in place on {@code data}, as {@link #fit(MultiLayerNetwork,
+     * JavaRDD)} does a MultiLayerNetwork.
+     */
+    public TrainingSummary fit(final ComputationGraph graph, final JavaRDD<DataSet> data)
+    {
+        return barrierFit.fit(NetworkModel.of(graph), data);
     }
 
     /**
@@ -65,19 +77,30 @@ public final class DataParallelTrainer
      */
     public Evaluation evaluate(final MultiLayerNetwork network, final JavaRDD<DataSet> data)
     {
-        final SnapshotBroadcast broadcast = SnapshotBroadcast.of(sc, ModelSnapshot.of(network));
+        return evaluate(NetworkModel.of(network), data);
+    }
+
+    /** As {@link #evaluate(MultiLayerNetwork, JavaRDD)}, for a graph with one input and one output. */
+    public Evaluation evaluate(final ComputationGraph graph, final JavaRDD<DataSet> data)
+    {
+        return evaluate(NetworkModel.of(graph), data);
+    }
+
+    private Evaluation evaluate(final NetworkModel network, final JavaRDD<DataSet> data)
+    {
+        final SnapshotBroadcast broadcast = SnapshotBroadcast.of(sc, ModelSnapshot.of(network, null));
         try
         {
             sc.setJobDescription("Paratrain evaluation");
-            final int classes = network.layerSize(network.getnLayers() - 1);
+            final int classes = network.outputSize();
             // as Java-serialized bytes, whatever spark.serializer is (ShippedBytes)
             final List<byte[]> partial = data.mapPartitions(batches ->
             {
-                final MultiLayerNetwork replica = broadcast.value().restore();
+                final NetworkModel replica = broadcast.value().restoreModel();
                 final Evaluation evaluation = new Evaluation(classes);
                 // with the masks, as MultiLayerNetwork.evaluate does: padded time steps count for nothing
-                batches.forEachRemaining(ds -> evaluation.eval(ds.getLabels(), replica.output(ds.getFeatures(),
-                    false, ds.getFeaturesMaskArray(), ds.getLabelsMaskArray()), ds.getLabelsMaskArray()));
+                batches.forEachRemaining(ds -> evaluation.eval(ds.getLabels(), replica.output(ds),
+                    ds.getLabelsMaskArray()));
                 return List.of(ShippedBytes.encodeJava(evaluation)).iterator();
             }).collect();
             final Evaluation merged = new Evaluation(classes);

@@ -7,6 +7,7 @@ import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
 import io.paratrain.sparktrainer.internal.fit.BarrierFit;
 import io.paratrain.sparktrainer.internal.fit.Layout;
 import io.paratrain.sparktrainer.internal.modelsplit.ModelSplitLayout;
+import io.paratrain.sparktrainer.internal.snapshot.NetworkModel;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
@@ -85,6 +86,6 @@ public final class ModelSplitTrainer
     public TrainingSummary fit(final MultiLayerNetwork network, final JavaRDD<DataSet> data)
     {
         check(network.getLayerWiseConfigurations(), config.split());
-        return barrierFit.fit(network, data);
+        return barrierFit.fit(NetworkModel.of(network), data);
     }
 }

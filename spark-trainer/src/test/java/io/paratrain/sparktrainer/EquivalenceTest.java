@@ -1,5 +1,6 @@
 package io.paratrain.sparktrainer;
 
+import io.paratrain.sparktrainer.internal.snapshot.NetworkModel;
 import io.paratrain.sparktrainer.internal.dataparallel.ShardedUpdate;
 import org.deeplearning4j.nn.conf.GradientNormalization;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
@@ -157,7 +158,7 @@ class EquivalenceTest
             assertRelativelyClose(reference.getUpdater().getStateViewArray(),
                 trained.getUpdater().getStateViewArray(), which + " updater state");
         }
-        assertTrue(ShardedUpdate.supportFor(sharded).isEmpty(), "this network must take the sharded path");
+        assertTrue(ShardedUpdate.supportFor(NetworkModel.of(sharded)).isEmpty(), "this network must take the sharded path");
     }
 
     /** Gradient normalization needs whole-layer norms: the fit falls back to the whole update and stays exact. */
@@ -168,7 +169,7 @@ class EquivalenceTest
         final List<DataSet> examples = Networks.examples(15 * workers * BATCH_PER_WORKER, 13);
         final MultiLayerNetwork reference = mixedUpdaterMlp(GradientNormalization.RenormalizeL2PerLayer);
         final MultiLayerNetwork distributed = reference.clone();
-        assertFalse(ShardedUpdate.supportFor(reference).isEmpty());
+        assertFalse(ShardedUpdate.supportFor(NetworkModel.of(reference)).isEmpty());
         for (final DataSet batch : Networks.minibatches(examples, workers * BATCH_PER_WORKER))
         {
             reference.fit(batch);

@@ -3,6 +3,7 @@ package io.paratrain.sparktrainer;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.core.LogEvent;
+import io.paratrain.sparktrainer.internal.fit.BarrierFit;
 import org.apache.logging.log4j.core.Logger;
 import org.apache.logging.log4j.core.appender.AbstractAppender;
 import org.apache.logging.log4j.core.config.Property;
@@ -203,7 +204,7 @@ class ShapedDataEquivalenceTest
         return ownPartitions;
     }
 
-    /** DataParallelTrainer's log lines during {@code fit}. */
+    /** The fit pipeline's log lines during {@code fit} (its plan line says which way the examples went). */
     private static List<String> trainerLog(final Runnable fit)
     {
         final List<String> lines = Collections.synchronizedList(new ArrayList<>());
@@ -217,7 +218,7 @@ class ShapedDataEquivalenceTest
             }
         };
         appender.start();
-        final Logger logger = (Logger)LogManager.getLogger(DataParallelTrainer.class);
+        final Logger logger = (Logger)LogManager.getLogger(BarrierFit.class);
         logger.addAppender(appender);
         try
         {

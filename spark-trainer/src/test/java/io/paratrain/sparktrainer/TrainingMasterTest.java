@@ -105,8 +105,12 @@ class TrainingMasterTest
         final UnsupportedOperationException ex = assertThrows(UnsupportedOperationException.class,
             () -> master.setCollectTrainingStats(true));
         assertTrue(ex.getMessage().contains("SparkTrainingStats"), ex.getMessage());
-        assertThrows(UnsupportedOperationException.class, () -> master.executeTraining(
-            (org.deeplearning4j.spark.impl.graph.SparkComputationGraph)null, null));
+        final UnsupportedOperationException multiDataSets = assertThrows(UnsupportedOperationException.class,
+            () -> master.executeTrainingMDS(null, null));
+        assertTrue(multiDataSets.getMessage().contains("MultiDataSets"), multiDataSets.getMessage());
+        final UnsupportedOperationException paths = assertThrows(UnsupportedOperationException.class,
+            () -> master.executeTrainingPaths(null, null, null, null, null));
+        assertTrue(paths.getMessage().contains("fitPaths"), paths.getMessage());
         assertTrue(master.toJson().contains("\"workers\":2"), master.toJson());
     }
 }

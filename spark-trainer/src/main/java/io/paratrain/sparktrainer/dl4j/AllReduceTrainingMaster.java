@@ -7,6 +7,7 @@ import org.apache.spark.SparkContext;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.core.storage.StatsStorageRouter;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.optimize.api.TrainingListener;
 import org.deeplearning4j.spark.api.TrainingHook;
@@ -31,10 +32,10 @@ import java.util.Locale;
  * trains with Paratrain's synchronous, exact all-reduce instead of parameter averaging or DL4J's lossy
  * asynchronous gradient sharing. This package is the only one that touches dl4j-spark.
  * <p>
- * Supported: {@link SparkDl4jMultiLayer} with {@code JavaRDD<DataSet>}, features and labels of any rank (images,
- * time series of different lengths) with or without masks. The SPI's other entry points (computation
- * graphs, MultiDataSets, path-based training, worker instances, hooks, DL4J listeners on the workers, DL4J's
- * training stats) are refused with an explanation rather than ignored.
+ * Supported: {@link SparkDl4jMultiLayer} and {@link SparkComputationGraph} (one input, one output) with
+ * {@code JavaRDD<DataSet>}, features and labels of any rank (images, time series of different lengths) with or
+ * without masks. The SPI's other entry points (MultiDataSets, path-based training, worker instances, hooks, DL4J
+ * listeners on the workers, DL4J's training stats) are refused with an explanation rather than ignored.
  */
 public final class AllReduceTrainingMaster implements TrainingMaster<TrainingResult, TrainingWorker<TrainingResult>>
 {
@@ -75,10 +76,17 @@ public final class AllReduceTrainingMaster implements TrainingMaster<TrainingRes
         network.setScore(lastSummary.finalLoss());
     }
 
+    /**
+     * As {@link #executeTraining(SparkDl4jMultiLayer, JavaRDD)}: {@link SparkComputationGraph#fit(JavaRDD)} too
+     * counts one epoch once this returns.
+     */
     @Override
     public void executeTraining(final SparkComputationGraph graph, final JavaRDD<DataSet> trainingData)
     {
-        throw unsupported("training a ComputationGraph (SparkComputationGraph)");
+        final ComputationGraph model = graph.getNetwork();
+        lastSummary = new DataParallelTrainer(graph.getSparkContext(), config).fit(model, trainingData);
+        model.getConfiguration().setEpochCount(model.getEpochCount() - 1);
+        graph.setScore(lastSummary.finalLoss());
     }
 
     @Override
@@ -192,6 +200,7 @@ public final class AllReduceTrainingMaster implements TrainingMaster<TrainingRes
     {
         LOG.debug("refusing {}", what);
         return new UnsupportedOperationException("AllReduceTrainingMaster does not support " + what +
-            "; it trains MultiLayerNetworks from JavaRDD<DataSet> via SparkDl4jMultiLayer.fit");
+            "; it trains MultiLayerNetworks and ComputationGraphs (one input, one output) from JavaRDD<DataSet> via " +
+            "SparkDl4jMultiLayer.fit and SparkComputationGraph.fit");
     }
 }

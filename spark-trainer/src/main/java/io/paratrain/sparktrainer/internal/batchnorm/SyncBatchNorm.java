@@ -6,7 +6,8 @@ import io.paratrain.sparktrainer.exceptions.TrainerException;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.api.Trainable;
 import org.deeplearning4j.nn.layers.normalization.BatchNormalization;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import io.paratrain.sparktrainer.internal.snapshot.NetworkModel;
+import org.deeplearning4j.nn.graph.vertex.GraphVertex;
 import org.deeplearning4j.nn.updater.BaseMultiLayerUpdater;
 import org.deeplearning4j.nn.updater.UpdaterBlock;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -65,7 +66,7 @@ public final class SyncBatchNorm
      * Installs synchronized batch normalization in {@code network} (a replica's own copy, initialised), or
      * returns null when the network needs nothing (no parameter outside the updater's division, or one replica).
      */
-    public static SyncBatchNorm installIfNeeded(final MultiLayerNetwork network, final Collective collective)
+    public static SyncBatchNorm installIfNeeded(final NetworkModel network, final Collective collective)
     {
         if (collective.worldSize() == 1)
         {
@@ -73,7 +74,8 @@ public final class SyncBatchNorm
         }
         final List<SyncBatchNormHelper> helpers = new ArrayList<>();
         final List<Layer> synced = new ArrayList<>();
-        for (final Layer layer : network.getLayers())
+        // in forward order: a replica sitting a step out makes the layers' all-reduces in the order the others do
+        for (final Layer layer : network.layersInForwardOrder())
         {
             if (layer instanceof BatchNormalization batchNorm)
             {
@@ -177,20 +179,23 @@ public final class SyncBatchNorm
     }
 
     /** The flat gradient ranges whose contribution changes, from the updater's view of the parameters. */
-    private static List<Contribution> contributions(final MultiLayerNetwork network, final List<Layer> synced,
+    private static List<Contribution> contributions(final NetworkModel network, final List<Layer> synced,
         final Collective collective)
     {
         final List<Contribution> contributions = new ArrayList<>();
         final float syncedFactor = collective.rank() == 0 ? 1f : 0f;
         final float averagedFactor = 1f / collective.worldSize();
-        for (final UpdaterBlock block : ((BaseMultiLayerUpdater<?>)network.getUpdater()).getUpdaterBlocks())
+        for (final UpdaterBlock block : ((BaseMultiLayerUpdater<?>)network.updater(true)).getUpdaterBlocks())
         {
             for (final UpdaterBlock.ParamState param : block.getLayersAndVariablesInBlock())
             {
                 final Trainable layer = param.getLayer();
                 if (!layer.updaterDivideByMinibatch(param.getParamName()))
                 {
-                    final boolean isSynced = synced.stream().anyMatch(s -> s == layer);
+                    // a graph's updater holds its layers' vertices, a MultiLayerNetwork's the layers themselves
+                    final Trainable own = layer instanceof GraphVertex vertex && vertex.hasLayer() ? vertex.getLayer() :
+                        layer;
+                    final boolean isSynced = synced.stream().anyMatch(s -> s == own);
                     if (!isSynced && collective.rank() == 0)
                     {
                         LOG.warn("Layer {} parameter {}: not divided by the minibatch and not synchronized; its " +

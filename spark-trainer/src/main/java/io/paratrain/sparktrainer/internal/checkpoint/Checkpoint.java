@@ -1,6 +1,7 @@
 package io.paratrain.sparktrainer.internal.checkpoint;
 
 import io.paratrain.sparktrainer.internal.data.ExamplePlan;
+import io.paratrain.sparktrainer.internal.snapshot.ModelKind;
 import io.paratrain.sparktrainer.internal.snapshot.ModelSnapshot;
 import io.paratrain.sparktrainer.internal.snapshot.NetworkConfiguration;
 import io.paratrain.sparktrainer.internal.snapshot.SnapshotCodec;
@@ -23,7 +24,9 @@ import java.util.zip.CRC32C;
  * layers draw from it).
  * <p>
  * Binary layout: magic, version, the fields, then a CRC32C of all preceding bytes, so a truncated or corrupt file
- * is recognised rather than half-loaded.
+ * is recognised rather than half-loaded. Format 2 adds the model type (a byte: 0 MultiLayerNetwork, 1
+ * ComputationGraph) before the configuration's JSON; format 1, written before graphs were supported, is read as a
+ * MultiLayerNetwork.
  *
  * @param epoch       the epoch to continue in (== epochs when the fit is complete).
  * @param step        the next step within that epoch.
@@ -36,8 +39,9 @@ public record Checkpoint(int epoch, int step, long globalStep, ExamplePlan plan,
     long[] randomState)
 {
     private static final int MAGIC = 0x50544350; // "PTCP"
-    private static final int VERSION = 1;
-    /** Format 1 has always stored its float arrays big-endian. */
+    private static final int VERSION = 2;
+    private static final int VERSION_MULTI_LAYER_ONLY = 1;
+    /** Formats 1 and 2 store their float arrays big-endian. */
     private static final ByteOrder FLOAT_ORDER = ByteOrder.BIG_ENDIAN;
 
     public byte[] encode()
@@ -53,6 +57,7 @@ public record Checkpoint(int epoch, int step, long globalStep, ExamplePlan plan,
             out.writeLong(plan.totalExamples());
             out.writeInt(plan.workers());
             out.writeInt(plan.batchSizePerWorker());
+            out.writeByte(model.configuration().kind() == ModelKind.GRAPH ? 1 : 0);
             final byte[] json = model.configuration().json().getBytes(StandardCharsets.UTF_8);
             out.writeInt(json.length);
             out.write(json);
@@ -93,9 +98,10 @@ public record Checkpoint(int epoch, int step, long globalStep, ExamplePlan plan,
                 throw new CheckpointException(source + ": not a Paratrain checkpoint (bad magic number)");
             }
             final int version = in.readInt();
-            if (version != VERSION)
+            if (version != VERSION && version != VERSION_MULTI_LAYER_ONLY)
             {
-                throw new CheckpointException(source + ": checkpoint format " + version + ", expected " + VERSION);
+                throw new CheckpointException(source + ": checkpoint format " + version + ", expected " +
+                    VERSION_MULTI_LAYER_ONLY + " or " + VERSION);
             }
             final long stored = java.nio.ByteBuffer.wrap(bytes, bytes.length - 8, 8).getLong();
             if (stored != crc.getValue())
@@ -106,12 +112,14 @@ public record Checkpoint(int epoch, int step, long globalStep, ExamplePlan plan,
             final int step = in.readInt();
             final long globalStep = in.readLong();
             final ExamplePlan plan = new ExamplePlan(in.readLong(), in.readInt(), in.readInt());
+            final ModelKind kind = version == VERSION_MULTI_LAYER_ONLY ? ModelKind.MULTI_LAYER : modelKind(in.readByte(),
+                source);
             final byte[] json = new byte[in.readInt()];
             in.readFully(json);
             final float[] parameters = SnapshotCodec.readFloats(in, bytes.length, FLOAT_ORDER);
             final float[] updaterState = SnapshotCodec.readFloats(in, bytes.length, FLOAT_ORDER);
             final ModelSnapshot model = new ModelSnapshot(
-                NetworkConfiguration.ofJson(new String(json, StandardCharsets.UTF_8)), parameters, updaterState,
+                NetworkConfiguration.ofJson(kind, new String(json, StandardCharsets.UTF_8)), parameters, updaterState,
                 in.readInt(), in.readInt());
             final long[] random = new long[in.readInt()];
             for (int i = 0; i < random.length; i++)
@@ -128,5 +136,16 @@ public record Checkpoint(int epoch, int step, long globalStep, ExamplePlan plan,
             }
             throw new CheckpointException(source + ": unreadable checkpoint: " + ex, ex);
         }
+    }
+
+    private static ModelKind modelKind(final byte code, final String source)
+    {
+        return switch (code)
+        {
+            case 0 -> ModelKind.MULTI_LAYER;
+            case 1 -> ModelKind.GRAPH;
+            default -> throw new CheckpointException(source + ": unknown model type " + code +
+                " (0 MultiLayerNetwork, 1 ComputationGraph)");
+        };
     }
 }

@@ -3,11 +3,11 @@ package io.paratrain.sparktrainer.internal.checkpoint;
 import io.paratrain.sparktrainer.internal.data.ExamplePlan;
 import io.paratrain.sparktrainer.internal.snapshot.ModelSnapshot;
 import io.paratrain.sparktrainer.internal.snapshot.NetworkConfiguration;
+import io.paratrain.sparktrainer.internal.snapshot.NetworkModel;
 
 import io.paratrain.sparktrainer.CheckpointConfig;
 import io.paratrain.sparktrainer.exceptions.CheckpointException;
 import org.apache.hadoop.conf.Configuration;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.rng.Random;
 import org.nd4j.linalg.factory.Nd4j;
 import org.slf4j.Logger;
@@ -46,7 +46,7 @@ public final class ReplicaCheckpoints
      * and then turned it back into JSON.
      */
     private NetworkConfiguration checkpointConfiguration;
-    private Supplier<MultiLayerNetwork> model;
+    private Supplier<NetworkModel> model;
 
     /** {@code config} null: no checkpoints, every call is a no-op. */
     public ReplicaCheckpoints(final CheckpointConfig config, final ExamplePlan plan, final CheckpointGroup group,
@@ -64,7 +64,7 @@ public final class ReplicaCheckpoints
      * Loads the newest valid checkpoint into the replica when asked to ({@code --resume}) or when Spark retries the
      * stage ({@code retriedAttempt}) into {@code network}; rank 0 chooses it and the others read the same file.
      */
-    public Position resume(final boolean retriedAttempt, final MultiLayerNetwork network)
+    public Position resume(final boolean retriedAttempt, final NetworkModel network)
     {
         if (store == null || (!config.resume() && !retriedAttempt))
         {
@@ -81,6 +81,13 @@ public final class ReplicaCheckpoints
                 refusal = "checkpoint " + CheckpointStore.fileName(checkpoint.globalStep()) + " in " + store +
                     " was written for " + checkpoint.plan() + ", this fit has " + plan + ": resume with the same " +
                     "data, workers and batch size, or use another checkpoint folder";
+                chosen = REFUSED;
+            }
+            else if (checkpoint != null && checkpoint.model().configuration().kind() != network.kind())
+            {
+                refusal = "checkpoint " + CheckpointStore.fileName(checkpoint.globalStep()) + " in " + store +
+                    " holds a " + checkpoint.model().configuration().kind() + " model, this fit trains a " +
+                    network.kind() + " model: use another checkpoint folder";
                 chosen = REFUSED;
             }
             else if (checkpoint != null)
@@ -120,7 +127,7 @@ public final class ReplicaCheckpoints
      * rank of the group calls it: completing a sharded updater state, or gathering a split model's slices, is a
      * collective operation). Only rank 0's result is written.
      */
-    public void source(final Supplier<MultiLayerNetwork> model)
+    public void source(final Supplier<NetworkModel> model)
     {
         this.model = model;
     }
@@ -148,7 +155,7 @@ public final class ReplicaCheckpoints
     private void write(final int epoch, final int step, final long stepsDone)
     {
         final long startNs = System.nanoTime();
-        final MultiLayerNetwork network = model.get();
+        final NetworkModel network = model.get();
         final Random random = Nd4j.getRandom();
         final byte[][] states = group.allGather(ByteBuffer.allocate(16).putLong(random.rootState())
             .putLong(random.nodeState()).array());
@@ -165,7 +172,7 @@ public final class ReplicaCheckpoints
         }
         if (checkpointConfiguration == null)
         {
-            checkpointConfiguration = NetworkConfiguration.ofJson(network.getLayerWiseConfigurations().toJson());
+            checkpointConfiguration = NetworkConfiguration.ofJson(network.kind(), network.configurationJson());
         }
         store.write(new Checkpoint(epoch, step, stepsDone, plan, ModelSnapshot.of(network, checkpointConfiguration),
             randomState));

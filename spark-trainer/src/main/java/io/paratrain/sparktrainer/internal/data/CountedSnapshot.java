@@ -1,6 +1,7 @@
 package io.paratrain.sparktrainer.internal.data;
 
 import io.paratrain.sparktrainer.internal.snapshot.ModelSnapshot;
+import io.paratrain.sparktrainer.internal.snapshot.NetworkModel;
 
 import org.apache.spark.api.java.JavaFutureAction;
 import org.apache.spark.api.java.JavaRDD;
@@ -20,11 +21,17 @@ public record CountedSnapshot(ModelSnapshot snapshot, List<PartitionShape> parti
     /** The counting job is cancelled when the snapshot fails (say, the network is not initialised). */
     public static CountedSnapshot take(final MultiLayerNetwork network, final JavaRDD<DataSet> data)
     {
+        return take(NetworkModel.of(network), data);
+    }
+
+    /** The counting job is cancelled when the snapshot fails. */
+    public static CountedSnapshot take(final NetworkModel network, final JavaRDD<DataSet> data)
+    {
         final JavaFutureAction<List<long[]>> counting = ExampleRouting.describePartitionsAsync(data);
         final ModelSnapshot snapshot;
         try
         {
-            snapshot = ModelSnapshot.of(network);
+            snapshot = ModelSnapshot.of(network, null);
         }
         catch (final RuntimeException ex)
         {

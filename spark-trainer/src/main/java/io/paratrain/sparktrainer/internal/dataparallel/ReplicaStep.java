@@ -3,7 +3,7 @@ package io.paratrain.sparktrainer.internal.dataparallel;
 import io.paratrain.gradientsharing.Collective;
 import io.paratrain.gradientsharing.ReduceOp;
 import io.paratrain.sparktrainer.internal.batchnorm.SyncBatchNorm;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import io.paratrain.sparktrainer.internal.snapshot.NetworkModel;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
@@ -24,10 +24,13 @@ import org.nd4j.linalg.dataset.DataSet;
  * <p>
  * BatchNormalization layers normalize with the statistics of the global batch ({@link SyncBatchNorm}, installed
  * in this replica's network), so that they too train as one process at batch r.
+ * <p>
+ * The same for both of DL4J's model types ({@link NetworkModel}): a ComputationGraph's {@code fit(DataSet)} runs
+ * the same solver step (gradient sum, updater with the batch size, subtract, iteration + 1, constraints).
  */
 public final class ReplicaStep
 {
-    private final MultiLayerNetwork network;
+    private final NetworkModel network;
     private final Collective collective;
     private final float[] lossSum = new float[1];
     private final LayerWorkspaceMgr workspaces = LayerWorkspaceMgr.noWorkspaces();
@@ -40,7 +43,7 @@ public final class ReplicaStep
      * @param sharded the replica's share of a sharded optimizer step, or null to run DL4J's whole update on every
      *                replica.
      */
-    public ReplicaStep(final MultiLayerNetwork network, final Collective collective, final ShardedUpdate sharded)
+    public ReplicaStep(final NetworkModel network, final Collective collective, final ShardedUpdate sharded)
     {
         this.network = network;
         this.collective = collective;
@@ -57,21 +60,10 @@ public final class ReplicaStep
      */
     public double run(final DataSet local, final int globalExamples)
     {
-        final INDArray gradient = network.getFlattenedGradients();
+        final INDArray gradient = network.flattenedGradients();
         if (local != null)
         {
-            network.setInput(local.getFeatures());
-            network.setLabels(local.getLabels());
-            // as MultiLayerNetwork.fit(DataSet) does: the masks of variable-length time series (null when none)
-            network.setLayerMaskArrays(local.getFeaturesMaskArray(), local.getLabelsMaskArray());
-            try
-            {
-                computeGradientAndScore();
-            }
-            finally
-            {
-                network.clearLayerMaskArrays();
-            }
+            computeGradientAndScore(local);
             lossSum[0] = (float)(network.score() * local.numExamples());
             if (batchNorm != null)
             {
@@ -87,8 +79,8 @@ public final class ReplicaStep
             gradient.assign(0); // takes part with a zero contribution (only in a final step smaller than N)
             lossSum[0] = 0;
         }
-        final int iteration = network.getIterationCount();
-        final int epoch = network.getEpochCount();
+        final int iteration = network.iterationCount();
+        final int epoch = network.epochCount();
         if (sharded != null)
         {
             final long startNs = System.nanoTime();
@@ -106,7 +98,7 @@ public final class ReplicaStep
             collective.allReduce(gradient, ReduceOp.SUM);
             collective.allReduce(lossSum, ReduceOp.SUM);
             communicationMs = (System.nanoTime() - startNs) / 1e6;
-            network.getUpdater().update(network, network.gradient(), iteration, epoch, globalExamples, workspaces);
+            network.update(iteration, epoch, globalExamples, workspaces);
             network.params().subi(gradient);
         }
         network.setIterationCount(iteration + 1);
@@ -115,16 +107,16 @@ public final class ReplicaStep
         return lossSum[0] / globalExamples;
     }
 
-    private void computeGradientAndScore()
+    private void computeGradientAndScore(final DataSet local)
     {
         if (batchNorm == null)
         {
-            network.computeGradientAndScore();
+            network.computeGradientAndScore(local);
             return;
         }
         try
         {
-            network.computeGradientAndScore();
+            network.computeGradientAndScore(local);
         }
         catch (final RuntimeException e)
         {

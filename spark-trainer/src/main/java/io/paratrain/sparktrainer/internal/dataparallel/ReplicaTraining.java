@@ -6,7 +6,7 @@ import io.paratrain.sparktrainer.internal.fit.RankStart;
 import io.paratrain.sparktrainer.internal.fit.RankTraining;
 import io.paratrain.sparktrainer.internal.snapshot.ModelSnapshot;
 import io.paratrain.sparktrainer.internal.snapshot.NetworkConfiguration;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import io.paratrain.sparktrainer.internal.snapshot.NetworkModel;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.slf4j.Logger;
@@ -20,7 +20,7 @@ final class ReplicaTraining implements RankTraining
 {
     private static final Logger LOG = LoggerFactory.getLogger(ReplicaTraining.class);
 
-    private final MultiLayerNetwork network;
+    private final NetworkModel network;
     private final Collective collective;
     private final NetworkConfiguration configuration;
     private final int rank;
@@ -47,8 +47,7 @@ final class ReplicaTraining implements RankTraining
     @Override
     public void beginEpoch(final int epoch)
     {
-        final long seed = network.getLayerWiseConfigurations().getConf(0).getSeed();
-        Nd4j.getRandom().setSeed((seed * 1_000_003L + rank) * 1_000_033L + network.getEpochCount());
+        Nd4j.getRandom().setSeed((network.seed() * 1_000_003L + rank) * 1_000_033L + network.epochCount());
     }
 
     @Override
@@ -79,7 +78,7 @@ final class ReplicaTraining implements RankTraining
     }
 
     @Override
-    public MultiLayerNetwork checkpointModel()
+    public NetworkModel checkpointModel()
     {
         replicaStep.syncUpdaterState(); // the sharded step leaves each replica 1/N of the updater state
         return network;

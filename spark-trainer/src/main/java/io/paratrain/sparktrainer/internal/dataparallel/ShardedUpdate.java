@@ -7,7 +7,7 @@ import org.deeplearning4j.nn.api.Trainable;
 import org.deeplearning4j.nn.api.TrainingConfig;
 import org.deeplearning4j.nn.api.Updater;
 import org.deeplearning4j.nn.conf.GradientNormalization;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import io.paratrain.sparktrainer.internal.snapshot.NetworkModel;
 import org.deeplearning4j.nn.updater.BaseMultiLayerUpdater;
 import org.deeplearning4j.nn.updater.UpdaterBlock;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -37,7 +37,7 @@ import java.util.List;
  */
 public final class ShardedUpdate
 {
-    private final MultiLayerNetwork network;
+    private final NetworkModel network;
     private final Collective collective;
     private final List<Piece> pieces = new ArrayList<>();
     private final Collective.Segment owned;
@@ -52,15 +52,15 @@ public final class ShardedUpdate
     {
     }
 
-    private ShardedUpdate(final MultiLayerNetwork network, final Collective collective)
+    private ShardedUpdate(final NetworkModel network, final Collective collective)
     {
         this.network = network;
         this.collective = collective;
         final INDArray params = network.params();
-        final INDArray gradient = network.getFlattenedGradients();
+        final INDArray gradient = network.flattenedGradients();
         this.owned = collective.ownedSegment(params.length());
-        final boolean miniBatch = network.conf().isMiniBatch();
-        for (final UpdaterBlock block : ((BaseMultiLayerUpdater<?>)network.getUpdater()).getUpdaterBlocks())
+        final boolean miniBatch = network.isMiniBatch();
+        for (final UpdaterBlock block : ((BaseMultiLayerUpdater<?>)network.updater(true)).getUpdaterBlocks())
         {
             for (final UpdaterBlock.ParamState param : block.getLayersAndVariablesInBlock())
             {
@@ -91,25 +91,30 @@ public final class ShardedUpdate
      * A sharded update for {@code network} (initialised, its updater state as training continues from), or null
      * when it cannot be sharded; then {@code reasons} holds why.
      */
-    public static ShardedUpdate createIfSupported(final MultiLayerNetwork network, final Collective collective,
+    public static ShardedUpdate createIfSupported(final NetworkModel network, final Collective collective,
         final List<String> reasons)
     {
         reasons.addAll(supportFor(network));
         return reasons.isEmpty() ? new ShardedUpdate(network, collective) : null;
     }
 
-    /** Why the network's update cannot be sharded; empty when it can. */
-    public static List<String> supportFor(final MultiLayerNetwork network)
+    /**
+     * Why the network's update cannot be sharded; empty when it can. A ComputationGraph's updater
+     * ({@code ComputationGraphUpdater}) has the same blocks as a MultiLayerNetwork's, over the flat views in the
+     * graph's topological order, so the same conditions apply to both.
+     */
+    public static List<String> supportFor(final NetworkModel network)
     {
         final List<String> reasons = new ArrayList<>(); // one line per problem and layer (distinct below)
         if (network.params().dataType() != DataType.FLOAT)
         {
             reasons.add("parameters are " + network.params().dataType());
         }
-        final Updater updater = network.getUpdater();
+        final Updater updater = network.updater(true);
         if (!(updater instanceof BaseMultiLayerUpdater<?> multi))
         {
-            reasons.add("updater " + updater.getClass().getSimpleName() + " is not DL4J's MultiLayerUpdater");
+            reasons.add("updater " + updater.getClass().getSimpleName() + " is not DL4J's MultiLayerUpdater or " +
+                "ComputationGraphUpdater");
             return reasons;
         }
         for (final UpdaterBlock block : multi.getUpdaterBlocks())
@@ -179,7 +184,7 @@ public final class ShardedUpdate
                 piece.networkState().get(c).assign(piece.updater().stateComponent(c));
             }
         }
-        final List<UpdaterBlock> blocks = ((BaseMultiLayerUpdater<?>)network.getUpdater()).getUpdaterBlocks();
+        final List<UpdaterBlock> blocks = ((BaseMultiLayerUpdater<?>)network.updater(true)).getUpdaterBlocks();
         final int components = blocks.stream().mapToInt(ShardedUpdate::components).max().orElse(0);
         final long length = network.params().length();
         for (int c = 0; c < components; c++)

@@ -18,6 +18,7 @@ import io.paratrain.sparktrainer.internal.driver.ModelSender;
 import io.paratrain.sparktrainer.internal.driver.ProgressServer;
 import io.paratrain.sparktrainer.internal.driver.SameJvmHandoff;
 import io.paratrain.sparktrainer.internal.snapshot.ModelSnapshot;
+import io.paratrain.sparktrainer.internal.snapshot.NetworkModel;
 import io.paratrain.sparktrainer.internal.snapshot.SnapshotBroadcast;
 import io.paratrain.sparktrainer.internal.stage.BarrierRing;
 import io.paratrain.sparktrainer.internal.stage.BarrierSlots;
@@ -26,7 +27,6 @@ import io.paratrain.sparktrainer.internal.stage.BarrierTimers;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.util.LongAccumulator;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.dataset.DataSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -69,7 +69,7 @@ public final class BarrierFit
     }
 
     /** Trains {@code network} in place on {@code data} (DataSets of any minibatch size, in RDD order). */
-    public TrainingSummary fit(final MultiLayerNetwork network, final JavaRDD<DataSet> data)
+    public TrainingSummary fit(final NetworkModel network, final JavaRDD<DataSet> data)
     {
         BarrierTimers.releaseWhenStopped(sc.sc());
         final long sessionId = new SecureRandom().nextLong() | 1L;
@@ -89,7 +89,7 @@ public final class BarrierFit
         }
     }
 
-    private TrainingSummary fit(final MultiLayerNetwork network, final JavaRDD<DataSet> data, final long sessionId)
+    private TrainingSummary fit(final NetworkModel network, final JavaRDD<DataSet> data, final long sessionId)
     {
         final long planStartNs = System.nanoTime();
         // before the counting job: local mode fails at once, a cluster's executors join meanwhile
@@ -111,7 +111,7 @@ public final class BarrierFit
             (System.nanoTime() - planStartNs) / 1_000_000, direct != null ?
             "examples exchanged over the ring from the data's own partitions" :
             "examples routed through a Spark shuffle");
-        CheckpointSeries.prepare(settings.checkpoint(), plan, sc.hadoopConfiguration());
+        CheckpointSeries.prepare(settings.checkpoint(), plan, network.kind(), sc.hadoopConfiguration());
 
         final ModelSnapshot initial = start.snapshot();
         final ChannelKey channelKey = ChannelKey.forFit(sc.getConf(), sc.sc().applicationId(),

@@ -22,7 +22,7 @@ import io.paratrain.sparktrainer.internal.stage.BarrierRing;
 import io.paratrain.sparktrainer.internal.stage.ResourceBinding;
 import org.apache.spark.BarrierTaskContext;
 import org.apache.spark.util.LongAccumulator;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import io.paratrain.sparktrainer.internal.snapshot.NetworkModel;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.slf4j.Logger;
@@ -145,7 +145,7 @@ public final class BarrierScope implements Serializable
             // The model is rebuilt on a thread of its own while this one connects the ring and exchanges the
             // examples (the restore takes 120-200 ms per task; with two replicas on 2 cores the overlap is partial:
             // the exchange slows down beside it).
-            final BackgroundWork<MultiLayerNetwork> restoring = layout.holdsWholeModel(rank) ?
+            final BackgroundWork<NetworkModel> restoring = layout.holdsWholeModel(rank) ?
                 restoreInBackground(rank, attempt) : null;
             try (Collective collective = ring.connect();
                 ProgressReporter progress = new ProgressReporter(rank == 0 ? progressAddress : null, progressToken,
@@ -154,7 +154,7 @@ public final class BarrierScope implements Serializable
                 final long ringReadyNs = System.nanoTime();
                 final DataSet[] batches = routedBatches != null ? routedBatches : exchanged.apply(collective);
                 final long examplesReadyNs = System.nanoTime();
-                final MultiLayerNetwork network = restoring == null ? null :
+                final NetworkModel network = restoring == null ? null :
                     restoring.await(settings.collectiveTimeoutMs());
                 LOG.info("Rank {} of {} ready: data {} ms, ring {} ms more{}, model {} ms more", rank, worldSize,
                     (dataReadyNs - startNs) / 1_000_000, (ringReadyNs - dataReadyNs) / 1_000_000,
@@ -233,13 +233,13 @@ public final class BarrierScope implements Serializable
     }
 
     /** Restores the starting model on a daemon thread bound to this task's device. */
-    private BackgroundWork<MultiLayerNetwork> restoreInBackground(final int rank, final int attempt)
+    private BackgroundWork<NetworkModel> restoreInBackground(final int rank, final int attempt)
     {
         final int device = Nd4j.getAffinityManager().getDeviceForCurrentThread();
         return BackgroundWork.start("paratrain-restore-" + rank, "restoring the initial model", rank, () ->
         {
             Nd4j.getAffinityManager().unsafeSetDevice(device);
-            return startingModel(attempt).restore();
+            return startingModel(attempt).restoreModel();
         });
     }
 }

@@ -2,7 +2,7 @@ package io.paratrain.sparktrainer.internal.fit;
 
 import io.paratrain.gradientsharing.Collective;
 import io.paratrain.sparktrainer.internal.snapshot.NetworkConfiguration;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import io.paratrain.sparktrainer.internal.snapshot.NetworkModel;
 
 /**
  * What a rank starts from, handed to {@link Layout#start}.
@@ -12,7 +12,7 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
  * @param configuration the model's configuration, also on ranks without the network.
  * @param settings      the fit's settings.
  */
-public record RankStart(int rank, int worldSize, Collective collective, MultiLayerNetwork network,
+public record RankStart(int rank, int worldSize, Collective collective, NetworkModel network,
     NetworkConfiguration configuration, FitSettings settings)
 {
 }

@@ -1,7 +1,7 @@
 package io.paratrain.sparktrainer.internal.fit;
 
 import io.paratrain.sparktrainer.internal.snapshot.ModelSnapshot;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import io.paratrain.sparktrainer.internal.snapshot.NetworkModel;
 import org.nd4j.linalg.dataset.DataSet;
 
 /**
@@ -40,7 +40,7 @@ public interface RankTraining
      * The whole model with its complete updater state, to checkpoint. Every driving rank calls it at the same
      * step (it may be a collective operation); only rank 0's result is written.
      */
-    MultiLayerNetwork checkpointModel();
+    NetworkModel checkpointModel();
 
     /** A following rank: serves rank 0's next command; false once rank 0 has finished. */
     default boolean followOne()

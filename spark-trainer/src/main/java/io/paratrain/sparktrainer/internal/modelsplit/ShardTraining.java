@@ -6,6 +6,7 @@ import io.paratrain.sparktrainer.internal.fit.RankStart;
 import io.paratrain.sparktrainer.internal.fit.RankTraining;
 import io.paratrain.sparktrainer.internal.snapshot.ModelSnapshot;
 import io.paratrain.sparktrainer.internal.snapshot.NetworkConfiguration;
+import io.paratrain.sparktrainer.internal.snapshot.NetworkModel;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.dataset.DataSet;
 import org.slf4j.Logger;
@@ -25,7 +26,8 @@ public class ShardTraining implements RankTraining
     public ShardTraining(final RankStart start, final SplitConfig split)
     {
         this.configuration = start.configuration();
-        this.splitRank = start.rank() == 0 ? new SplitRank(start.collective(), start.network(), split) :
+        this.splitRank = start.rank() == 0 ? new SplitRank(start.collective(), (MultiLayerNetwork)start.network()
+            .network(), split) :
             SplitRank.shard(start.collective(), configuration.build(), split);
         LOG.info("Shard {} of {} ready (split layers {})", start.rank(), start.worldSize(), split.splitLayers());
     }
@@ -51,9 +53,9 @@ public class ShardTraining implements RankTraining
 
     /** A gather of every shard's slices (the shards serve it), after which training continues. */
     @Override
-    public MultiLayerNetwork checkpointModel()
+    public NetworkModel checkpointModel()
     {
-        return splitRank.snapshot();
+        return NetworkModel.of(splitRank.snapshot());
     }
 
     @Override

@@ -3,6 +3,7 @@ package io.paratrain.sparktrainer.internal.snapshot;
 import io.paratrain.gradientsharing.Nd4jMemory;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import org.deeplearning4j.nn.api.Updater;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -16,8 +17,8 @@ import java.nio.ByteBuffer;
 
 /**
  * Everything that makes two replicas identical: configuration, parameters, updater state and the iteration and
- * epoch counters the updater's schedules read. Shipped to the replicas at the start of a fit and back from rank 0
- * at its end.
+ * epoch counters the updater's schedules read, of a MultiLayerNetwork or a ComputationGraph (the configuration
+ * says which). Shipped to the replicas at the start of a fit and back from rank 0 at its end.
  *
  * @param updaterState null when the network has no updater yet (it has not trained) or its updater keeps no state:
  *                     a network restored from it then starts from its updater's initial state.
@@ -31,7 +32,12 @@ public record ModelSnapshot(
 {
     public static ModelSnapshot of(final MultiLayerNetwork network)
     {
-        return of(network, null);
+        return of(NetworkModel.of(network), null);
+    }
+
+    public static ModelSnapshot of(final ComputationGraph graph)
+    {
+        return of(NetworkModel.of(graph), null);
     }
 
     /**
@@ -39,6 +45,14 @@ public record ModelSnapshot(
      *                      configuration it was built from), or null to copy it from the network.
      */
     public static ModelSnapshot of(final MultiLayerNetwork network, final NetworkConfiguration configuration)
+    {
+        return of(NetworkModel.of(network), configuration);
+    }
+
+    /**
+     * @param configuration the model's configuration when the caller has it already, or null to copy it.
+     */
+    public static ModelSnapshot of(final NetworkModel network, final NetworkConfiguration configuration)
     {
         if (network.params() == null)
         {
@@ -51,14 +65,13 @@ public record ModelSnapshot(
         }
         // A network that has not trained yet has no updater: its replicas create the same initial state
         // themselves. Creating it here would cost the fit's start ~200 ms in a fresh JVM and 2x the bytes shipped.
-        final Updater updater = network.getUpdater(false);
+        final Updater updater = network.updater(false);
         final INDArray state = updater == null ? null : updater.getStateViewArray();
-        return new ModelSnapshot(configuration != null ? configuration :
-            NetworkConfiguration.of(network.getLayerWiseConfigurations()),
+        return new ModelSnapshot(configuration != null ? configuration : network.configuration(),
             floats(network.params()),
             state == null ? null : floats(state.castTo(DataType.FLOAT)),
-            network.getIterationCount(),
-            network.getEpochCount());
+            network.iterationCount(),
+            network.epochCount());
     }
 
     /**
@@ -101,25 +114,50 @@ public record ModelSnapshot(
         Nd4jMemory.markHostWritten(target);
     }
 
-    /** A new network in this state. */
+    /** A new network in this state; for a snapshot of a MultiLayerNetwork. */
     public MultiLayerNetwork restore()
     {
         final MultiLayerNetwork network = new MultiLayerNetwork(configuration.build());
         network.init(Nd4j.createFromArray(parameters).reshape(1, parameters.length), false);
-        applyCountersAndState(network);
+        applyCountersAndState(NetworkModel.of(network));
         return network;
+    }
+
+    /** A new model of the snapshot's type in this state. */
+    public NetworkModel restoreModel()
+    {
+        if (configuration.kind() == ModelKind.MULTI_LAYER)
+        {
+            return NetworkModel.of(restore());
+        }
+        final ComputationGraph graph = new ComputationGraph(configuration.buildGraph());
+        graph.init(Nd4j.createFromArray(parameters).reshape(1, parameters.length), false);
+        final NetworkModel model = NetworkModel.of(graph);
+        applyCountersAndState(model);
+        return model;
     }
 
     /** Puts this state into an existing network of the same configuration. */
     public void applyTo(final MultiLayerNetwork network)
     {
+        applyTo(NetworkModel.of(network));
+    }
+
+    /** Puts this state into an existing model of the same type and configuration. */
+    public void applyTo(final NetworkModel network)
+    {
+        if (network.kind() != configuration.kind())
+        {
+            throw new IllegalArgumentException("a snapshot of a " + configuration.kind() + " model cannot be " +
+                "applied to a " + network.kind() + " model");
+        }
         copyInto(parameters, network.params());
         applyCountersAndState(network);
     }
 
-    private void applyCountersAndState(final MultiLayerNetwork network)
+    private void applyCountersAndState(final NetworkModel network)
     {
-        final INDArray state = network.getUpdater().getStateViewArray();
+        final INDArray state = network.updater(true).getStateViewArray();
         if (state != null && updaterState != null)
         {
             copyInto(updaterState, state);

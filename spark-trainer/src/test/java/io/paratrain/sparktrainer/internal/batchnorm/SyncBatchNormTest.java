@@ -1,5 +1,6 @@
 package io.paratrain.sparktrainer.internal.batchnorm;
 
+import io.paratrain.sparktrainer.internal.snapshot.NetworkModel;
 import io.paratrain.gradientsharing.Collective;
 import io.paratrain.gradientsharing.TestRing;
 import io.paratrain.gradientsharing.Transport;
@@ -13,6 +14,7 @@ import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayerWithBackprop;
 import org.deeplearning4j.nn.gradient.Gradient;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.params.BatchNormalizationParamInitializer;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
@@ -147,7 +149,7 @@ class SyncBatchNormTest
             final List<float[]> contributions = ring.onEveryRank(rank ->
             {
                 final MultiLayerNetwork replica = network.clone();
-                final SyncBatchNorm batchNorm = SyncBatchNorm.installIfNeeded(replica, ring.ranks.get(rank));
+                final SyncBatchNorm batchNorm = SyncBatchNorm.installIfNeeded(NetworkModel.of(replica), ring.ranks.get(rank));
                 final INDArray gradient = replica.getFlattenedGradients(); // made with the replica's updater
                 gradient.assign(3);
                 batchNorm.prepareContribution(gradient);
@@ -160,6 +162,48 @@ class SyncBatchNormTest
                 System.arraycopy(wrapped, 0, expected, 0, wrapped.length);
                 Arrays.fill(expected, 4 * CHANNELS, 6 * CHANNELS, 3f);                    // gamma, beta
                 Arrays.fill(expected, 6 * CHANNELS, 8 * CHANNELS, rank == 0 ? 3f : 0f);   // running statistics
+                assertArrayEquals(expected, contributions.get(rank), "rank " + rank);
+            }
+        }
+    }
+
+    /**
+     * In a ComputationGraph the updater's blocks hold the layers' vertices, not the layers: the synchronized layer's
+     * running statistics still come from rank 0 alone (not averaged as an unsynchronized layer's would be). A chain
+     * in -> dense (2 x 3, no bias) -> bn (3) -> out (3 x 2 + 2): flat gradient [dense W 6 | gamma 3, beta 3, mean 3,
+     * log10 std 3 | out W 6, b 2] in topological order.
+     */
+    @org.junit.jupiter.api.Test
+    void inAGraphTooTheRunningStatisticsComeFromRankZero() throws Exception
+    {
+        final ComputationGraph graph = new ComputationGraph(new NeuralNetConfiguration.Builder()
+            .dataType(DataType.FLOAT)
+            .graphBuilder()
+            .addInputs("in")
+            .addLayer("dense", new DenseLayer.Builder().nIn(2).nOut(CHANNELS).hasBias(false).build(), "in")
+            .addLayer("bn", new BatchNormalization.Builder().nOut(CHANNELS).build(), "dense")
+            .addLayer("out", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(CHANNELS).nOut(2)
+                .activation(Activation.SOFTMAX).build(), "bn")
+            .setOutputs("out")
+            .build());
+        graph.init();
+        graph.getUpdater();
+        try (TestRing ring = TestRing.connect(TestRing.config(driverBase, Transport.AUTO).build(), 2))
+        {
+            final List<float[]> contributions = ring.onEveryRank(rank ->
+            {
+                final NetworkModel replica = NetworkModel.of(graph.clone());
+                final SyncBatchNorm batchNorm = SyncBatchNorm.installIfNeeded(replica, ring.ranks.get(rank));
+                final INDArray gradient = replica.flattenedGradients();
+                gradient.assign(3);
+                batchNorm.prepareContribution(gradient);
+                return gradient.toFloatVector();
+            });
+            for (int rank = 0; rank < 2; rank++)
+            {
+                final float[] expected = new float[6 + 4 * CHANNELS + 8];
+                Arrays.fill(expected, 3f);
+                Arrays.fill(expected, 6 + 2 * CHANNELS, 6 + 4 * CHANNELS, rank == 0 ? 3f : 0f); // running statistics
                 assertArrayEquals(expected, contributions.get(rank), "rank " + rank);
             }
         }
@@ -186,7 +230,7 @@ class SyncBatchNormTest
         try (TestRing ring = TestRing.connect(TestRing.config(driverBase, Transport.AUTO).timeoutMs(1_500).build(), 2))
         {
             final List<Throwable> failures = ring.failuresOnEveryRank(rank -> rank == 0
-                ? new ReplicaStep(network, ring.ranks.get(0), null).run(batch, 8) : null);
+                ? new ReplicaStep(NetworkModel.of(network), ring.ranks.get(0), null).run(batch, 8) : null);
             final CollectiveTimeoutException timeout = assertInstanceOf(CollectiveTimeoutException.class,
                 failures.get(0));
             assertEquals(1, timeout.peerRank(), timeout.getMessage());
@@ -203,7 +247,7 @@ class SyncBatchNormTest
         final INDArray gradientIn, final int[] slices)
     {
         final MultiLayerNetwork network = reference.clone();
-        final SyncBatchNorm batchNorm = SyncBatchNorm.installIfNeeded(network, collective);
+        final SyncBatchNorm batchNorm = SyncBatchNorm.installIfNeeded(NetworkModel.of(network), collective);
         int from = 0;
         for (int r = 0; r < collective.rank(); r++)
         {

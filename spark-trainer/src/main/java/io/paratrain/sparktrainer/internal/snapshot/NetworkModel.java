@@ -1,0 +1,98 @@
+package io.paratrain.sparktrainer.internal.snapshot;
+
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.api.Updater;
+import org.deeplearning4j.nn.gradient.Gradient;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+
+import java.util.List;
+
+/**
+ * What data-parallel training needs of a DL4J model, for both of DL4J's model types ({@link MultiLayerNetwork},
+ * {@link ComputationGraph} with one input and one output), so that the replica's step, the sharded update,
+ * synchronized batch normalization, snapshots and checkpoints are written once. Both types keep their parameters,
+ * gradients and updater state in flat views laid out in the same order as their updater's blocks.
+ */
+public sealed interface NetworkModel permits MultiLayerModel, GraphModel
+{
+    static NetworkModel of(final MultiLayerNetwork network)
+    {
+        return new MultiLayerModel(network);
+    }
+
+    /** Refuses graphs with several inputs or outputs: a DataSet feeds one of each. */
+    static NetworkModel of(final ComputationGraph graph)
+    {
+        return new GraphModel(graph);
+    }
+
+    ModelKind kind();
+
+    /** The DL4J object itself. */
+    Object network();
+
+    /** The flat parameter vector (a view that training updates in place); null before {@code init()}. */
+    INDArray params();
+
+    /** The flat gradient view that {@link #computeGradientAndScore} fills. */
+    INDArray flattenedGradients();
+
+    /** The per-parameter gradient views of the last {@link #computeGradientAndScore}. */
+    Gradient gradient();
+
+    /** Mean loss of the last {@link #computeGradientAndScore} over its examples (with regularization). */
+    double score();
+
+    /**
+     * Forward and backward pass on {@code examples} with their feature and label masks (as DL4J's own
+     * {@code fit(DataSet)} sets them), leaving the gradient SUM over the examples in {@link #flattenedGradients}.
+     */
+    void computeGradientAndScore(DataSet examples);
+
+    /** DL4J's updater, created when absent and {@code create}; null when absent and not {@code create}. */
+    Updater updater(boolean create);
+
+    /** DL4J's updater step on {@link #gradient}: divides by {@code batchSize}, regularizes, applies the updater. */
+    void update(int iteration, int epoch, int batchSize, LayerWorkspaceMgr workspaces);
+
+    /** Whether the updater divides gradients by the minibatch size (DL4J's {@code miniBatch}, default true). */
+    boolean isMiniBatch();
+
+    int iterationCount();
+
+    void setIterationCount(int iterationCount);
+
+    int epochCount();
+
+    void setEpochCount(int epochCount);
+
+    /** At the end of an epoch, as DL4J's iterator fits do. */
+    void incrementEpochCount();
+
+    void applyConstraints(int iteration, int epoch);
+
+    /** Drops the activations and inputs the last pass kept in the layers. */
+    void clearLayersStates();
+
+    /** The layers in the order of the forward pass (a graph's topological order); backward is the reverse. */
+    List<Layer> layersInForwardOrder();
+
+    /** Inference output for {@code examples}, with their masks (as DL4J's {@code evaluate}). */
+    INDArray output(DataSet examples);
+
+    /** Width of the (single) output layer: the number of classes for a classifier. */
+    int outputSize();
+
+    /** The seed of the model's configuration. */
+    long seed();
+
+    /** A copy of the configuration as it is now. */
+    NetworkConfiguration configuration();
+
+    /** The configuration as DL4J JSON. */
+    String configurationJson();
+}
