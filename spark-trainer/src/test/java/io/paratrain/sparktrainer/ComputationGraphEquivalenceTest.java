@@ -156,7 +156,7 @@ class ComputationGraphEquivalenceTest
             reference.fit(batch);
         }
         reference.incrementEpochCount();
-        final AllReduceTrainingMaster master = new AllReduceTrainingMaster(TrainerConfig.builder()
+        final AllReduceTrainingMaster master = new AllReduceTrainingMaster(TrainerConfig.builder().epochs(1)
             .workers(2).batchSizePerWorker(16).checksumEverySteps(1).build());
         final SparkComputationGraph spark = new SparkComputationGraph(SPARK.sc(), initial, master);
         final ComputationGraph trained = spark.fit(SPARK.sc().parallelize(Networks.minibatches(examples, 10), 2));
@@ -194,7 +194,7 @@ class ComputationGraphEquivalenceTest
             }
         }
         final Evaluation local = graph.evaluate(new ListDataSetIterator<>(Networks.minibatches(examples, 64)));
-        final Evaluation distributed = new DataParallelTrainer(SPARK.sc(), TrainerConfig.builder().build())
+        final Evaluation distributed = new DataParallelTrainer(SPARK.sc(), TrainerConfig.builder().epochs(1).batchSizePerWorker(32).build())
             .evaluate(graph, SPARK.sc().parallelize(Networks.minibatches(examples, 7), 3));
         System.out.printf("graph evaluation: accuracy %.4f on the executors, %.4f by DL4J%n", distributed.accuracy(),
             local.accuracy());
