@@ -194,8 +194,8 @@ class ComputationGraphEquivalenceTest
             }
         }
         final Evaluation local = graph.evaluate(new ListDataSetIterator<>(Networks.minibatches(examples, 64)));
-        final Evaluation distributed = new DataParallelTrainer(SPARK.sc(), TrainerConfig.builder().epochs(1).batchSizePerWorker(32).build())
-            .evaluate(graph, SPARK.sc().parallelize(Networks.minibatches(examples, 7), 3));
+        final Evaluation distributed = new DataParallelTrainer(SPARK.sc(), TrainerConfig.builder().epochs(1)
+            .batchSizePerWorker(32).build()).evaluate(graph, SPARK.sc().parallelize(Networks.minibatches(examples, 7), 3));
         System.out.printf("graph evaluation: accuracy %.4f on the executors, %.4f by DL4J%n", distributed.accuracy(),
             local.accuracy());
         assertEquals(300, distributed.getNumRowCounter(), 0.0);
