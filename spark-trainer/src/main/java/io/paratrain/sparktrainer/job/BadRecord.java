@@ -14,7 +14,7 @@ import java.io.Serializable;
  */
 final class BadRecord implements Serializable
 {
-    private static final long serialVersionUID = 2L;
+    private static final long serialVersionUID = 3L;
 
     /** "file row N" / "bundled name line N", or null when the row is known by its part and index. */
     private final String where;
@@ -26,21 +26,15 @@ final class BadRecord implements Serializable
     private final long partStart;
     /** The row's index among the rows the part gave (0-based). */
     private final long rowInPart;
-    /** Whether the part's blank lines gave no row (Spark's CSV reader skips them; its text reader does not). */
-    private final boolean blankLinesSkipped;
-    /** Whether the driver should re-read the line as CSV to say which field was wrong ({@link RecordChecks}). */
-    private final boolean csv;
 
     private BadRecord(final String where, final String problem, final String file, final long partStart,
-        final long rowInPart, final boolean blankLinesSkipped, final boolean csv)
+        final long rowInPart)
     {
         this.where = where;
         this.problem = problem;
         this.file = file;
         this.partStart = partStart;
         this.rowInPart = rowInPart;
-        this.blankLinesSkipped = blankLinesSkipped;
-        this.csv = csv;
     }
 
     String where()
@@ -68,25 +62,14 @@ final class BadRecord implements Serializable
         return rowInPart;
     }
 
-    boolean blankLinesSkipped()
-    {
-        return blankLinesSkipped;
-    }
-
-    boolean csv()
-    {
-        return csv;
-    }
-
     static BadRecord at(final String where, final String problem)
     {
-        return new BadRecord(where, problem, null, -1, -1, false, false);
+        return new BadRecord(where, problem, null, -1, -1);
     }
 
-    /** A line of a text file, the {@code rowInPart}-th row of the part that starts at byte {@code partStart}. */
-    static BadRecord inPart(final String file, final long partStart, final long rowInPart,
-        final boolean blankLinesSkipped, final boolean csv, final String problem)
+    /** A line of a text file: line {@code rowInPart} (0-based) of the part that starts at byte {@code partStart}. */
+    static BadRecord inPart(final String file, final long partStart, final long rowInPart, final String problem)
     {
-        return new BadRecord(null, problem, file, partStart, rowInPart, blankLinesSkipped, csv);
+        return new BadRecord(null, problem, file, partStart, rowInPart);
     }
 }

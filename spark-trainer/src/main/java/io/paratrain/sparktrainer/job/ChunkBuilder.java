@@ -16,7 +16,7 @@ import java.util.List;
 
 /**
  * In a task: the rows of a Spark scan, each with its file and the first byte of its part (a Spark file split),
- * as one {@link ExampleChunk} per part. Every row is checked ({@link RecordChecks}); the first bad row of a part is
+ * as one {@link ExampleChunk} per part. Text lines (CSV, LibSVM) are parsed here, by {@link RecordChecks}. Every row is checked ({@link RecordChecks}); the first bad row of a part is
  * kept as a {@link BadRecord} value and the rest of that part is skipped, while the task goes on with its other
  * parts (a task's parts come in Spark's order, by size, not in the data's order, so any of them may hold the
  * data's first bad row).
@@ -30,7 +30,7 @@ final class ChunkBuilder implements FlatMapFunction<Iterator<Row>, ExampleChunk>
     /** What follows the two position columns. */
     enum Layout
     {
-        /** 2 the label, 3.. the features (FloatType, as Spark's CSV reader parsed them), then the corrupt record. */
+        /** 2 the line (Spark's text reader), parsed here as CSV. */
         CSV,
         /** 2 the line (Spark's text reader), parsed here as LibSVM. */
         LIBSVM,
@@ -94,9 +94,10 @@ final class ChunkBuilder implements FlatMapFunction<Iterator<Row>, ExampleChunk>
     /** Checks one row and keeps it in {@code chunk}, or refuses the chunk with it. */
     private void read(final Row row, final ExampleChunk chunk, final String rawFile, final long rowInPart)
     {
-        if (layout == Layout.LIBSVM && row.getString(2).isBlank())
+        final boolean text = layout == Layout.CSV || layout == Layout.LIBSVM;
+        if (text && row.getString(2).isBlank())
         {
-            return; // as the line reader always did: a blank line is no example
+            return; // as the line reader always did: a blank line is no example (but it is a row of the part)
         }
         final int offset = chunk.nextRowOffset();
         final float[] x = chunk.page();
@@ -104,7 +105,7 @@ final class ChunkBuilder implements FlatMapFunction<Iterator<Row>, ExampleChunk>
         {
             final int label = switch (layout)
             {
-                case CSV -> csvRow(row, x, offset);
+                case CSV -> checks.csvLine(row.getString(2), "", x, offset);
                 case LIBSVM -> checks.libSvmLine(row.getString(2), "", x, offset);
                 case PARQUET_VECTOR, PARQUET_COLUMNS -> parquetRow(row, x, offset, rawFile + " row " +
                     (row.getLong(2) + 1));
@@ -113,48 +114,9 @@ final class ChunkBuilder implements FlatMapFunction<Iterator<Row>, ExampleChunk>
         }
         catch (final BadRecordException ex)
         {
-            chunk.refuse(layout == Layout.CSV || layout == Layout.LIBSVM ?
-                BadRecord.inPart(chunk.file(), chunk.partStart(), rowInPart, layout == Layout.CSV,
-                    layout == Layout.CSV, ex.problem()) :
+            chunk.refuse(text ? BadRecord.inPart(chunk.file(), chunk.partStart(), rowInPart, ex.problem()) :
                 BadRecord.at(ex.where(), ex.problem()));
         }
-    }
-
-    /**
-     * A row of Spark's CSV reader. Spark parsed the numbers (with Java's Float.parseFloat, as the line parser
-     * does); it nulls an empty field and, for a line with another field count or a field that is no number, sets
-     * the corrupt-record column. The problems said here are the task's best statement: the driver re-reads the
-     * line to say which field was written how ({@link LineLocator#csvProblem}).
-     */
-    private int csvRow(final Row row, final float[] x, final int offset)
-    {
-        final int corrupt = 3 + checks.features();
-        if (!row.isNullAt(corrupt))
-        {
-            final String line = row.getString(corrupt);
-            throw new BadRecordException("", LineLocator.csvProblem(line, "", checks, "Spark's CSV reader " +
-                "could not read the line '" + line + "'"));
-        }
-        for (int f = 0; f < checks.features(); f++)
-        {
-            if (row.isNullAt(3 + f))
-            {
-                throw new BadRecordException("", "field " + (f + 2) + " '' is not a finite number");
-            }
-            x[offset + f] = row.getFloat(3 + f) * checks.scale();
-        }
-        if (row.isNullAt(2))
-        {
-            throw new BadRecordException("", "the label '' is not a finite number");
-        }
-        final float label = row.getFloat(2);
-        if (!Float.isFinite(label))
-        {
-            throw new BadRecordException("", "the label '" + label + "' is not a finite number");
-        }
-        final int checked = RecordChecks.label(label, Float.toString(label), "");
-        checks.check(x, offset, checked, "");
-        return checked;
     }
 
     /** A Parquet row: (file, part, row index, label, features vector | feature columns...). */

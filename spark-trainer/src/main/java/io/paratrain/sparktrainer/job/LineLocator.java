@@ -1,17 +1,14 @@
 package io.paratrain.sparktrainer.job;
 
-import io.paratrain.sparktrainer.exceptions.BadRecordException;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.io.compress.CompressionCodec;
 import org.apache.hadoop.io.compress.CompressionCodecFactory;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 
 /**
  * On the driver: the message for a refused record, with its line number in the whole file. A task knows a text
@@ -27,16 +24,11 @@ final class LineLocator
 {
     private static final int BUFFER_BYTES = 1 << 16;
 
-    /** A line: its number in the file (1-based) and its text. */
-    record Line(long number, String text)
-    {
-    }
-
     private LineLocator()
     {
     }
 
-    static String describe(final BadRecord bad, final Configuration hadoop, final RecordChecks checks)
+    static String describe(final BadRecord bad, final Configuration hadoop)
     {
         if (bad.where() != null)
         {
@@ -49,49 +41,30 @@ final class LineLocator
             return bad.file() + ", row " + (bad.rowInPart() + 1) + " of the part of this compressed file that " +
                 "starts at compressed byte " + bad.partStart() + " (its line number is not known): " + bad.problem();
         }
-        final Line line;
+        final long line;
         try
         {
-            line = find(file.getFileSystem(hadoop), file, codec, bad.partStart(), bad.rowInPart(),
-                bad.blankLinesSkipped());
+            line = lineOf(file.getFileSystem(hadoop), file, codec, bad.partStart(), bad.rowInPart());
         }
         catch (final IOException ex)
         {
             throw new UncheckedIOException("cannot read " + bad.file() + " to find the line number of row " +
                 (bad.rowInPart() + 1) + " of its part at byte " + bad.partStart() + ": " + bad.problem(), ex);
         }
-        final String where = bad.file() + " line " + line.number();
-        return where + ": " + (bad.csv() ? csvProblem(line.text(), where, checks, bad.problem()) : bad.problem());
-    }
-
-    /** What is wrong with a CSV line, as the line parser says it; {@code otherwise} if that parser accepts it. */
-    static String csvProblem(final String line, final String where, final RecordChecks checks,
-        final String otherwise)
-    {
-        try
-        {
-            checks.csvLine(line, where, new float[checks.features()], 0);
-            return otherwise;
-        }
-        catch (final BadRecordException ex)
-        {
-            return ex.problem();
-        }
+        return bad.file() + " line " + line + ": " + bad.problem();
     }
 
     /**
-     * The {@code rowInPart}-th row (0-based) of the part of {@code file} that starts at byte {@code partStart}.
+     * The line number (1-based) of the {@code rowInPart}-th row (0-based) of the part of {@code file} that starts at byte {@code partStart}.
      *
-     * @param codec             the file's compression codec, or null; with one, {@code partStart} must be 0.
-     * @param blankLinesSkipped whether blank lines (nothing but characters <= space) give no row.
+     * @param codec the file's compression codec, or null; with one, {@code partStart} must be 0.
      */
-    static Line find(final FileSystem fs, final Path file, final CompressionCodec codec, final long partStart,
-        final long rowInPart, final boolean blankLinesSkipped) throws IOException
+    static long lineOf(final FileSystem fs, final Path file, final CompressionCodec codec, final long partStart,
+        final long rowInPart) throws IOException
     {
         try (InputStream raw = fs.open(file); InputStream in = codec == null ? raw : codec.createInputStream(raw))
         {
             final byte[] buffer = new byte[BUFFER_BYTES];
-            final ByteArrayOutputStream current = new ByteArrayOutputStream();
             long position = 0; // of the next byte read
             long lineStart = 0;
             long lineNumber = 1;
@@ -109,47 +82,28 @@ final class LineLocator
                     {
                         if (!lfOfCrLf)
                         {
-                            if (inPart && (!blankLinesSkipped || !blank(current)))
+                            if (inPart)
                             {
                                 if (rows == rowInPart)
                                 {
-                                    return new Line(lineNumber, current.toString(StandardCharsets.UTF_8));
+                                    return lineNumber;
                                 }
                                 rows++;
                             }
-                            current.reset();
                             lineNumber++;
                             afterCr = b == '\r';
                         }
                         lineStart = position + 1; // after a CR, moved past the LF if one follows
                         inPart = partStart == 0 || lineStart > partStart;
                     }
-                    else if (inPart)
-                    {
-                        current.write(b);
-                    }
                 }
             }
-            if (inPart && lineStart < position && (!blankLinesSkipped || !blank(current)) && rows == rowInPart)
+            if (inPart && lineStart < position && rows == rowInPart)
             {
-                return new Line(lineNumber, current.toString(StandardCharsets.UTF_8)); // the last line, no line end
+                return lineNumber; // the last line, without a line end
             }
             throw new IOException(file + " has " + rows + " rows in its part at byte " + partStart + ", expected " +
                 "at least " + (rowInPart + 1) + " (was it changed while the job ran?)");
         }
-    }
-
-    /** As Spark's CSV reader tests a line before parsing it: {@code line.trim().isEmpty()}. */
-    private static boolean blank(final ByteArrayOutputStream line)
-    {
-        final byte[] bytes = line.toByteArray();
-        for (final byte b : bytes)
-        {
-            if ((b & 0xff) > ' ')
-            {
-                return false;
-            }
-        }
-        return true;
     }
 }

@@ -6,9 +6,8 @@ import java.io.Serializable;
 
 /**
  * The rules every example obeys, with the messages that name what was expected and found: {@code features}
- * features, finite after {@code scale}, and an integer label in 0..classes-1. Also the parsers of one CSV or LibSVM
- * line, used where a whole line is at hand: LibSVM lines in the tasks, and on the driver a CSV line that Spark's
- * CSV reader refused (or whose values failed the rules), to say exactly which field was wrong and how.
+ * features, finite after {@code scale}, and an integer label in 0..classes-1; and the parsers of one CSV or LibSVM
+ * line, which name the field or token as it was written.
  */
 final class RecordChecks implements Serializable
 {
@@ -39,21 +38,32 @@ final class RecordChecks implements Serializable
         return scale;
     }
 
-    /** Parses {@code label,f1,...,fn} into {@code x[offset..offset+n)}; returns the label. */
+    /**
+     * Parses {@code label,f1,...,fn} into {@code x[offset..offset+n)}; returns the label. The fields are found by
+     * scanning for commas (about twice as fast as {@code String.split} on MNIST-wide lines), counted first: a line
+     * with another field count is refused as such before any of its values is read.
+     */
     int csvLine(final String line, final String where, final float[] x, final int offset)
     {
-        final String[] fields = line.split(",", -1);
-        if (fields.length != features + 1)
+        int fields = 1;
+        for (int i = line.indexOf(','); i >= 0; i = line.indexOf(',', i + 1))
+        {
+            fields++;
+        }
+        if (fields != features + 1)
         {
             throw new BadRecordException(where, "expected 1 label and " + features + " features = " +
-                (features + 1) + " comma-separated fields (the model's nIn is " + features + "), found " +
-                fields.length);
+                (features + 1) + " comma-separated fields (the model's nIn is " + features + "), found " + fields);
         }
+        final int labelEnd = line.indexOf(',');
+        int start = labelEnd + 1;
         for (int f = 0; f < features; f++)
         {
-            x[offset + f] = number(fields[f + 1], where, "field " + (f + 2)) * scale;
+            final int end = f == features - 1 ? line.length() : line.indexOf(',', start);
+            x[offset + f] = number(line.substring(start, end), where, "field " + (f + 2)) * scale;
+            start = end + 1;
         }
-        final int label = label(fields[0], where);
+        final int label = label(line.substring(0, labelEnd), where);
         check(x, offset, label, where);
         return label;
     }

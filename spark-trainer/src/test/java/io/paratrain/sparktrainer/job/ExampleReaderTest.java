@@ -26,9 +26,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
- * The reader on Spark's data sources: what Spark's CSV reader accepts but the model cannot take is refused with
- * the field as it was written, rows in later Spark file parts are named by their line, and the examples come in
- * data order whatever order Spark's scan reads its parts in. Spark here cuts files into 2 KiB parts and packs
+ * The reader on Spark's data sources: values the model cannot take are refused with the field as it was written,
+ * rows in later Spark file parts are named by their line, and the examples come in data order whatever order
+ * Spark's scan reads its parts in. Spark here cuts files into 2 KiB parts and packs
  * small files together (no open cost), so every file of more than a few dozen lines spans parts.
  */
 @Timeout(300)
@@ -93,8 +93,8 @@ class ExampleReaderTest
     }
 
     /**
-     * A bad line far into a file (beyond its first 2 KiB part), after blank lines and CR LF line ends: Spark's CSV
-     * reader gives blank lines no row, its text reader does; either way the message names the line in the file.
+     * A bad line far into a file (beyond its first 2 KiB part), after blank and whitespace lines and CR LF line
+     * ends: the message names the line in the file.
      */
     @Test
     void badLinesInLaterPartsAreNamedByTheirLineInTheFile() throws Exception
