@@ -60,7 +60,7 @@ public final class ExampleReader implements Serializable
     {
         final String resolved = "auto".equals(format) ? formatOf(path) : format;
         final SparkSession spark = SparkSession.builder().sparkContext(sc.sc()).getOrCreate();
-        final String[] paths = path.split(",");
+        final String[] paths = java.util.Arrays.stream(path.split(",")).map(String::trim).toArray(String[]::new);
         final Configuration hadoop = sc.hadoopConfiguration();
         return switch (resolved)
         {
