@@ -365,7 +365,7 @@ class TrainJobTest
         Files.writeString(data, String.join("\r\n", lines) + "\r\n"); // CR LF: the line count must not double
         final long splitBytes = 2048;
         assertTrue(Files.size(data) > 8 * splitBytes, "line 300 lies beyond the first split");
-        System.setProperty("spark.hadoop.mapreduce.input.fileinputformat.split.maxsize", Long.toString(splitBytes));
+        System.setProperty("spark.sql.files.maxPartitionBytes", Long.toString(splitBytes)); // Spark's file parts
         System.setProperty("spark.extraListeners", TaskAttemptCounter.class.getName());
         // Kryo without a registrator, as a user may configure: the check's task results must not depend on it.
         System.setProperty("spark.serializer", "org.apache.spark.serializer.KryoSerializer");
@@ -377,7 +377,7 @@ class TrainJobTest
         }
         finally
         {
-            System.clearProperty("spark.hadoop.mapreduce.input.fileinputformat.split.maxsize");
+            System.clearProperty("spark.sql.files.maxPartitionBytes");
             System.clearProperty("spark.extraListeners");
             System.clearProperty("spark.serializer");
         }

@@ -5,40 +5,36 @@ import java.io.Serializable;
 /**
  * A record the reader refused, carried to the driver as a value: a task that threw would be retried by Spark (up
  * to {@code spark.task.maxFailures} times) on data that cannot change. Either {@code where} names the record
- * completely (file and line, file and row), or the record is a line of a text-file part that does not start the
- * file, whose line number the task cannot know: then {@code where} is null, {@code byteOffset} is where the line
- * starts in {@code file} and the driver finds its line number ({@link LineLocator}).
+ * completely (a Parquet file and row, a bundled line), or the record is a row of a text file's part (a Spark file
+ * split), known by the byte at which the part starts and the row's index among the part's rows: the task cannot
+ * know the row's line in the file, so the driver finds it ({@link LineLocator}).
  * <p>
  * A class, not a record: it travels in task results through the user's {@code spark.serializer}, and Kryo's
  * field serializer (Spark's default with Kryo) cannot create records.
  */
 final class BadRecord implements Serializable
 {
-    private static final long serialVersionUID = 1L;
-    private static final int EXCERPT_CHARS = 40;
+    private static final long serialVersionUID = 3L;
 
-    /** "file line N" / "file row N", or null when only the byte offset is known. */
+    /** "file row N" / "bundled name line N", or null when the row is known by its part and index. */
     private final String where;
-    /** What was expected and what was found. */
+    /** What was expected and what was found, as the task could say it. */
     private final String problem;
-    /** The file, when {@code where} is null. */
+    /** The file (as Hadoop's Path prints it), when {@code where} is null. */
     private final String file;
-    /** The byte at which the task's part of the file starts, when {@code where} is null. */
-    private final long splitStart;
-    /** The line's first byte in the file (in the compressed stream for a compressed file). */
-    private final long byteOffset;
-    /** The line's first characters, when {@code where} is null. */
-    private final String excerpt;
+    /** The byte at which the task's part of the file starts. */
+    private final long partStart;
+    /** The row's index among the rows the part gave (0-based). */
+    private final long rowInPart;
 
-    private BadRecord(final String where, final String problem, final String file, final long splitStart,
-        final long byteOffset, final String excerpt)
+    private BadRecord(final String where, final String problem, final String file, final long partStart,
+        final long rowInPart)
     {
         this.where = where;
         this.problem = problem;
         this.file = file;
-        this.splitStart = splitStart;
-        this.byteOffset = byteOffset;
-        this.excerpt = excerpt;
+        this.partStart = partStart;
+        this.rowInPart = rowInPart;
     }
 
     String where()
@@ -56,37 +52,24 @@ final class BadRecord implements Serializable
         return file;
     }
 
-    long splitStart()
+    long partStart()
     {
-        return splitStart;
+        return partStart;
     }
 
-    long byteOffset()
+    long rowInPart()
     {
-        return byteOffset;
-    }
-
-    String excerpt()
-    {
-        return excerpt;
-    }
-
-    /** Where and what, as a task can say it: a line of a later part by its byte offset and first characters. */
-    String withoutLineLookup()
-    {
-        return where != null ? where + ": " + problem : file + ", the line at byte " + byteOffset + " starting '" +
-            excerpt + "': " + problem;
+        return rowInPart;
     }
 
     static BadRecord at(final String where, final String problem)
     {
-        return new BadRecord(where, problem, null, -1, -1, null);
+        return new BadRecord(where, problem, null, -1, -1);
     }
 
-    static BadRecord inPart(final String file, final long splitStart, final long byteOffset, final String line,
-        final String problem)
+    /** A line of a text file: line {@code rowInPart} (0-based) of the part that starts at byte {@code partStart}. */
+    static BadRecord inPart(final String file, final long partStart, final long rowInPart, final String problem)
     {
-        final String excerpt = line.length() <= EXCERPT_CHARS ? line : line.substring(0, EXCERPT_CHARS) + "...";
-        return new BadRecord(null, problem, file, splitStart, byteOffset, excerpt);
+        return new BadRecord(null, problem, file, partStart, rowInPart);
     }
 }

@@ -1,106 +1,111 @@
 package io.paratrain.sparktrainer.job;
 
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
-import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.storage.StorageLevel;
 import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
 
 import java.io.Serializable;
-import java.util.Iterator;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 
 /**
- * Parsed examples (cached) and the check that runs before training: one Spark job counts the examples, finds the
- * first refused record in data order and the range of the features. Its tasks return refused records as values,
- * so bad data fails the job at once on the driver instead of making Spark retry each task.
+ * The examples of one input, parsed into cached parts ({@link ExampleChunk}), and the check that runs before
+ * training: one Spark job parses every row, counts the examples, finds the first refused record in data order and
+ * the range of the features. Its tasks return refused records as values, so bad data fails the job at once on the
+ * driver instead of making Spark retry each task. After the check, {@link #examples} puts the parts in data order.
  */
 public final class CheckedExamples
 {
-    private final JavaRDD<Parsed> parsed;
+    private final JavaRDD<ExampleChunk> chunks;
+    private final RecordChecks checks;
+    /** The message for a refused record (on the driver: finds its line). */
+    private final Function<BadRecord, String> describe;
+    private List<ExampleChunk> checked;
+    private JavaRDD<ExampleChunk.Page> ordered;
 
-    CheckedExamples(final JavaRDD<Parsed> parsed)
+    CheckedExamples(final JavaRDD<ExampleChunk> chunks, final RecordChecks checks,
+        final Function<BadRecord, String> describe)
     {
-        this.parsed = parsed.cache();
+        this.chunks = chunks.persist(StorageLevel.MEMORY_ONLY());
+        this.checks = checks;
+        this.describe = describe;
     }
 
-    /**
-     * The examples. After {@link #check} there is no refused record; unchecked, the task that meets one fails
-     * with it (check first to have it named by its line in the file, and without Spark's task retries).
-     */
-    public JavaRDD<DataSet> examples()
+    /** Counts the examples; throws the first refused record (in data order) with its file and line or row. */
+    Summary check()
     {
-        return parsed.map(record ->
-        {
-            if (record.bad() != null)
-            {
-                throw new TrainingInputException(record.bad().withoutLineLookup());
-            }
-            return record.example();
-        });
-    }
-
-    /**
-     * Counts the examples; throws the first refused record (in data order) with its file and line or row.
-     *
-     * @param hadoop to read a text file's start when a record's line number must be found (see LineLocator).
-     */
-    Summary check(final Configuration hadoop)
-    {
-        final List<Summary> parts = parsed.mapPartitions(CheckedExamples::summarize).collect();
+        final List<ExampleChunk> parts = new ArrayList<>(chunks.map(ExampleChunk::summary).collect());
+        parts.sort(ExampleChunk::compare);
         long examples = 0;
         float min = Float.POSITIVE_INFINITY;
         float max = Float.NEGATIVE_INFINITY;
-        for (final Summary part : parts)
+        for (final ExampleChunk part : parts)
         {
-            if (part.firstBad() != null)
+            if (part.bad() != null)
             {
-                throw new TrainingInputException(LineLocator.describe(part.firstBad(), hadoop));
+                throw new TrainingInputException(describe.apply(part.bad()));
             }
-            examples += part.examples();
+            examples += part.rows();
             min = Math.min(min, part.minFeature());
             max = Math.max(max, part.maxFeature());
         }
-        return new Summary(examples, min, max, null);
-    }
-
-    private static Iterator<Summary> summarize(final Iterator<Parsed> records)
-    {
-        long examples = 0;
-        float min = Float.POSITIVE_INFINITY;
-        float max = Float.NEGATIVE_INFINITY;
-        while (records.hasNext())
-        {
-            final Parsed record = records.next();
-            if (record.bad() != null)
-            {
-                return List.of(new Summary(examples, min, max, record.bad())).iterator();
-            }
-            examples++;
-            min = Math.min(min, record.minFeature());
-            max = Math.max(max, record.maxFeature());
-        }
-        return List.of(new Summary(examples, min, max, null)).iterator();
+        checked = parts;
+        return new Summary(examples, min, max);
     }
 
     /**
-     * Examples and the smallest and largest feature over them (+-infinity when there are none), and a partition's
-     * first refused record (always null in {@link #check}'s result). A class, not a record: it is a task result,
-     * and Kryo's field serializer (Spark's default with Kryo) cannot create records.
+     * The checked examples in data order as DataSets of up to {@link ExampleChunk#PAGE_ROWS} rows, in
+     * {@code partitions} partitions of consecutive examples (one per replica: the trainer can then hand them over
+     * its ring without a Spark shuffle of its own). Reorders the parts with one shuffle, caches the result and
+     * drops the parsed parts.
+     */
+    public JavaRDD<DataSet> examples(final int partitions)
+    {
+        if (checked == null)
+        {
+            throw new IllegalStateException("check() the examples before using them");
+        }
+        if (ordered == null)
+        {
+            ordered = DataOrder.of(chunks, checked, partitions).persist(StorageLevel.MEMORY_ONLY());
+            ordered.count(); // before the parts are dropped
+            chunks.unpersist(false);
+        }
+        final int features = checks.features();
+        final int classes = checks.classes();
+        return ordered.map(page -> dataSet(page, features, classes));
+    }
+
+    private static DataSet dataSet(final ExampleChunk.Page page, final int features, final int classes)
+    {
+        final float[] y = new float[page.rows() * classes];
+        for (int r = 0; r < page.rows(); r++)
+        {
+            y[r * classes + page.labels()[r]] = 1;
+        }
+        return new DataSet(Nd4j.create(page.features(), new long[] {page.rows(), features}, 'c'),
+            Nd4j.create(y, new long[] {page.rows(), classes}, 'c'));
+    }
+
+    /**
+     * Examples and the smallest and largest feature over them (+-infinity when there are none). A class, not a
+     * record, as the other values of the check.
      */
     static final class Summary implements Serializable
     {
-        private static final long serialVersionUID = 1L;
+        private static final long serialVersionUID = 2L;
         private final long examples;
         private final float minFeature;
         private final float maxFeature;
-        private final BadRecord firstBad;
 
-        Summary(final long examples, final float minFeature, final float maxFeature, final BadRecord firstBad)
+        Summary(final long examples, final float minFeature, final float maxFeature)
         {
             this.examples = examples;
             this.minFeature = minFeature;
             this.maxFeature = maxFeature;
-            this.firstBad = firstBad;
         }
 
         long examples()
@@ -116,11 +121,6 @@ public final class CheckedExamples
         float maxFeature()
         {
             return maxFeature;
-        }
-
-        BadRecord firstBad()
-        {
-            return firstBad;
         }
     }
 }

@@ -1,20 +1,24 @@
 package io.paratrain.sparktrainer.job;
 
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.io.compress.CompressionCodec;
 import org.apache.hadoop.io.compress.CompressionCodecFactory;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 
 /**
- * On the driver: the message for a refused record, with the line number in the whole file for a line found by a
- * task that read only a part (a Hadoop split) of it. The line number is found by counting the line ends before the
- * line's first byte, as Hadoop's LineRecordReader ends lines: at LF, CR LF or a lone CR. A compressed file cannot
- * be counted without decompressing it from its start, so its message gives the part and the line's first
- * characters instead, stated as such.
+ * On the driver: the message for a refused record, with its line number in the whole file. A task knows a text
+ * row only as the n-th row of its part of the file (a Spark file split, which starts at some byte); this class
+ * reads the file from its start and finds that line as Hadoop's LineRecordReader (which Spark's CSV and text
+ * readers use) splits it: lines end at LF, CR LF or a lone CR, and a part that does not start the file begins at
+ * the first line that starts after its first byte. Spark's CSV reader gives no row for a blank line; its text
+ * reader does. For a CSV row the line's text is parsed once more ({@link RecordChecks#csvLine}) to say which field
+ * was wrong and how, as the line was written. A compressed file's later part cannot be mapped to lines without
+ * decompressing from the start of that part's stream, so its message names the part and the row, stated as such.
  */
 final class LineLocator
 {
@@ -31,52 +35,75 @@ final class LineLocator
             return bad.where() + ": " + bad.problem();
         }
         final Path file = new Path(bad.file());
-        if (new CompressionCodecFactory(hadoop).getCodec(file) != null)
+        final CompressionCodec codec = new CompressionCodecFactory(hadoop).getCodec(file);
+        if (codec != null && bad.partStart() != 0)
         {
-            return bad.file() + ", the line starting '" + bad.excerpt() + "' in the part of this compressed file " +
-                "that starts at compressed byte " + bad.splitStart() + " (its line number is not known): " +
-                bad.problem();
+            return bad.file() + ", row " + (bad.rowInPart() + 1) + " of the part of this compressed file that " +
+                "starts at compressed byte " + bad.partStart() + " (its line number is not known): " + bad.problem();
         }
+        final long line;
         try
         {
-            return bad.file() + " line " + (lineEndsBefore(file.getFileSystem(hadoop), file, bad.byteOffset()) + 1) +
-                ": " + bad.problem();
+            line = lineOf(file.getFileSystem(hadoop), file, codec, bad.partStart(), bad.rowInPart());
         }
         catch (final IOException ex)
         {
-            throw new UncheckedIOException("cannot read " + bad.file() + " to find the line number of the bad " +
-                "line at byte " + bad.byteOffset() + " (starting '" + bad.excerpt() + "'): " + bad.problem(), ex);
+            throw new UncheckedIOException("cannot read " + bad.file() + " to find the line number of row " +
+                (bad.rowInPart() + 1) + " of its part at byte " + bad.partStart() + ": " + bad.problem(), ex);
         }
+        return bad.file() + " line " + line + ": " + bad.problem();
     }
 
-    /** Line ends (LF, CR LF counted once, lone CR) in the first {@code bytes} bytes of {@code file}. */
-    static long lineEndsBefore(final FileSystem fs, final Path file, final long bytes) throws IOException
+    /**
+     * The line number (1-based) of the {@code rowInPart}-th row (0-based) of the part of {@code file} that starts at byte {@code partStart}.
+     *
+     * @param codec the file's compression codec, or null; with one, {@code partStart} must be 0.
+     */
+    static long lineOf(final FileSystem fs, final Path file, final CompressionCodec codec, final long partStart,
+        final long rowInPart) throws IOException
     {
-        long ends = 0;
-        boolean afterCr = false;
-        final byte[] buffer = new byte[BUFFER_BYTES];
-        try (FSDataInputStream in = fs.open(file))
+        try (InputStream raw = fs.open(file); InputStream in = codec == null ? raw : codec.createInputStream(raw))
         {
-            long left = bytes;
-            while (left > 0)
+            final byte[] buffer = new byte[BUFFER_BYTES];
+            long position = 0; // of the next byte read
+            long lineStart = 0;
+            long lineNumber = 1;
+            long rows = 0;
+            boolean inPart = partStart == 0;
+            boolean afterCr = false;
+            for (int read = in.read(buffer); read >= 0; read = in.read(buffer))
             {
-                final int read = in.read(buffer, 0, (int)Math.min(buffer.length, left));
-                if (read < 0)
-                {
-                    throw new IOException(file + " has only " + (bytes - left) + " bytes, expected at least " + bytes);
-                }
-                for (int i = 0; i < read; i++)
+                for (int i = 0; i < read; i++, position++)
                 {
                     final byte b = buffer[i];
-                    if (b == '\n' || afterCr)
+                    final boolean lfOfCrLf = afterCr && b == '\n';
+                    afterCr = false;
+                    if (lfOfCrLf || b == '\n' || b == '\r')
                     {
-                        ends++; // an LF ends a line (once after a CR); any other byte after a CR: that CR did
+                        if (!lfOfCrLf)
+                        {
+                            if (inPart)
+                            {
+                                if (rows == rowInPart)
+                                {
+                                    return lineNumber;
+                                }
+                                rows++;
+                            }
+                            lineNumber++;
+                            afterCr = b == '\r';
+                        }
+                        lineStart = position + 1; // after a CR, moved past the LF if one follows
+                        inPart = partStart == 0 || lineStart > partStart;
                     }
-                    afterCr = b == '\r';
                 }
-                left -= read;
             }
+            if (inPart && lineStart < position && rows == rowInPart)
+            {
+                return lineNumber; // the last line, without a line end
+            }
+            throw new IOException(file + " has " + rows + " rows in its part at byte " + partStart + ", expected " +
+                "at least " + (rowInPart + 1) + " (was it changed while the job ran?)");
         }
-        return afterCr ? ends + 1 : ends;
     }
 }

@@ -38,7 +38,6 @@ import java.util.stream.Collectors;
  */
 public final class TrainJob
 {
-    private static final int EVALUATION_BATCH = 256;
     /** The metrics file --plot writes into its folder when --no-metrics is given. */
     static final String PLOT_METRICS = "paratrain-metrics.jsonl";
 
@@ -134,12 +133,9 @@ public final class TrainJob
         final CheckedExamples testInput = options.bundledData() ?
             reader.readBundledCsv(sc, BundledData.TEST, options.tasks() * 2) :
             options.testPath() != null ? reader.read(sc, options.testPath(), options.format()) : trainInput;
-        final CheckedExamples.Summary trainChecked = trainInput.check(sc.hadoopConfiguration());
+        final CheckedExamples.Summary trainChecked = trainInput.check();
         final long trainExamples = trainChecked.examples();
-        final long testExamples = testInput == trainInput ? trainExamples :
-            testInput.check(sc.hadoopConfiguration()).examples();
-        final JavaRDD<DataSet> train = trainInput.examples();
-        final JavaRDD<DataSet> test = testInput.examples();
+        final long testExamples = testInput == trainInput ? trainExamples : testInput.check().examples();
         if (trainExamples == 0)
         {
             throw new TrainingInputException("the training data " + describe(options) + " has no examples");
@@ -153,6 +149,9 @@ public final class TrainJob
             throw new TrainingInputException("more workers (" + options.workers() + ") than training examples (" +
                 trainExamples + ")");
         }
+        // In data order, one partition per barrier task, DataSets of 256 examples: fewer, larger objects to route.
+        final JavaRDD<DataSet> train = trainInput.examples(options.tasks());
+        final JavaRDD<DataSet> test = testInput.examples(options.tasks());
         out.printf(Locale.ROOT, "data: %,d training examples (%s), %,d test examples (%s), %d features, " +
             "%d classes%n", trainExamples, describe(options), testExamples, testName, shape[0], shape[1]);
         FeatureRange.warning(trainChecked.minFeature(), trainChecked.maxFeature(), options)
@@ -188,13 +187,12 @@ public final class TrainJob
         }
         try
         {
-            final JavaRDD<DataSet> trainBatches = batched(train).cache(); // fewer, larger objects to route
             final TrainingSummary summary;
             final Evaluation evaluation;
             if (options.plot() != null)
             {
                 final EpochByEpoch.Result result = EpochByEpoch.fit(sc, config, listeners, metrics, network,
-                    trainBatches, batched(test));
+                    train, test);
                 summary = result.summary();
                 evaluation = result.evaluation();
                 if (metrics != null)
@@ -206,9 +204,9 @@ public final class TrainJob
             {
                 listeners.forEach(trainer::addListener);
                 summary = split != null ?
-                    modelSplitTrainer(sc, split, config, listeners).fit(network, trainBatches) :
-                    trainer.fit(network, trainBatches);
-                evaluation = trainer.evaluate(network, batched(test));
+                    modelSplitTrainer(sc, split, config, listeners).fit(network, train) :
+                    trainer.fit(network, train);
+                evaluation = trainer.evaluate(network, test);
                 if (metrics != null)
                 {
                     metrics.channel(summary.channel());
@@ -273,25 +271,6 @@ public final class TrainJob
     private static String describe(final JobOptions options)
     {
         return options.bundledData() ? "bundled " + BundledData.TRAIN : options.trainPath();
-    }
-
-    private static JavaRDD<DataSet> batched(final JavaRDD<DataSet> examples)
-    {
-        return examples.mapPartitions(iterator ->
-        {
-            final List<DataSet> batches = new ArrayList<>();
-            final List<DataSet> batch = new ArrayList<>(EVALUATION_BATCH);
-            while (iterator.hasNext())
-            {
-                batch.add(iterator.next());
-                if (batch.size() == EVALUATION_BATCH || !iterator.hasNext())
-                {
-                    batches.add(DataSet.merge(batch));
-                    batch.clear();
-                }
-            }
-            return batches.iterator();
-        });
     }
 
     /**

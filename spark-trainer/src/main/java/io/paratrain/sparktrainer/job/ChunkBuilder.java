@@ -1,0 +1,174 @@
+package io.paratrain.sparktrainer.job;
+
+import io.paratrain.sparktrainer.exceptions.BadRecordException;
+import io.paratrain.sparktrainer.exceptions.TrainingInputException;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.sql.Row;
+
+import java.io.Serializable;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+
+/**
+ * In a task: the rows of a Spark scan, each with its file and the first byte of its part (a Spark file split),
+ * as one {@link ExampleChunk} per part. Text lines (CSV, LibSVM) are parsed here, by {@link RecordChecks}. Every row is checked ({@link RecordChecks}); the first bad row of a part is
+ * kept as a {@link BadRecord} value and the rest of that part is skipped, while the task goes on with its other
+ * parts (a task's parts come in Spark's order, by size, not in the data's order, so any of them may hold the
+ * data's first bad row).
+ * <p>
+ * Columns: 0 the file, 1 the part's first byte, then by {@link Layout}.
+ */
+final class ChunkBuilder implements FlatMapFunction<Iterator<Row>, ExampleChunk>, Serializable
+{
+    private static final long serialVersionUID = 1L;
+
+    /** What follows the two position columns. */
+    enum Layout
+    {
+        /** 2 the line (Spark's text reader), parsed here as CSV. */
+        CSV,
+        /** 2 the line (Spark's text reader), parsed here as LibSVM. */
+        LIBSVM,
+        /** 2 the row's index in its file, 3 the label, 4 a Spark ML vector of the features. */
+        PARQUET_VECTOR,
+        /** 2 the row's index in its file, 3 the label, 4.. one numeric column per feature. */
+        PARQUET_COLUMNS
+    }
+
+    private final RecordChecks checks;
+    private final Layout layout;
+    /** Whether column 0 is a file URI from Spark's {@code _metadata.file_path} (else a name to keep as it is). */
+    private final boolean fileUris;
+    /** The feature columns' names, for the Parquet messages. */
+    private final List<String> featureColumns;
+
+    ChunkBuilder(final RecordChecks checks, final Layout layout, final boolean fileUris,
+        final List<String> featureColumns)
+    {
+        this.checks = checks;
+        this.layout = layout;
+        this.fileUris = fileUris;
+        this.featureColumns = List.copyOf(featureColumns);
+    }
+
+    @Override
+    public Iterator<ExampleChunk> call(final Iterator<Row> rows)
+    {
+        final List<ExampleChunk> chunks = new ArrayList<>();
+        ExampleChunk chunk = null;
+        String rawFile = null;
+        long rowInPart = 0;
+        while (rows.hasNext())
+        {
+            final Row row = rows.next();
+            final String file = row.getString(0);
+            final long partStart = row.getLong(1);
+            if (chunk == null || !file.equals(rawFile) || partStart != chunk.partStart())
+            {
+                if (chunk != null)
+                {
+                    chunks.add(chunk.finish());
+                }
+                chunk = new ExampleChunk(fileUris ? pathOf(file) : file, partStart, checks.features());
+                rawFile = file;
+                rowInPart = 0;
+            }
+            if (chunk.bad() == null)
+            {
+                read(row, chunk, rawFile, rowInPart);
+            }
+            rowInPart++;
+        }
+        if (chunk != null)
+        {
+            chunks.add(chunk.finish());
+        }
+        return chunks.iterator();
+    }
+
+    /** Checks one row and keeps it in {@code chunk}, or refuses the chunk with it. */
+    private void read(final Row row, final ExampleChunk chunk, final String rawFile, final long rowInPart)
+    {
+        final boolean text = layout == Layout.CSV || layout == Layout.LIBSVM;
+        if (text && row.getString(2).isBlank())
+        {
+            return; // as the line reader always did: a blank line is no example (but it is a row of the part)
+        }
+        final int offset = chunk.nextRowOffset();
+        final float[] x = chunk.page();
+        try
+        {
+            final int label = switch (layout)
+            {
+                case CSV -> checks.csvLine(row.getString(2), "", x, offset);
+                case LIBSVM -> checks.libSvmLine(row.getString(2), "", x, offset);
+                case PARQUET_VECTOR, PARQUET_COLUMNS -> parquetRow(row, x, offset, rawFile + " row " +
+                    (row.getLong(2) + 1));
+            };
+            chunk.keep(label);
+        }
+        catch (final BadRecordException ex)
+        {
+            chunk.refuse(text ? BadRecord.inPart(chunk.file(), chunk.partStart(), rowInPart, ex.problem()) :
+                BadRecord.at(ex.where(), ex.problem()));
+        }
+    }
+
+    /** A Parquet row: (file, part, row index, label, features vector | feature columns...). */
+    private int parquetRow(final Row row, final float[] x, final int offset, final String where)
+    {
+        if (row.isNullAt(3))
+        {
+            throw new BadRecordException(where, "the label is null");
+        }
+        if (layout == Layout.PARQUET_VECTOR)
+        {
+            if (row.isNullAt(4))
+            {
+                throw new BadRecordException(where, "the features vector is null");
+            }
+            final Vector v = row.getAs(4);
+            if (v.size() != checks.features())
+            {
+                throw new BadRecordException(where, "features vector has " + v.size() +
+                    " elements, the model's nIn is " + checks.features());
+            }
+            for (int f = 0; f < checks.features(); f++)
+            {
+                x[offset + f] = (float)v.apply(f) * checks.scale();
+            }
+        }
+        else
+        {
+            for (int f = 0; f < checks.features(); f++)
+            {
+                if (row.isNullAt(4 + f))
+                {
+                    throw new BadRecordException(where, "column '" + featureColumns.get(f) + "' is null");
+                }
+                x[offset + f] = ((Number)row.get(4 + f)).floatValue() * checks.scale();
+            }
+        }
+        final int label = RecordChecks.label(String.valueOf(row.get(3)), where);
+        checks.check(x, offset, label, where);
+        return label;
+    }
+
+    /** A file as Hadoop's Path prints it (file:/a/b.csv), from the URI Spark's {@code _metadata} gives. */
+    static String pathOf(final String uri)
+    {
+        try
+        {
+            return new Path(new URI(uri)).toString();
+        }
+        catch (final URISyntaxException ex)
+        {
+            throw new TrainingInputException("Spark named an input file by '" + uri + "', which is no URI", ex);
+        }
+    }
+}

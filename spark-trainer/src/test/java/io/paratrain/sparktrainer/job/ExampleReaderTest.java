@@ -1,0 +1,222 @@
+package io.paratrain.sparktrainer.job;
+
+import io.paratrain.sparktrainer.LocalSpark;
+import io.paratrain.sparktrainer.exceptions.TrainingInputException;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.nd4j.linalg.dataset.DataSet;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/**
+ * The reader on Spark's data sources: values the model cannot take are refused with the field as it was written,
+ * rows in later Spark file parts are named by their line, and the examples come in data order whatever order
+ * Spark's scan reads its parts in. Spark here cuts files into 2 KiB parts and packs
+ * small files together (no open cost), so every file of more than a few dozen lines spans parts.
+ */
+@Timeout(300)
+class ExampleReaderTest
+{
+    private static final ExampleReader READER = new ExampleReader(4, 3, 1.0);
+    private static JavaSparkContext sc;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void start()
+    {
+        sc = LocalSpark.start(2, Map.of("spark.sql.files.maxPartitionBytes", "2048",
+            "spark.sql.files.openCostInBytes", "0"));
+    }
+
+    @AfterAll
+    static void stop()
+    {
+        sc.stop();
+        SparkSession.clearActiveSession();
+        SparkSession.clearDefaultSession();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', quoteCharacter = '`', value = {
+        "0,0.1,NaN,0.3,0.4 | field 3 'NaN' is not a finite number",
+        "0,Inf,0.2,0.3,0.4 | field 2 'Inf' is not a finite number",
+        "0,0.1,0.2,-Infinity,0.4 | field 4 '-Infinity' is not a finite number",
+        "0,0.1,0.2,1e39,0.4 | field 4 '1e39' is not a finite number",
+        "0,0.1,0.2,,0.4 | field 4 '' is not a finite number",
+        "0,0.1,\"0.2\",0.3,0.4 | field 3 '\"0.2\"' is not a finite number",
+        "0,0.1,0.2,0.3,abc | field 5 'abc' is not a finite number",
+        "1.5,0.1,0.2,0.3,0.4 | label '1.5' is not an integer class",
+        "`,0.1,0.2,0.3,0.4` | the label '' is not a finite number",
+        "NaN,0.1,0.2,0.3,0.4 | the label 'NaN' is not a finite number",
+        "3,0.1,0.2,0.3,0.4 | label 3 is out of range 0..2 (the model's output layer has 3 classes)",
+        "0,0.1,0.2,0.3 | expected 1 label and 4 features = 5 comma-separated fields (the model's nIn is 4), found 4",
+        "0,0.1,0.2,0.3,0.4,0.5 | expected 1 label and 4 features = 5 comma-separated fields (the model's nIn is 4)" +
+            ", found 6"})
+    void csvValuesTheModelCannotTakeAreRefusedNamingTheFieldAsWritten(final String line, final String problem)
+        throws Exception
+    {
+        final Path file = dir.resolve("data.csv");
+        Files.writeString(file, "1,0.1,0.2,0.3,0.4\n\n2,0.5,0.6,0.7,0.8\n" + line + "\n0,0.1,0.2,0.3,0.4\n");
+        final TrainingInputException refused = assertThrows(TrainingInputException.class,
+            () -> READER.read(sc, file.toString(), "csv").check());
+        assertEquals("file:" + file + " line 4: " + problem, refused.getMessage());
+    }
+
+    @Test
+    void aFeatureBeyondFloatAfterTheScaleIsRefused() throws Exception
+    {
+        final Path file = dir.resolve("data.csv");
+        Files.writeString(file, "1,0.1,0.2,0.3,0.4\n2,0.5,1e30,0.7,0.8\n");
+        final TrainingInputException refused = assertThrows(TrainingInputException.class,
+            () -> new ExampleReader(4, 3, 1e10).read(sc, file.toString(), "csv").check());
+        assertEquals("file:" + file + " line 2: feature 2 is Infinity after --feature-scale 1.0E10; features must " +
+            "be finite numbers", refused.getMessage());
+    }
+
+    /**
+     * A bad line far into a file (beyond its first 2 KiB part), after blank and whitespace lines and CR LF line
+     * ends: the message names the line in the file.
+     */
+    @Test
+    void badLinesInLaterPartsAreNamedByTheirLineInTheFile() throws Exception
+    {
+        final List<String> csv = new ArrayList<>(lines(400, false));
+        final List<String> libsvm = new ArrayList<>(lines(400, true));
+        for (final int blank : new int[] {10, 150, 290})
+        {
+            csv.set(blank, "  ");
+            libsvm.set(blank, "");
+        }
+        csv.set(299, "0,0.1,abc,0.3,0.4");
+        libsvm.set(299, "0 1:0.1 3:0.3 2:0.2");
+        final Path csvFile = dir.resolve("big.csv");
+        final Path libsvmFile = dir.resolve("big.libsvm");
+        Files.writeString(csvFile, String.join("\r\n", csv) + "\r\n");
+        Files.writeString(libsvmFile, String.join("\n", libsvm) + "\n");
+        assertEquals(List.of(Files.size(csvFile) > 8 * 2048, Files.size(libsvmFile) > 8 * 2048), List.of(true, true));
+        assertEquals("file:" + csvFile + " line 300: field 3 'abc' is not a finite number",
+            assertThrows(TrainingInputException.class, () -> READER.read(sc, csvFile.toString(), "auto").check())
+                .getMessage());
+        assertEquals("file:" + libsvmFile + " line 300: index 2 in token 4 must be ascending and within 1..4 (the " +
+            "model's nIn)", assertThrows(TrainingInputException.class,
+            () -> READER.read(sc, libsvmFile.toString(), "auto").check()).getMessage());
+    }
+
+    /** Spark reads the larger file's parts first; the message names the first bad line in name order. */
+    @Test
+    void theFirstBadLineInDataOrderIsNamed() throws Exception
+    {
+        final Path folder = Files.createDirectory(dir.resolve("parts"));
+        final List<String> small = new ArrayList<>(lines(20, false));
+        small.set(6, "5,0.1,0.2,0.3,0.4");
+        final List<String> big = new ArrayList<>(lines(300, false));
+        big.set(1, "0,x,0.2,0.3,0.4");
+        Files.write(folder.resolve("part-0.csv"), small);
+        Files.write(folder.resolve("part-1.csv"), big);
+        assertEquals("file:" + folder.resolve("part-0.csv") + " line 7: label 5 is out of range 0..2 (the model's " +
+            "output layer has 3 classes)", assertThrows(TrainingInputException.class,
+            () -> READER.read(sc, folder.toString(), "csv").check()).getMessage());
+    }
+
+    /**
+     * Files of several sizes (Spark orders parts by size, splits the large ones and packs the small ones together):
+     * the examples are the files' lines in name order, in 3 partitions of consecutive examples, each as
+     * balanced as the count allows; CSV and LibSVM alike.
+     */
+    @Test
+    void examplesComeInDataOrderInBalancedPartitions() throws Exception
+    {
+        final Path csvFolder = Files.createDirectory(dir.resolve("csv"));
+        final Path libsvmFolder = Files.createDirectory(dir.resolve("libsvm"));
+        final int[] sizes = {7, 130, 3, 60, 1, 250};
+        final List<String> allCsv = new ArrayList<>();
+        for (int f = 0; f < sizes.length; f++)
+        {
+            final List<String> csv = lines(sizes[f], false);
+            allCsv.addAll(csv);
+            Files.write(csvFolder.resolve("part-" + f + ".csv"), csv);
+            Files.write(libsvmFolder.resolve("part-" + f + ".libsvm"), lines(sizes[f], true));
+        }
+        final float[] expected = new float[allCsv.size() * 5];
+        for (int r = 0; r < allCsv.size(); r++)
+        {
+            final String[] fields = allCsv.get(r).split(",");
+            for (int i = 0; i < 5; i++)
+            {
+                expected[r * 5 + i] = Float.parseFloat(fields[i]);
+            }
+        }
+        for (final Path folder : List.of(csvFolder, libsvmFolder))
+        {
+            final CheckedExamples examples = READER.read(sc, folder.toString(),
+                folder == csvFolder ? "csv" : "libsvm");
+            assertEquals(allCsv.size(), examples.check().examples());
+            final List<List<DataSet>> partitions = examples.examples(3).glom().collect();
+            assertEquals(List.of(150L, 150L, 151L), partitions.stream()
+                .map(p -> p.stream().mapToLong(DataSet::numExamples).sum()).toList(), folder.toString());
+            assertArrayEquals(expected, labelAndFeatures(partitions), folder.toString());
+        }
+    }
+
+    /** Row r: its label (the index of its one-hot 1) then its features, over all partitions in order. */
+    private static float[] labelAndFeatures(final List<List<DataSet>> partitions)
+    {
+        final List<Float> values = new ArrayList<>();
+        for (final List<DataSet> partition : partitions)
+        {
+            for (final DataSet batch : partition)
+            {
+                final float[] x = batch.getFeatures().reshape(-1).toFloatVector();
+                final float[] y = batch.getLabels().reshape(-1).toFloatVector();
+                for (int r = 0; r < batch.numExamples(); r++)
+                {
+                    values.add((float)(y[r * 3 + 1] == 1 ? 1 : y[r * 3 + 2] == 1 ? 2 : 0));
+                    for (int f = 0; f < 4; f++)
+                    {
+                        values.add(x[r * 4 + f]);
+                    }
+                }
+            }
+        }
+        final float[] out = new float[values.size()];
+        for (int i = 0; i < out.length; i++)
+        {
+            out[i] = values.get(i);
+        }
+        return out;
+    }
+
+    /** {@code rows} examples as CSV or LibSVM lines, the same values for the same count. */
+    private static List<String> lines(final int rows, final boolean libsvm)
+    {
+        final Random random = new Random(rows);
+        final List<String> lines = new ArrayList<>();
+        for (int r = 0; r < rows; r++)
+        {
+            final float[] x = {random.nextFloat(), random.nextFloat(), random.nextFloat(), random.nextFloat()};
+            final int label = random.nextInt(3);
+            lines.add(libsvm ? label + " 1:" + x[0] + " 2:" + x[1] + " 3:" + x[2] + " 4:" + x[3] :
+                label + "," + x[0] + "," + x[1] + "," + x[2] + "," + x[3]);
+        }
+        return lines;
+    }
+}

@@ -1,0 +1,156 @@
+package io.paratrain.sparktrainer.job;
+
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.BufferedWriter;
+import java.io.ByteArrayOutputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Figures, not a test of speed: how long the job takes to read and check its input against how long its 3-epoch
+ * fit takes, on the bundled MNIST subset (8,000 + 2,000 rows) and on a 60,000-row MNIST-size CSV made of six
+ * shifted copies of the bundled 10,000 digits. It prints one {@code input ...} line per data set; the machine is
+ * shared and noisy, so nothing here asserts a duration. Run with
+ * {@code mvn -o -B -q -pl spark-trainer -am test -Dtest=InputPreparationFigures -Dtest.excludedGroups=none
+ * -Dsurefire.failIfNoSpecifiedTests=false}.
+ * <p>
+ * Input preparation is the time from the job's {@code spark:} line (Spark up, slots there) to its {@code data:}
+ * line (training and test data read and checked); the fit is from its {@code model:} line to its {@code trained:}
+ * line (the trainer's counting, routing, ring set-up and 3 epochs). Both are taken from the times the lines reach
+ * the output, so the same measurement applies to any version of the job.
+ */
+@Tag("slow")
+@Timeout(1800)
+class InputPreparationFigures
+{
+    private static final Pattern DATA = Pattern.compile("data: ([0-9,]+) training examples .*, ([0-9,]+) test " +
+        "examples");
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void printsInputPreparationAgainstA3EpochFit() throws Exception
+    {
+        final List<String> lines = new ArrayList<>(BundledData.lines(BundledData.TRAIN));
+        lines.addAll(BundledData.lines(BundledData.TEST));
+        final Path train = dir.resolve("mnist60k.csv");
+        try (BufferedWriter out = Files.newBufferedWriter(train, StandardCharsets.US_ASCII))
+        {
+            for (int copy = 0; copy < 6; copy++)
+            {
+                for (final String line : lines)
+                {
+                    out.write(shifted(line, copy % 3, copy / 3));
+                    out.write('\n');
+                }
+            }
+        }
+        final Path test = dir.resolve("mnist-test.csv");
+        Files.write(test, BundledData.lines(BundledData.TEST), StandardCharsets.US_ASCII);
+
+        final List<String> figures = new ArrayList<>();
+        figures.add(measure("bundled", "--epochs", "3"));
+        figures.add(measure("csv-60k", "--epochs", "3", "--train", train.toString(), "--test", test.toString(),
+            "--feature-scale", Double.toString(1.0 / 255)));
+        figures.forEach(System.out::println);
+    }
+
+    /** The digit moved right by {@code dx} and down by {@code dy} pixels (zeros shifted in). */
+    private static String shifted(final String line, final int dx, final int dy)
+    {
+        final String[] f = line.split(",", -1);
+        final StringBuilder out = new StringBuilder(f[0]);
+        for (int y = 0; y < 28; y++)
+        {
+            for (int x = 0; x < 28; x++)
+            {
+                final int sy = y - dy;
+                final int sx = x - dx;
+                out.append(',').append(sy >= 0 && sx >= 0 ? f[1 + sy * 28 + sx] : "0");
+            }
+        }
+        return out.toString();
+    }
+
+    private String measure(final String name, final String... args)
+    {
+        final TimedLines out = new TimedLines();
+        final ByteArrayOutputStream err = new ByteArrayOutputStream();
+        final List<String> all = new ArrayList<>(List.of(args));
+        all.addAll(List.of("--output", dir.resolve(name + ".zip").toString(), "--metrics",
+            dir.resolve(name + ".jsonl").toString()));
+        final int code = TrainJob.run(all.toArray(String[]::new), new PrintStream(out, true, StandardCharsets.UTF_8),
+            new PrintStream(err, true, StandardCharsets.UTF_8));
+        assertEquals(0, code, err.toString(StandardCharsets.UTF_8));
+        final Matcher data = DATA.matcher(out.line("data: "));
+        assertTrue(data.find(), out.line("data: "));
+        final long rows = Long.parseLong(data.group(1).replace(",", "")) +
+            Long.parseLong(data.group(2).replace(",", ""));
+        final double prepSeconds = (out.atNs("data: ") - out.atNs("spark: ")) / 1e9;
+        final double fitSeconds = (out.atNs("trained: ") - out.atNs("model: ")) / 1e9;
+        return String.format(Locale.ROOT, "input %s: %,d rows read and checked in %.2f s (%,.0f rows/s); " +
+            "3-epoch fit %.2f s; input preparation = %.1f%% of the fit", name, rows, prepSeconds,
+            rows / prepSeconds, fitSeconds, 100 * prepSeconds / fitSeconds);
+    }
+
+    /** The job's output lines with the time each arrived. */
+    private static final class TimedLines extends OutputStream
+    {
+        private final ByteArrayOutputStream current = new ByteArrayOutputStream();
+        private final List<String> lines = new ArrayList<>();
+        private final List<Long> arrivalsNs = new ArrayList<>();
+
+        @Override
+        public synchronized void write(final int b)
+        {
+            if (b == '\n')
+            {
+                lines.add(current.toString(StandardCharsets.UTF_8));
+                arrivalsNs.add(System.nanoTime());
+                current.reset();
+            }
+            else
+            {
+                current.write(b);
+            }
+        }
+
+        synchronized String line(final String prefix)
+        {
+            return lines.get(index(prefix));
+        }
+
+        synchronized long atNs(final String prefix)
+        {
+            return arrivalsNs.get(index(prefix));
+        }
+
+        private int index(final String prefix)
+        {
+            for (int i = 0; i < lines.size(); i++)
+            {
+                if (lines.get(i).startsWith(prefix))
+                {
+                    return i;
+                }
+            }
+            throw new AssertionError("no line starting '" + prefix + "' in the job's output: " + lines);
+        }
+    }
+}
