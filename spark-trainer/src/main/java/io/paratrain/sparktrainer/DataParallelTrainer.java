@@ -16,6 +16,7 @@ import io.paratrain.sparktrainer.internal.data.ExampleExchange;
 import io.paratrain.sparktrainer.internal.data.ExampleLayout;
 import io.paratrain.sparktrainer.internal.data.ExamplePlan;
 import io.paratrain.sparktrainer.internal.data.ExampleRouting;
+import io.paratrain.sparktrainer.internal.data.ExportedDataSets;
 import io.paratrain.sparktrainer.internal.driver.ModelReceiver;
 import io.paratrain.sparktrainer.internal.driver.ModelSender;
 import io.paratrain.sparktrainer.internal.snapshot.ModelSnapshot;
@@ -30,6 +31,8 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.rdd.RDD;
 import org.apache.spark.util.LongAccumulator;
+import org.deeplearning4j.core.loader.DataSetLoader;
+import org.deeplearning4j.core.loader.impl.SerializedDataSetLoader;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.evaluation.classification.Evaluation;
 import org.nd4j.linalg.dataset.DataSet;
@@ -107,6 +110,25 @@ public final class DataParallelTrainer
                 closeQuietly(prelaunch);
             }
         }
+    }
+
+    /**
+     * Trains {@code network} in place on DataSets exported to files ({@code DataSet.save}, as DL4J's
+     * {@code fitPaths} reads them), one DataSet per path on any Hadoop file system, in the paths' order. Each file is
+     * loaded only where it is read, so neither the driver nor a replica holds the epoch; a replica whose examples
+     * exceed {@link TrainerConfig#spillAboveBytes} spills them. A file that cannot be loaded fails the fit with its
+     * path.
+     */
+    public TrainingSummary fitPaths(final MultiLayerNetwork network, final JavaRDD<String> paths)
+    {
+        return fitPaths(network, paths, new SerializedDataSetLoader());
+    }
+
+    /** As {@link #fitPaths(MultiLayerNetwork, JavaRDD)}, loading each file with {@code loader}. */
+    public TrainingSummary fitPaths(final MultiLayerNetwork network, final JavaRDD<String> paths,
+        final DataSetLoader loader)
+    {
+        return fit(network, ExportedDataSets.load(sc, paths, loader));
     }
 
     private TrainingSummary fit(final MultiLayerNetwork network, final JavaRDD<DataSet> data, final long sessionId)

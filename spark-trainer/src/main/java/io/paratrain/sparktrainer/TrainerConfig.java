@@ -19,6 +19,14 @@ import java.io.Serializable;
  * @param shardedUpdate        each replica runs the optimizer on its 1/N of the parameters between a
  *                             reduce-scatter of the gradients and an all-gather of the parameters (when the model's
  *                             updaters allow it, see ShardedUpdate); false = every replica runs DL4J's whole update.
+ * @param spillAboveBytes      a replica whose minibatches (the arrays' bytes) exceed this writes them once to a file
+ *                             in the executor's Spark local dir and reads each step back when it trains it, every
+ *                             epoch, instead of holding them; {@link #SPILL_DERIVED} (the default) derives the
+ *                             threshold from the executor's memory (see SpillThreshold: a quarter of JavaCPP's
+ *                             off-heap limit {@code Pointer.maxBytes()}, which defaults to -Xmx, shared by the
+ *                             replicas of this stage on the same host), {@link #SPILL_ALWAYS} spills any data,
+ *                             {@link #SPILL_NEVER} holds every minibatch. Examples exchanged over the ring (small
+ *                             one-shape data) are always held.
  */
 public record TrainerConfig(
     int workers,
@@ -29,11 +37,18 @@ public record TrainerConfig(
     int ompThreadsPerWorker,
     long slotWaitMs,
     CheckpointConfig checkpoint,
-    boolean shardedUpdate) implements Serializable
+    boolean shardedUpdate,
+    long spillAboveBytes) implements Serializable
 {
     public static final int DEFAULT_CHECKSUM_EVERY_STEPS = 50;
     public static final long DEFAULT_COLLECTIVE_TIMEOUT_MS = 120_000;
     public static final long DEFAULT_SLOT_WAIT_MS = 60_000;
+    /** {@link #spillAboveBytes}: derived from the executor's memory. */
+    public static final long SPILL_DERIVED = -1;
+    /** {@link #spillAboveBytes}: every replica spills its minibatches (tests, or to keep executor memory free). */
+    public static final long SPILL_ALWAYS = 0;
+    /** {@link #spillAboveBytes}: no replica spills, whatever the data's size. */
+    public static final long SPILL_NEVER = Long.MAX_VALUE;
 
     public TrainerConfig
     {
@@ -44,6 +59,8 @@ public record TrainerConfig(
         require(collectiveTimeoutMs > 0, "collectiveTimeoutMs", collectiveTimeoutMs, "> 0");
         require(ompThreadsPerWorker >= 0, "ompThreadsPerWorker", ompThreadsPerWorker, ">= 0 (0 = ND4J default)");
         require(slotWaitMs >= 0, "slotWaitMs", slotWaitMs, ">= 0");
+        require(spillAboveBytes >= SPILL_DERIVED, "spillAboveBytes", spillAboveBytes,
+            ">= 0, or -1 (SPILL_DERIVED) for a threshold derived from the executor's memory");
     }
 
     public static Builder builder()
@@ -77,6 +94,7 @@ public record TrainerConfig(
         private long slotWaitMs = DEFAULT_SLOT_WAIT_MS;
         private CheckpointConfig checkpoint;
         private boolean shardedUpdate = true;
+        private long spillAboveBytes = SPILL_DERIVED;
 
         public Builder workers(final int workers)
         {
@@ -132,10 +150,16 @@ public record TrainerConfig(
             return this;
         }
 
+        public Builder spillAboveBytes(final long spillAboveBytes)
+        {
+            this.spillAboveBytes = spillAboveBytes;
+            return this;
+        }
+
         public TrainerConfig build()
         {
             return new TrainerConfig(workers, batchSizePerWorker, epochs, checksumEverySteps, collectiveTimeoutMs,
-                ompThreadsPerWorker, slotWaitMs, checkpoint, shardedUpdate);
+                ompThreadsPerWorker, slotWaitMs, checkpoint, shardedUpdate, spillAboveBytes);
         }
     }
 }

@@ -5,11 +5,13 @@ import org.nd4j.linalg.dataset.DataSet;
 import scala.Tuple2;
 
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.Iterator;
 import java.util.List;
 
-/** One replica's minibatch for every step of an epoch, built once from its partition and reused every epoch. */
+/**
+ * One replica's minibatch for every step of an epoch, built once from its partition and reused every epoch: held,
+ * or spilled to a local file when they exceed the spill threshold ({@link MinibatchSink}).
+ */
 public final class LocalBatches
 {
     private LocalBatches()
@@ -17,28 +19,51 @@ public final class LocalBatches
     }
 
     /**
-     * Sorts the partition's (first index, examples) chunks by index and merges each step's chunks; a chunk holds
-     * consecutive examples of one step (see {@link ExampleRouting}). Element s is the replica's minibatch for
-     * step s, or null where the plan gives it none.
+     * Merges each step's (first index, examples) chunks, which {@link ExampleRouting} delivers sorted by index; a
+     * chunk holds consecutive examples of one step. The partition is read once, one step at a time, so that only
+     * the held minibatches and one step are in memory. Step s of the result is the replica's minibatch for step s,
+     * or null where the plan gives it none. On failure, a spill file already written is deleted.
+     *
+     * @param spillAboveBytes {@link io.paratrain.sparktrainer.TrainerConfig#spillAboveBytes}, resolved here.
      */
-    public static DataSet[] build(final Iterator<Tuple2<Long, DataSet>> partition, final ExamplePlan plan,
-        final int rank)
+    public static Minibatches build(final Iterator<Tuple2<Long, DataSet>> partition, final ExamplePlan plan,
+        final int rank, final long spillAboveBytes)
     {
-        final List<Tuple2<Long, DataSet>> examples = new ArrayList<>();
-        partition.forEachRemaining(examples::add);
-        examples.sort(Comparator.comparingLong(Tuple2::_1));
-        final DataSet[] steps = new DataSet[plan.stepsPerEpoch()];
-        int next = 0;
-        for (int step = 0; step < steps.length; step++)
+        final MinibatchSink sink = new MinibatchSink(plan.stepsPerEpoch(), SpillThreshold.resolve(spillAboveBytes),
+            "rank " + rank);
+        try
+        {
+            buildInto(sink, partition, plan, rank);
+            return sink.finish();
+        }
+        catch (final RuntimeException | Error ex)
+        {
+            sink.abandon();
+            throw ex;
+        }
+    }
+
+    private static void buildInto(final MinibatchSink sink, final Iterator<Tuple2<Long, DataSet>> partition,
+        final ExamplePlan plan, final int rank)
+    {
+        Tuple2<Long, DataSet> next = partition.hasNext() ? partition.next() : null;
+        long expectedIndex = -1;
+        for (int step = 0; step < plan.stepsPerEpoch(); step++)
         {
             final int count = plan.localExamples(step, rank);
             final List<DataSet> batch = new ArrayList<>();
             int held = 0;
-            while (next < examples.size() && plan.stepOf(examples.get(next)._1()) == step)
+            while (next != null && plan.stepOf(next._1()) == step)
             {
-                final DataSet chunk = examples.get(next++)._2();
-                batch.add(chunk);
-                held += chunk.numExamples();
+                if (next._1() < expectedIndex)
+                {
+                    throw new TrainerException("rank " + rank + " received the examples from index " + next._1() +
+                        " after those up to " + (expectedIndex - 1) + ": the routed runs are not in index order");
+                }
+                batch.add(next._2());
+                held += next._2().numExamples();
+                expectedIndex = next._1() + next._2().numExamples();
+                next = partition.hasNext() ? partition.next() : null;
             }
             if (held != count)
             {
@@ -46,13 +71,17 @@ public final class LocalBatches
                     " but the plan gives it " + count + "; the data changed between planning and training " +
                     "(is the RDD deterministic?)");
             }
-            steps[step] = count == 0 ? null : MinibatchMerge.merge(batch);
+            sink.add(count == 0 ? null : MinibatchMerge.merge(batch));
         }
-        if (next != examples.size())
+        if (next != null)
         {
-            throw new TrainerException("rank " + rank + " holds " + (examples.size() - next) +
-                " examples beyond the plan's " + plan.totalExamples());
+            long beyond = next._2().numExamples();
+            while (partition.hasNext())
+            {
+                beyond += partition.next()._2().numExamples();
+            }
+            throw new TrainerException("rank " + rank + " holds " + beyond + " examples beyond the plan's " +
+                plan.totalExamples());
         }
-        return steps;
     }
 }

@@ -7,7 +7,9 @@ import io.paratrain.sparktrainer.internal.checkpoint.CheckpointStore;
 import io.paratrain.sparktrainer.internal.checkpoint.ReplicaCheckpoints;
 import io.paratrain.sparktrainer.internal.data.ExampleExchange;
 import io.paratrain.sparktrainer.internal.data.ExamplePlan;
+import io.paratrain.sparktrainer.internal.data.HeldMinibatches;
 import io.paratrain.sparktrainer.internal.data.LocalBatches;
+import io.paratrain.sparktrainer.internal.data.Minibatches;
 import io.paratrain.sparktrainer.internal.driver.ModelSender;
 import io.paratrain.sparktrainer.internal.driver.ProgressReporter;
 import io.paratrain.sparktrainer.internal.driver.SameJvmHandoff;
@@ -84,7 +86,7 @@ public final class BarrierTrainingTask implements Serializable
     /** The task body over data routed by {@link ExampleRouting}: (global index, run of examples) pairs. */
     public Iterator<ModelSender.Delivery> train(final Iterator<Tuple2<Long, DataSet>> partition)
     {
-        return run(rank -> LocalBatches.build(partition, plan, rank), null);
+        return run(rank -> LocalBatches.build(partition, plan, rank, config.spillAboveBytes()), null);
     }
 
     /**
@@ -99,15 +101,16 @@ public final class BarrierTrainingTask implements Serializable
     {
         final List<DataSet> mine = new ArrayList<>(); // read while the endpoint binds in the background
         partition.forEachRemaining(mine::add);
-        return run(null, collective -> ExampleExchange.build(collective, mine.iterator(), plan, counts, layout));
+        return run(null, collective -> new HeldMinibatches(ExampleExchange.build(collective, mine.iterator(), plan,
+            counts, layout)));
     }
 
     /**
      * Either {@code routed} gives the minibatches before the ring is connected (the Spark shuffle brought them),
      * or {@code exchanged} builds them over the connected ring.
      */
-    private Iterator<ModelSender.Delivery> run(final IntFunction<DataSet[]> routed,
-        final Function<Collective, DataSet[]> exchanged)
+    private Iterator<ModelSender.Delivery> run(final IntFunction<Minibatches> routed,
+        final Function<Collective, Minibatches> exchanged)
     {
         final long startNs = System.nanoTime();
         final BarrierTaskContext context = BarrierTaskContext.get();
@@ -130,19 +133,19 @@ public final class BarrierTrainingTask implements Serializable
         final MultiLayerNetwork network;
         try (BarrierRing ring = BarrierRing.start(context, sessionId, channelKey, config.collectiveTimeoutMs()))
         {
-            final DataSet[] routedBatches = routed == null ? null : routed.apply(rank);
+            final Minibatches routedBatches = routed == null ? null : routed.apply(rank);
             final long dataReadyNs = System.nanoTime();
             // The model is rebuilt on a thread of its own while this one connects the ring and exchanges the
             // examples (the restore takes 120-200 ms per task; with two replicas on 2 cores the overlap is partial:
             // the exchange slows down beside it).
             final BackgroundWork<MultiLayerNetwork> restoring = restoreInBackground(rank,
                 context.stageAttemptNumber());
-            try (Collective collective = ring.connect();
+            try (Minibatches spilled = routedBatches; Collective collective = ring.connect();
                 ProgressReporter progress = new ProgressReporter(rank == 0 ? progressAddress : null, progressToken,
                     context.stageAttemptNumber()))
             {
                 final long ringReadyNs = System.nanoTime();
-                final DataSet[] batches = routedBatches != null ? routedBatches : exchanged.apply(collective);
+                final Minibatches batches = routedBatches != null ? routedBatches : exchanged.apply(collective);
                 final long examplesReadyNs = System.nanoTime();
                 network = restoring.await(config.collectiveTimeoutMs());
                 LOG.info("Rank {} of {} ready to train: data {} ms, ring {} ms more{}, model {} ms more", rank,
@@ -206,7 +209,7 @@ public final class BarrierTrainingTask implements Serializable
         });
     }
 
-    private void trainEpochs(final MultiLayerNetwork network, final Collective collective, final DataSet[] batches,
+    private void trainEpochs(final MultiLayerNetwork network, final Collective collective, final Minibatches batches,
         final int rank, final ProgressReporter progress)
     {
         final TaskContext task = TaskContext.get();
@@ -232,7 +235,7 @@ public final class BarrierTrainingTask implements Serializable
                 // Spark kills the other tasks of a failed barrier stage by flag: stop at the next step boundary.
                 task.killTaskIfInterrupted();
                 final long stepStartNs = System.nanoTime();
-                final double loss = replicaStep.run(batches[step], plan.stepExamples(step));
+                final double loss = replicaStep.run(batches.get(step), plan.stepExamples(step));
                 lossSum += loss;
                 if (config.checksumEverySteps() > 0 && (globalStep + 1) % config.checksumEverySteps() == 0)
                 {

@@ -3,7 +3,9 @@ package io.paratrain.sparktrainer.internal.modelsplit;
 import io.paratrain.sparktrainer.internal.channel.ChannelCounters;
 import io.paratrain.sparktrainer.internal.channel.ChannelKey;
 import io.paratrain.sparktrainer.internal.data.ExamplePlan;
+import io.paratrain.sparktrainer.internal.data.HeldMinibatches;
 import io.paratrain.sparktrainer.internal.data.LocalBatches;
+import io.paratrain.sparktrainer.internal.data.Minibatches;
 import io.paratrain.sparktrainer.internal.snapshot.ModelSnapshot;
 import io.paratrain.sparktrainer.internal.snapshot.NetworkConfiguration;
 import io.paratrain.sparktrainer.internal.snapshot.SnapshotBroadcast;
@@ -13,6 +15,7 @@ import io.paratrain.sparktrainer.internal.stage.ResourceBinding;
 import io.paratrain.gradientsharing.Collective;
 import io.paratrain.modelsplit.SplitConfig;
 import io.paratrain.modelsplit.SplitRank;
+import io.paratrain.sparktrainer.TrainerConfig;
 import io.paratrain.sparktrainer.exceptions.TrainerException;
 import org.apache.spark.BarrierTaskContext;
 import org.nd4j.linalg.dataset.DataSet;
@@ -97,11 +100,13 @@ public final class SplitBarrierTask implements Serializable
             throw new TrainerException("barrier stage has " + worldSize + " tasks, expected " + shards + " shards");
         }
         ResourceBinding.bind(context.resourcesJMap(), rank);
-        final DataSet[] batches = rank == 0 ? LocalBatches.build(partition, plan, 0) : requireEmpty(partition, rank);
+        final Minibatches batches = rank == 0 ? LocalBatches.build(partition, plan, 0, TrainerConfig.SPILL_DERIVED) :
+            requireEmpty(partition, rank);
         final SplitConfig unpaired = SplitConfig.of(shards, splitLayers);
         final SplitConfig split = paired ? unpaired.withPairing() : unpaired;
         final Result result;
-        try (Collective collective = BarrierRing.connect(context, sessionId, channelKey, collectiveTimeoutMs))
+        try (Minibatches spilled = batches;
+            Collective collective = BarrierRing.connect(context, sessionId, channelKey, collectiveTimeoutMs))
         {
             // Rank 0 holds the initial network and sends each shard its slices; a shard allocates only those.
             final SplitRank splitRank = rank == 0 ? new SplitRank(collective, initialModel.value().restore(), split)
@@ -160,26 +165,26 @@ public final class SplitBarrierTask implements Serializable
     }
 
     /** Rank 0: every step of every epoch, the epoch counter advanced after each, then the gather. */
-    private Result coordinate(final SplitRank splitRank, final DataSet[] batches)
+    private Result coordinate(final SplitRank splitRank, final Minibatches batches)
     {
         double loss = Double.NaN;
         for (int epoch = 0; epoch < epochs; epoch++)
         {
-            for (final DataSet batch : batches)
+            for (int step = 0; step < batches.steps(); step++)
             {
-                loss = splitRank.fit(batch);
+                loss = splitRank.fit(batches.get(step));
             }
             splitRank.incrementEpoch();
         }
         return new Result(ModelSnapshot.of(splitRank.finish()), loss);
     }
 
-    private static DataSet[] requireEmpty(final Iterator<Tuple2<Long, DataSet>> partition, final int rank)
+    private static Minibatches requireEmpty(final Iterator<Tuple2<Long, DataSet>> partition, final int rank)
     {
         if (partition.hasNext())
         {
             throw new TrainerException("shard " + rank + " was given training data; only rank 0 may hold it");
         }
-        return new DataSet[0];
+        return new HeldMinibatches(new DataSet[0]);
     }
 }
