@@ -1,6 +1,7 @@
 package io.paratrain.sparktrainer;
 
 import io.paratrain.sparktrainer.dl4j.AllReduceTrainingMaster;
+import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import org.apache.spark.api.java.JavaRDD;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.spark.impl.multilayer.SparkDl4jMultiLayer;
@@ -94,12 +95,13 @@ class FitPathsTest
     private static void assertFailsNaming(final List<String> paths, final String bad, final String cause)
     {
         final JavaRDD<String> rdd = SPARK.sc().parallelize(paths, 3);
-        final RuntimeException ex = assertThrows(RuntimeException.class, () -> new DataParallelTrainer(SPARK.sc(),
-            TrainerConfig.builder().workers(2).batchSizePerWorker(8).build())
-            .fitPaths(Networks.mlp(new Adam(0.01), 11), rdd));
+        final DataParallelTrainer trainer = new DataParallelTrainer(SPARK.sc(), TrainerConfig.builder().workers(2)
+            .batchSizePerWorker(8).build());
+        final TrainingInputException ex = assertThrows(TrainingInputException.class,
+            () -> trainer.fitPaths(Networks.mlp(new Adam(0.01), 11), rdd));
         final String expected = "cannot load the exported DataSet " + bad +
             " with SerializedDataSetLoader (expected a file that DataSet.save wrote): " + cause;
-        assertTrue(ex.getMessage().contains(expected), "expected '" + expected + "' in: " + ex.getMessage());
+        assertTrue(ex.getMessage().startsWith(expected), "expected '" + expected + "...', was: " + ex.getMessage());
     }
 
     /** 197 examples in minibatches of uneven sizes. */

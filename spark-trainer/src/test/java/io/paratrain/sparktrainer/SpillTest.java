@@ -46,7 +46,7 @@ class SpillTest
         final List<DataSet> examples = Networks.examples(2 * 8 * 12 + 5, 23);
         final List<DataSet> batches = new ArrayList<>();
         int start = 0;
-        for (final int size : new int[] {7, 30, 1, 12, 50, 40, 3, 58})
+        for (final int size : new int[] {7, 30, 1, 12, 50, 40, 3, 54})
         {
             batches.add(DataSet.merge(examples.subList(start, start + size)));
             start += size;
@@ -76,8 +76,10 @@ class SpillTest
         final TrainerConfig config = TrainerConfig.builder().workers(2).batchSizePerWorker(8)
             .spillAboveBytes(TrainerConfig.SPILL_ALWAYS).build();
         final MultiLayerNetwork network = Networks.mlp(new Adam(0.01), 7);
-        assertThrows(RuntimeException.class, () -> new DataParallelTrainer(SPARK.sc(), config)
+        final Exception ex = assertThrows(Exception.class, () -> new DataParallelTrainer(SPARK.sc(), config)
             .fit(network, SPARK.sc().parallelize(Networks.minibatches(wrongLabels, 10), 3)));
+        assertTrue(ex.getMessage().contains("Labels and preOutput must have equal shapes: got shapes [8, 5] vs " +
+            "[8, 4]"), ex.getMessage());
         assertEquals(List.of(), SpillFilesFound.now(), "spill files left after the failed fit");
     }
 

@@ -3,6 +3,7 @@ package io.paratrain.sparktrainer.internal.data;
 import io.paratrain.sparktrainer.internal.snapshot.ShippedBytes;
 
 import io.paratrain.sparktrainer.exceptions.TrainerException;
+import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import org.apache.spark.api.java.JavaFutureAction;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
@@ -88,6 +89,14 @@ public final class ExampleRouting
             if (ex.getCause() instanceof RuntimeException runtime)
             {
                 throw runtime;
+            }
+            // a task's bad input (say, an exported file that cannot be loaded) arrives inside Spark's job failure
+            for (Throwable cause = ex.getCause(); cause != null; cause = cause.getCause())
+            {
+                if (cause instanceof TrainingInputException input)
+                {
+                    throw new TrainingInputException(input.getMessage(), ex.getCause());
+                }
             }
             throw new TrainerException("counting the training examples failed", ex.getCause());
         }
