@@ -37,12 +37,12 @@ class OutOfCoreTest
 {
     /** The child's heap (-Xmx) and JavaCPP's limit on its whole resident memory (maxphysicalbytes). */
     private static final String HEAP = "256m";
-    private static final long MAX_PHYSICAL_BYTES = 1_000L << 20;
+    private static final long MAX_PHYSICAL_BYTES = 800L << 20;
     /** Examples per exported file: 4 MB of features each. */
     private static final int FILE_EXAMPLES = 1024;
-    /** The large set: distinct contents, hard-linked (or copied) to this many files, 2.5 GB. */
+    /** The large set: distinct contents, hard-linked (or copied) to this many files, 2 GB. */
     private static final int DISTINCT_FILES = 8;
-    private static final int LARGE_FILES = 640;
+    private static final int LARGE_FILES = 512;
     private static final int SMALL_FILES = 6;
     private static final long CHILD_DEADLINE_MS = 200_000;
 

@@ -1,7 +1,5 @@
 package io.paratrain.sparktrainer.internal.data;
 
-import io.paratrain.sparktrainer.internal.snapshot.ShippedBytes;
-
 import io.paratrain.sparktrainer.exceptions.TrainerException;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import org.apache.spark.api.java.JavaFutureAction;
@@ -10,6 +8,7 @@ import org.apache.spark.api.java.JavaRDD;
 import org.nd4j.linalg.dataset.DataSet;
 import scala.Tuple2;
 
+import java.nio.ByteBuffer;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
@@ -104,8 +103,7 @@ public final class ExampleRouting
 
     /**
      * (first global index, run of examples) for every run, partitioned by replica and sorted by index. The runs are
-     * shuffled as bytes ({@link ShippedBytes#encodeRun}), whatever Spark's serializer, and decoded in the receiving
-     * task.
+     * shuffled as bytes ({@link MinibatchCodec}), whatever Spark's serializer, and decoded in the receiving task.
      */
     public static JavaRDD<Tuple2<Long, DataSet>> route(final JavaRDD<DataSet> data, final long[] partitionCounts,
         final ExamplePlan plan)
@@ -132,7 +130,7 @@ public final class ExampleRouting
         // Sorted by first index within each replica's partition, by Spark's sorter (which spills to disk under
         // memory pressure), so the replica reads its steps in order, one at a time (LocalBatches).
         return runs.repartitionAndSortWithinPartitions(new WorkerPartitioner(plan, partitions))
-            .map(run -> ShippedBytes.decodeRun(run._2()));
+            .map(run -> new Tuple2<>(run._1(), MinibatchCodec.decode(ByteBuffer.wrap(run._2()))));
     }
 
     /** (first global index, encoded run) for every run of a partition's minibatches, cut as they are read. */
@@ -183,7 +181,7 @@ public final class ExampleRouting
             final int end = (int)Math.min(size, plan.runEnd(global) - index);
             final DataSet run = start == 0 && end == size ? batch : slice(batch, start, end);
             start = end;
-            return new Tuple2<>(global, ShippedBytes.encodeRun(global, run));
+            return new Tuple2<>(global, MinibatchCodec.encode(run));
         }
     }
 

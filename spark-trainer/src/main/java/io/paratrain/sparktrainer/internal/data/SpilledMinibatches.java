@@ -5,8 +5,6 @@ import org.nd4j.linalg.dataset.DataSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -16,8 +14,8 @@ import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 
 /**
- * A replica's minibatches in one local file, each written once in ND4J's DataSet format ({@link DataSet#save},
- * raw array bytes, so a step reads back bit for bit) and read back when its step is trained, every epoch. Only the
+ * A replica's minibatches in one local file, each written once ({@link MinibatchCodec}: the arrays' raw bytes, so
+ * a step reads back bit for bit) and read back when its step is trained, every epoch. Only the
  * offsets stay in memory: step s is bytes {@code offsets[s] .. offsets[s + 1]} of the file; a step without
  * examples has none. Reads reuse one buffer, grown to the largest step.
  */
@@ -70,8 +68,7 @@ public final class SpilledMinibatches implements Minibatches
         {
             throw new TrainerException(owner + ": cannot read step " + step + " from spill file " + file, ex);
         }
-        final DataSet batch = new DataSet();
-        batch.load(new ByteArrayInputStream(buffer, 0, length));
+        final DataSet batch = MinibatchCodec.decode(ByteBuffer.wrap(buffer, 0, length));
         readNs += System.nanoTime() - startNs;
         reads++;
         return batch;
@@ -131,7 +128,7 @@ public final class SpilledMinibatches implements Minibatches
         private final FileChannel channel;
         private final long[] offsets;
         private final String owner;
-        private final Serialized bytes = new Serialized();
+        private ByteBuffer bytes = ByteBuffer.allocate(0);
         private int written;
         private long writeNs;
 
@@ -164,9 +161,20 @@ public final class SpilledMinibatches implements Minibatches
             long end = offsets[written];
             if (batch != null)
             {
-                bytes.reset();
-                batch.save(bytes);
-                final ByteBuffer source = bytes.view();
+                final long length = MinibatchCodec.encodedBytes(batch);
+                if (length > Integer.MAX_VALUE - 16)
+                {
+                    abandon();
+                    throw new TrainerException(owner + ": the minibatch of step " + written + " takes " + length +
+                        " bytes, more than a Java array holds: use a smaller batchSizePerWorker");
+                }
+                if (bytes.capacity() < length)
+                {
+                    bytes = ByteBuffer.allocate((int)length);
+                }
+                bytes.clear();
+                MinibatchCodec.encode(batch, bytes);
+                final ByteBuffer source = bytes.flip();
                 try
                 {
                     while (source.hasRemaining())
@@ -204,15 +212,6 @@ public final class SpilledMinibatches implements Minibatches
         public void abandon()
         {
             deleteQuietly(channel, file, owner);
-        }
-    }
-
-    /** A reusable serialization buffer whose bytes are read in place. */
-    private static final class Serialized extends ByteArrayOutputStream
-    {
-        ByteBuffer view()
-        {
-            return ByteBuffer.wrap(buf, 0, count);
         }
     }
 }
