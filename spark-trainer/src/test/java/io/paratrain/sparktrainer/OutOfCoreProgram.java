@@ -30,7 +30,7 @@ public final class OutOfCoreProgram
 {
     static final int FEATURES = 1024;
     static final int CLASSES = 4;
-    static final int BATCH_PER_WORKER = 512;
+    static final int BATCH_PER_WORKER = 2048;
     static final int EPOCHS = 2;
     /** Printed before the figures of each fit. */
     static final String FIT = "out-of-core fit: ";

@@ -14,6 +14,7 @@ import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -37,14 +38,14 @@ class OutOfCoreTest
 {
     /** The child's heap (-Xmx) and JavaCPP's limit on its whole resident memory (maxphysicalbytes). */
     private static final String HEAP = "256m";
-    private static final long MAX_PHYSICAL_BYTES = 800L << 20;
+    private static final long MAX_PHYSICAL_BYTES = 600L << 20;
     /** Examples per exported file: 4 MB of features each. */
     private static final int FILE_EXAMPLES = 1024;
-    /** The large set: distinct contents, hard-linked (or copied) to this many files, 2 GB. */
+    /** The large set: distinct contents, hard-linked (or copied) to this many files, 1.3 GB. */
     private static final int DISTINCT_FILES = 8;
-    private static final int LARGE_FILES = 512;
+    private static final int LARGE_FILES = 320;
     private static final int SMALL_FILES = 6;
-    private static final long CHILD_DEADLINE_MS = 200_000;
+    private static final long CHILD_DEADLINE_MS = 150_000;
 
     private Process child;
 
@@ -167,10 +168,13 @@ class OutOfCoreTest
         {
             child.destroyForcibly();
             child.waitFor(30, TimeUnit.SECONDS);
+            Files.copy(log, Path.of("target", "out-of-core-" + name + ".log"), StandardCopyOption.REPLACE_EXISTING);
             fail("the " + name + " child did not end within " + CHILD_DEADLINE_MS + " ms; its output:\n" +
                 tail(Files.readString(log)));
         }
         final String output = Files.readString(log);
+        // kept beside the surefire reports: the temp dir goes with the test
+        Files.copy(log, Path.of("target", "out-of-core-" + name + ".log"), StandardCopyOption.REPLACE_EXISTING);
         System.out.printf("The %s child ended with exit code %d after %.1f s%n", name, child.exitValue(),
             (System.nanoTime() - startNs) / 1e9);
         output.lines().filter(line -> line.contains(OutOfCoreProgram.FIT) || line.contains("spill file") ||

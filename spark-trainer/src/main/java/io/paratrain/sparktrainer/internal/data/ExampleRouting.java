@@ -3,7 +3,6 @@ package io.paratrain.sparktrainer.internal.data;
 import io.paratrain.sparktrainer.exceptions.TrainerException;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import org.apache.spark.api.java.JavaFutureAction;
-import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.nd4j.linalg.dataset.DataSet;
 import scala.Tuple2;
@@ -102,7 +101,7 @@ public final class ExampleRouting
     }
 
     /**
-     * (first global index, run of examples) for every run, partitioned by replica and sorted by index. The runs are
+     * (first global index, run of examples) for every run, partitioned by replica, in no particular order. The runs are
      * shuffled as bytes ({@link MinibatchCodec}), whatever Spark's serializer, and decoded in the receiving task.
      */
     public static JavaRDD<Tuple2<Long, DataSet>> route(final JavaRDD<DataSet> data, final long[] partitionCounts,
@@ -125,11 +124,9 @@ public final class ExampleRouting
             firstIndex[p] = firstIndex[p - 1] + partitionCounts[p - 1];
         }
         // Lazily, run by run: a partition may be larger than the executor's memory.
-        final JavaPairRDD<Long, byte[]> runs = data.mapPartitionsWithIndex((partition, batches) ->
-            new Runs(batches, firstIndex[partition], plan), true).mapToPair(run -> run);
-        // Sorted by first index within each replica's partition, by Spark's sorter (which spills to disk under
-        // memory pressure), so the replica reads its steps in order, one at a time (LocalBatches).
-        return runs.repartitionAndSortWithinPartitions(new WorkerPartitioner(plan, partitions))
+        final JavaRDD<Tuple2<Long, byte[]>> runs = data.mapPartitionsWithIndex((partition, batches) ->
+            new Runs(batches, firstIndex[partition], plan), true);
+        return RunShuffle.of(runs, new WorkerPartitioner(plan, partitions), data.context().getConf())
             .map(run -> new Tuple2<>(run._1(), MinibatchCodec.decode(ByteBuffer.wrap(run._2()))));
     }
 

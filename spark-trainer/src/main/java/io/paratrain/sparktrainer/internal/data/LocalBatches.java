@@ -4,13 +4,11 @@ import io.paratrain.sparktrainer.exceptions.TrainerException;
 import org.nd4j.linalg.dataset.DataSet;
 import scala.Tuple2;
 
-import java.util.ArrayList;
 import java.util.Iterator;
-import java.util.List;
 
 /**
  * One replica's minibatch for every step of an epoch, built once from its partition and reused every epoch: held,
- * or spilled to a local file when they exceed the spill threshold ({@link MinibatchSink}).
+ * or spilled to a local file when they exceed the spill threshold ({@link RunSink}).
  */
 public final class LocalBatches
 {
@@ -19,21 +17,19 @@ public final class LocalBatches
     }
 
     /**
-     * Merges each step's (first index, examples) chunks, which {@link ExampleRouting} delivers sorted by index; a
-     * chunk holds consecutive examples of one step. The partition is read once, one step at a time, so that only
-     * the held minibatches and one step are in memory. Step s of the result is the replica's minibatch for step s,
-     * or null where the plan gives it none. On failure, a spill file already written is deleted.
+     * Merges each step's (first index, examples) chunks from {@link ExampleRouting}, which arrive in any order; a
+     * chunk holds consecutive examples of one step. Step s of the result is the replica's minibatch for step s, or
+     * null where the plan gives it none. On failure, a spill file already written is deleted.
      *
      * @param spillAboveBytes {@link io.paratrain.sparktrainer.TrainerConfig#spillAboveBytes}, resolved here.
      */
     public static Minibatches build(final Iterator<Tuple2<Long, DataSet>> partition, final ExamplePlan plan,
         final int rank, final long spillAboveBytes)
     {
-        final MinibatchSink sink = new MinibatchSink(plan.stepsPerEpoch(), SpillThreshold.resolve(spillAboveBytes),
-            "rank " + rank);
+        final RunSink sink = new RunSink(plan, rank, SpillThreshold.resolve(spillAboveBytes));
         try
         {
-            buildInto(sink, partition, plan, rank);
+            partition.forEachRemaining(run -> sink.add(run._1(), run._2()));
             return sink.finish();
         }
         catch (final RuntimeException | Error ex)
@@ -43,27 +39,23 @@ public final class LocalBatches
         }
     }
 
-    private static void buildInto(final MinibatchSink sink, final Iterator<Tuple2<Long, DataSet>> partition,
-        final ExamplePlan plan, final int rank)
+    /**
+     * Where each step's runs start among runs sorted by first index: step s has runs {@code [start[s],
+     * start[s + 1])}. Checks that each step has the examples the plan gives this replica, no more, no less.
+     */
+    static int[] stepStarts(final long[] sortedIndex, final int[] examples, final ExamplePlan plan, final int rank)
     {
-        Tuple2<Long, DataSet> next = partition.hasNext() ? partition.next() : null;
-        long expectedIndex = -1;
-        for (int step = 0; step < plan.stepsPerEpoch(); step++)
+        final int steps = plan.stepsPerEpoch();
+        final int[] start = new int[steps + 1];
+        int next = 0;
+        for (int step = 0; step < steps; step++)
         {
+            start[step] = next;
             final int count = plan.localExamples(step, rank);
-            final List<DataSet> batch = new ArrayList<>();
             int held = 0;
-            while (next != null && plan.stepOf(next._1()) == step)
+            while (next < sortedIndex.length && plan.stepOf(sortedIndex[next]) == step)
             {
-                if (next._1() < expectedIndex)
-                {
-                    throw new TrainerException("rank " + rank + " received the examples from index " + next._1() +
-                        " after those up to " + (expectedIndex - 1) + ": the routed runs are not in index order");
-                }
-                batch.add(next._2());
-                held += next._2().numExamples();
-                expectedIndex = next._1() + next._2().numExamples();
-                next = partition.hasNext() ? partition.next() : null;
+                held += examples[next++];
             }
             if (held != count)
             {
@@ -71,17 +63,18 @@ public final class LocalBatches
                     " but the plan gives it " + count + "; the data changed between planning and training " +
                     "(is the RDD deterministic?)");
             }
-            sink.add(count == 0 ? null : MinibatchMerge.merge(batch));
         }
-        if (next != null)
+        start[steps] = next;
+        if (next != sortedIndex.length)
         {
-            long beyond = next._2().numExamples();
-            while (partition.hasNext())
+            long beyond = 0;
+            for (int run = next; run < examples.length; run++)
             {
-                beyond += partition.next()._2().numExamples();
+                beyond += examples[run];
             }
             throw new TrainerException("rank " + rank + " holds " + beyond + " examples beyond the plan's " +
                 plan.totalExamples());
         }
+        return start;
     }
 }

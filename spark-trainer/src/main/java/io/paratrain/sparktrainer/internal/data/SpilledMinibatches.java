@@ -100,7 +100,7 @@ public final class SpilledMinibatches implements Minibatches
         deleteQuietly(channel, file, owner);
     }
 
-    private static void deleteQuietly(final FileChannel channel, final Path file, final String owner)
+    static void deleteQuietly(final FileChannel channel, final Path file, final String owner)
     {
         try
         {
