@@ -22,9 +22,10 @@ import java.io.Serializable;
  * @param spillAboveBytes      a replica whose minibatches (the arrays' bytes) exceed this writes them once to a file
  *                             in the executor's Spark local dir and reads each step back when it trains it, every
  *                             epoch, instead of holding them; {@link #SPILL_DERIVED} (the default) derives the
- *                             threshold from the executor's memory (see SpillThreshold: a quarter of JavaCPP's
- *                             off-heap limit {@code Pointer.maxBytes()}, which defaults to -Xmx, shared by the
- *                             replicas of this stage on the same host), {@link #SPILL_ALWAYS} spills any data,
+ *                             threshold from the executor's memory (see SpillThreshold: a quarter of the smaller
+ *                             of JavaCPP's off-heap limit, which defaults to -Xmx, and its resident-memory limit
+ *                             less the heap, shared by the replicas of this stage on the same host),
+ *                             {@link #SPILL_ALWAYS} spills any data,
  *                             {@link #SPILL_NEVER} holds every minibatch. Examples exchanged over the ring (small
  *                             one-shape data) are always held.
  */

@@ -3,7 +3,10 @@ package io.paratrain.sparktrainer;
 import io.paratrain.sparktrainer.internal.data.ExamplePlan;
 import io.paratrain.sparktrainer.internal.data.LocalBatches;
 import io.paratrain.sparktrainer.internal.data.Minibatches;
+import io.paratrain.sparktrainer.internal.data.SpillThreshold;
 import io.paratrain.sparktrainer.internal.data.SpilledMinibatches;
+import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
+import org.bytedeco.javacpp.Pointer;
 import org.apache.spark.api.java.JavaRDD;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
@@ -147,6 +150,21 @@ class SpillTest
         }
         spilled.close();
         assertEquals(List.of(), SpillFilesFound.now(), "spill files left after close");
+    }
+
+    /** With JavaCPP's defaults (maxbytes = -Xmx, maxphysicalbytes = twice that) and one replica: a quarter heap. */
+    @Test
+    void theDerivedThresholdIsAQuarterOfTheHeapWithJavaCppsDefaults()
+    {
+        final long heap = Runtime.getRuntime().maxMemory();
+        assertEquals(heap, Pointer.maxBytes(), "JavaCPP's default maxbytes (this JVM sets none)");
+        assertEquals(2 * heap, Pointer.maxPhysicalBytes(), "JavaCPP's default maxphysicalbytes");
+        assertEquals(heap / 4, SpillThreshold.resolve(TrainerConfig.SPILL_DERIVED));
+        assertEquals(12_345, SpillThreshold.resolve(12_345));
+        final TrainerConfigException ex = assertThrows(TrainerConfigException.class,
+            () -> TrainerConfig.builder().spillAboveBytes(-2).build());
+        assertEquals("invalid TrainerConfig.spillAboveBytes=-2: expected >= 0, or -1 (SPILL_DERIVED) for a threshold " +
+            "derived from the executor's memory", ex.getMessage());
     }
 
     private static MultiLayerNetwork train(final MultiLayerNetwork initial, final JavaRDD<DataSet> data,

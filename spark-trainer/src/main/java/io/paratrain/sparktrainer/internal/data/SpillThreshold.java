@@ -10,8 +10,12 @@ import org.bytedeco.javacpp.Pointer;
  * Above how many bytes of minibatches a replica spills them ({@link TrainerConfig#spillAboveBytes}).
  * <p>
  * Derived default: {@code offHeapLimit / 4 / replicasOnThisHost}. The minibatches are ND4J arrays, held off the
- * heap; {@code offHeapLimit} is JavaCPP's {@link Pointer#maxBytes()} ({@code -Dorg.bytedeco.javacpp.maxbytes},
- * which defaults to the executor's -Xmx), or -Xmx when it is unlimited. A quarter leaves the rest to what a replica
+ * heap; {@code offHeapLimit} is the smaller of JavaCPP's {@link Pointer#maxBytes()}
+ * ({@code -Dorg.bytedeco.javacpp.maxbytes}, which defaults to the executor's -Xmx) and what its limit on the whole
+ * process's resident memory leaves beside the heap ({@code maxphysicalbytes} - Xmx; JavaCPP's default is twice
+ * maxbytes); unset limits count as -Xmx. The resident-memory limit is the one that binds: ND4J's arrays do not count
+ * towards JavaCPP's {@code totalBytes} (measured: 0 while holding 900 MB of arrays), but an allocation fails once the
+ * process's resident memory passes {@code maxphysicalbytes}. A quarter leaves the rest to what a replica
  * needs besides its data (the model, its gradients and optimizer state, activations, the ring's buffers) and to
  * arrays the garbage collector has not freed yet. The stage's replicas on this host are counted from the barrier
  * stage's task addresses: in local mode all of them share the JVM; on a cluster, replicas on the same host may be in
@@ -32,8 +36,10 @@ public final class SpillThreshold
         {
             return configured;
         }
-        final long limit = Pointer.maxBytes() > 0 ? Pointer.maxBytes() : Runtime.getRuntime().maxMemory();
-        return limit / SHARE_DIVISOR / replicasOnThisHost();
+        final long heap = Runtime.getRuntime().maxMemory();
+        final long offHeap = Pointer.maxBytes() > 0 ? Pointer.maxBytes() : heap;
+        final long besideHeap = Pointer.maxPhysicalBytes() > heap ? Pointer.maxPhysicalBytes() - heap : heap;
+        return Math.min(offHeap, besideHeap) / SHARE_DIVISOR / replicasOnThisHost();
     }
 
     /** Tasks of this barrier stage with this task's address (1 outside a barrier stage). */
