@@ -152,13 +152,17 @@ class SpillTest
         assertEquals(List.of(), SpillFilesFound.now(), "spill files left after close");
     }
 
-    /** With JavaCPP's defaults (maxbytes = -Xmx, maxphysicalbytes = twice that) and one replica: a quarter heap. */
+    /**
+     * With JavaCPP's defaults (maxbytes = -Xmx; maxphysicalbytes a multiple of it, 4x measured here) and one
+     * replica: a quarter of the heap.
+     */
     @Test
     void theDerivedThresholdIsAQuarterOfTheHeapWithJavaCppsDefaults()
     {
         final long heap = Runtime.getRuntime().maxMemory();
         assertEquals(heap, Pointer.maxBytes(), "JavaCPP's default maxbytes (this JVM sets none)");
-        assertEquals(2 * heap, Pointer.maxPhysicalBytes(), "JavaCPP's default maxphysicalbytes");
+        assertTrue(Pointer.maxPhysicalBytes() - heap >= heap, "JavaCPP's default maxphysicalbytes " +
+            Pointer.maxPhysicalBytes() + " leaves at least a heap beside the heap");
         assertEquals(heap / 4, SpillThreshold.resolve(TrainerConfig.SPILL_DERIVED));
         assertEquals(12_345, SpillThreshold.resolve(12_345));
         final TrainerConfigException ex = assertThrows(TrainerConfigException.class,

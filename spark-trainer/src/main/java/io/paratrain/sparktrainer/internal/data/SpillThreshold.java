@@ -12,8 +12,8 @@ import org.bytedeco.javacpp.Pointer;
  * Derived default: {@code offHeapLimit / 4 / replicasOnThisHost}. The minibatches are ND4J arrays, held off the
  * heap; {@code offHeapLimit} is the smaller of JavaCPP's {@link Pointer#maxBytes()}
  * ({@code -Dorg.bytedeco.javacpp.maxbytes}, which defaults to the executor's -Xmx) and what its limit on the whole
- * process's resident memory leaves beside the heap ({@code maxphysicalbytes} - Xmx; JavaCPP's default is twice
- * maxbytes); unset limits count as -Xmx. The resident-memory limit is the one that binds: ND4J's arrays do not count
+ * process's resident memory leaves beside the heap ({@code maxphysicalbytes} - Xmx; JavaCPP's default is a
+ * multiple of maxbytes, 4x measured); unset limits count as -Xmx. The resident-memory limit is the one that binds: ND4J's arrays do not count
  * towards JavaCPP's {@code totalBytes} (measured: 0 while holding 900 MB of arrays), but an allocation fails once the
  * process's resident memory passes {@code maxphysicalbytes}. A quarter leaves the rest to what a replica
  * needs besides its data (the model, its gradients and optimizer state, activations, the ring's buffers) and to
