@@ -2,6 +2,7 @@ package io.paratrain.sparktrainer;
 
 import io.paratrain.sparktrainer.internal.dataparallel.DataParallelLayout;
 import io.paratrain.sparktrainer.internal.fit.BarrierFit;
+import io.paratrain.sparktrainer.internal.data.ExportedDataSets;
 import io.paratrain.sparktrainer.internal.snapshot.ModelSnapshot;
 import io.paratrain.sparktrainer.internal.snapshot.NetworkModel;
 import io.paratrain.sparktrainer.internal.snapshot.ShippedBytes;
@@ -9,6 +10,8 @@ import io.paratrain.sparktrainer.internal.snapshot.SnapshotBroadcast;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.core.loader.DataSetLoader;
+import org.deeplearning4j.core.loader.impl.SerializedDataSetLoader;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.evaluation.classification.Evaluation;
 import org.nd4j.linalg.dataset.DataSet;
@@ -69,6 +72,25 @@ public final class DataParallelTrainer
     public TrainingSummary fit(final ComputationGraph graph, final JavaRDD<DataSet> data)
     {
         return barrierFit.fit(NetworkModel.of(graph), data);
+    }
+
+    /**
+     * Trains {@code network} in place on DataSets exported to files ({@code DataSet.save}, as DL4J's
+     * {@code fitPaths} reads them), one DataSet per path on any Hadoop file system, in the paths' order. Each file is
+     * loaded only where it is read, so neither the driver nor a replica holds the epoch; a replica whose examples
+     * exceed {@link TrainerConfig#spillAboveBytes} spills them. A file that cannot be loaded fails the fit with its
+     * path.
+     */
+    public TrainingSummary fitPaths(final MultiLayerNetwork network, final JavaRDD<String> paths)
+    {
+        return fitPaths(network, paths, new SerializedDataSetLoader());
+    }
+
+    /** As {@link #fitPaths(MultiLayerNetwork, JavaRDD)}, loading each file with {@code loader}. */
+    public TrainingSummary fitPaths(final MultiLayerNetwork network, final JavaRDD<String> paths,
+        final DataSetLoader loader)
+    {
+        return fit(network, ExportedDataSets.load(sc, paths, loader));
     }
 
     /**

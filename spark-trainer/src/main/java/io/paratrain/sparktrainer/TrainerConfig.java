@@ -19,6 +19,15 @@ import java.io.Serializable;
  * @param shardedUpdate        each replica runs the optimizer on its 1/N of the parameters between a
  *                             reduce-scatter of the gradients and an all-gather of the parameters (when the model's
  *                             updaters allow it, see ShardedUpdate); false = every replica runs DL4J's whole update.
+ * @param spillAboveBytes      a replica whose minibatches (the arrays' bytes) exceed this writes them once to a file
+ *                             in the executor's Spark local dir and reads each step back when it trains it, every
+ *                             epoch, instead of holding them; {@link #SPILL_DERIVED} (the default) derives the
+ *                             threshold from the executor's memory (see SpillThreshold: a quarter of the smaller
+ *                             of JavaCPP's off-heap limit, which defaults to -Xmx, and its resident-memory limit
+ *                             less the heap, shared by the replicas of this stage on the same host),
+ *                             {@link #SPILL_ALWAYS} spills any data,
+ *                             {@link #SPILL_NEVER} holds every minibatch. Examples exchanged over the ring (small
+ *                             one-shape data) are always held.
  */
 public record TrainerConfig(
     int workers,
@@ -29,8 +38,16 @@ public record TrainerConfig(
     int ompThreadsPerWorker,
     long slotWaitMs,
     CheckpointConfig checkpoint,
-    boolean shardedUpdate) implements Serializable
+    boolean shardedUpdate,
+    long spillAboveBytes) implements Serializable
 {
+    /** {@link #spillAboveBytes}: derived from the executor's memory. */
+    public static final long SPILL_DERIVED = -1;
+    /** {@link #spillAboveBytes}: every replica spills its minibatches (tests, or to keep executor memory free). */
+    public static final long SPILL_ALWAYS = 0;
+    /** {@link #spillAboveBytes}: no replica spills, whatever the data's size. */
+    public static final long SPILL_NEVER = Long.MAX_VALUE;
+
     public TrainerConfig
     {
         require(workers >= 1, "workers", workers, ">= 1");
@@ -40,6 +57,8 @@ public record TrainerConfig(
         require(collectiveTimeoutMs > 0, "collectiveTimeoutMs", collectiveTimeoutMs, "> 0");
         require(ompThreadsPerWorker >= 0, "ompThreadsPerWorker", ompThreadsPerWorker, ">= 0 (0 = ND4J default)");
         require(slotWaitMs >= 0, "slotWaitMs", slotWaitMs, ">= 0");
+        require(spillAboveBytes >= SPILL_DERIVED, "spillAboveBytes", spillAboveBytes,
+            ">= 0, or -1 (SPILL_DERIVED) for a threshold derived from the executor's memory");
     }
 
     public static Builder builder()
@@ -73,6 +92,7 @@ public record TrainerConfig(
         private long slotWaitMs = Defaults.SLOT_WAIT_MS;
         private CheckpointConfig checkpoint;
         private boolean shardedUpdate = true;
+        private long spillAboveBytes = SPILL_DERIVED;
 
         public Builder workers(final int workers)
         {
@@ -128,10 +148,16 @@ public record TrainerConfig(
             return this;
         }
 
+        public Builder spillAboveBytes(final long spillAboveBytes)
+        {
+            this.spillAboveBytes = spillAboveBytes;
+            return this;
+        }
+
         public TrainerConfig build()
         {
             return new TrainerConfig(workers, batchSizePerWorker, epochs, checksumEverySteps, collectiveTimeoutMs,
-                ompThreadsPerWorker, slotWaitMs, checkpoint, shardedUpdate);
+                ompThreadsPerWorker, slotWaitMs, checkpoint, shardedUpdate, spillAboveBytes);
         }
     }
 }

@@ -19,7 +19,6 @@ import org.apache.spark.api.java.JavaRDD;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The one-line change for DL4J Spark users: SparkDl4jMultiLayer with our TrainingMaster. */
@@ -97,20 +96,12 @@ class TrainingMasterTest
         }
     }
 
+    /** The refusals have their own test, one case each: dl4j/TrainingMasterRefusalsTest. */
     @Test
-    void unsupportedEntryPointsAreRefusedWithAReason()
+    void toJsonDescribesTheConfiguration()
     {
         final AllReduceTrainingMaster master = new AllReduceTrainingMaster(TrainerConfig.builder()
             .epochs(1).batchSizePerWorker(32).build());
-        final UnsupportedOperationException ex = assertThrows(UnsupportedOperationException.class,
-            () -> master.setCollectTrainingStats(true));
-        assertTrue(ex.getMessage().contains("SparkTrainingStats"), ex.getMessage());
-        final UnsupportedOperationException multiDataSets = assertThrows(UnsupportedOperationException.class,
-            () -> master.executeTrainingMDS(null, null));
-        assertTrue(multiDataSets.getMessage().contains("MultiDataSets"), multiDataSets.getMessage());
-        final UnsupportedOperationException paths = assertThrows(UnsupportedOperationException.class,
-            () -> master.executeTrainingPaths(null, null, null, null, null));
-        assertTrue(paths.getMessage().contains("fitPaths"), paths.getMessage());
         assertTrue(master.toJson().contains("\"workers\":2"), master.toJson());
     }
 }

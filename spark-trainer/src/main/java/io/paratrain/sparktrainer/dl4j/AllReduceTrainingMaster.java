@@ -34,8 +34,9 @@ import java.util.Locale;
  * <p>
  * Supported: {@link SparkDl4jMultiLayer} and {@link SparkComputationGraph} (one input, one output) with
  * {@code JavaRDD<DataSet>}, features and labels of any rank (images, time series of different lengths) with or
- * without masks. The SPI's other entry points (MultiDataSets, path-based training, worker instances, hooks, DL4J
- * listeners on the workers, DL4J's training stats) are refused with an explanation rather than ignored.
+ * without masks, and the network's {@code fitPaths} (DataSets exported to files, loaded where they are read). The
+ * SPI's other entry points (MultiDataSets, a graph's paths, worker instances, hooks, DL4J listeners on the workers,
+ * DL4J's training stats) are refused with an explanation rather than ignored.
  */
 public final class AllReduceTrainingMaster implements TrainingMaster<TrainingResult, TrainingWorker<TrainingResult>>
 {
@@ -95,11 +96,26 @@ public final class AllReduceTrainingMaster implements TrainingMaster<TrainingRes
         throw unsupported("training on MultiDataSets");
     }
 
+    /**
+     * {@code SparkDl4jMultiLayer.fitPaths}: the files are loaded with {@code dsLoader} where they are read
+     * ({@link DataParallelTrainer#fitPaths(MultiLayerNetwork, JavaRDD, DataSetLoader)}); the epoch count is kept as
+     * in {@link #executeTraining(SparkDl4jMultiLayer, JavaRDD)}. A ComputationGraph's paths are refused.
+     */
     @Override
     public void executeTrainingPaths(final SparkDl4jMultiLayer network, final SparkComputationGraph graph,
         final JavaRDD<String> trainingDataPaths, final DataSetLoader dsLoader, final MultiDataSetLoader mdsLoader)
     {
-        throw unsupported("fitPaths (load the DataSets into a JavaRDD<DataSet> and call fit)");
+        if (network == null)
+        {
+            throw unsupported("a ComputationGraph's fitPaths (load the DataSets into a JavaRDD<DataSet> and call " +
+                "SparkComputationGraph.fit)");
+        }
+        final MultiLayerNetwork model = network.getNetwork();
+        final DataParallelTrainer trainer = new DataParallelTrainer(network.getSparkContext(), config);
+        lastSummary = dsLoader == null ? trainer.fitPaths(model, trainingDataPaths) :
+            trainer.fitPaths(model, trainingDataPaths, dsLoader);
+        model.setEpochCount(model.getEpochCount() - 1);
+        network.setScore(lastSummary.finalLoss());
     }
 
     @Override

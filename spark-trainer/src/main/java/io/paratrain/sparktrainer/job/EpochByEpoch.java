@@ -38,7 +38,8 @@ final class EpochByEpoch
         final Shifted shifted = new Shifted(listeners);
         final TrainerConfig oneEpoch = new TrainerConfig(config.workers(), config.batchSizePerWorker(), 1,
             config.checksumEverySteps(), config.collectiveTimeoutMs(), config.ompThreadsPerWorker(),
-            config.slotWaitMs(), null, config.shardedUpdate()); // the job refuses --plot with checkpoints
+            config.slotWaitMs(), null, config.shardedUpdate(),
+            config.spillAboveBytes()); // the job refuses --plot with checkpoints
         final DataParallelTrainer trainer = new DataParallelTrainer(sc, oneEpoch).addListener(shifted);
         TrainingSummary last = null;
         Evaluation evaluation = null;

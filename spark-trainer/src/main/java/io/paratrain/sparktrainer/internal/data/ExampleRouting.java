@@ -1,15 +1,16 @@
 package io.paratrain.sparktrainer.internal.data;
 
-import io.paratrain.sparktrainer.internal.snapshot.ShippedBytes;
-
 import io.paratrain.sparktrainer.exceptions.TrainerException;
+import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import org.apache.spark.api.java.JavaFutureAction;
 import org.apache.spark.api.java.JavaRDD;
 import org.nd4j.linalg.dataset.DataSet;
 import scala.Tuple2;
 
-import java.util.ArrayList;
+import java.nio.ByteBuffer;
+import java.util.Iterator;
 import java.util.List;
+import java.util.NoSuchElementException;
 import java.util.concurrent.ExecutionException;
 
 /**
@@ -87,13 +88,21 @@ public final class ExampleRouting
             {
                 throw runtime;
             }
+            // a task's bad input (say, an exported file that cannot be loaded) arrives inside Spark's job failure
+            for (Throwable cause = ex.getCause(); cause != null; cause = cause.getCause())
+            {
+                if (cause instanceof TrainingInputException input)
+                {
+                    throw new TrainingInputException(input.getMessage(), ex.getCause());
+                }
+            }
             throw new TrainerException("counting the training examples failed", ex.getCause());
         }
     }
 
     /**
-     * (first global index, run of examples) for every run, partitioned by replica. The runs are shuffled as bytes
-     * ({@link ShippedBytes#encodeRun}), whatever Spark's serializer, and decoded in the receiving task.
+     * (first global index, run of examples) for every run, partitioned by replica, in no particular order. The runs are
+     * shuffled as bytes ({@link MinibatchCodec}), whatever Spark's serializer, and decoded in the receiving task.
      */
     public static JavaRDD<Tuple2<Long, DataSet>> route(final JavaRDD<DataSet> data, final long[] partitionCounts,
         final ExamplePlan plan)
@@ -114,31 +123,63 @@ public final class ExampleRouting
         {
             firstIndex[p] = firstIndex[p - 1] + partitionCounts[p - 1];
         }
-        return data.mapPartitionsWithIndex((partition, batches) ->
+        // Lazily, run by run: a partition may be larger than the executor's memory.
+        final JavaRDD<Tuple2<Long, byte[]>> runs = data.mapPartitionsWithIndex((partition, batches) ->
+            new Runs(batches, firstIndex[partition], plan), true);
+        return RunShuffle.of(runs, new WorkerPartitioner(plan, partitions), data.context().getConf())
+            .map(run -> new Tuple2<>(run._1(), MinibatchCodec.decode(ByteBuffer.wrap(run._2()))));
+    }
+
+    /** (first global index, encoded run) for every run of a partition's minibatches, cut as they are read. */
+    private static final class Runs implements Iterator<Tuple2<Long, byte[]>>
+    {
+        private final Iterator<DataSet> batches;
+        private final ExamplePlan plan;
+        private long index;
+        private DataSet batch;
+        private int start;
+
+        Runs(final Iterator<DataSet> batches, final long firstIndex, final ExamplePlan plan)
         {
-            final List<Tuple2<Integer, byte[]>> runs = new ArrayList<>();
-            long index = firstIndex[partition];
-            while (batches.hasNext())
+            this.batches = batches;
+            this.index = firstIndex;
+            this.plan = plan;
+        }
+
+        @Override
+        public boolean hasNext()
+        {
+            while (batch == null || start == batch.numExamples())
             {
-                final DataSet batch = batches.next();
-                final int size = batch.numExamples();
-                int start = 0;
-                while (start < size)
+                if (batch != null)
                 {
-                    final long global = index + start;
-                    final int end = (int)Math.min(size, plan.runEnd(global) - index);
-                    final DataSet run = start == 0 && end == size ? batch : slice(batch, start, end);
-                    runs.add(new Tuple2<>(plan.workerOf(global), ShippedBytes.encodeRun(global, run)));
-                    start = end;
+                    index += batch.numExamples();
                 }
-                index += size;
+                if (!batches.hasNext())
+                {
+                    batch = null;
+                    return false;
+                }
+                batch = batches.next();
+                start = 0;
             }
-            return runs.iterator();
-        }, true)
-            .mapToPair(run -> run)
-            .partitionBy(new WorkerPartitioner(partitions))
-            .values()
-            .map(ShippedBytes::decodeRun);
+            return true;
+        }
+
+        @Override
+        public Tuple2<Long, byte[]> next()
+        {
+            if (!hasNext())
+            {
+                throw new NoSuchElementException("no run left in this partition");
+            }
+            final int size = batch.numExamples();
+            final long global = index + start;
+            final int end = (int)Math.min(size, plan.runEnd(global) - index);
+            final DataSet run = start == 0 && end == size ? batch : slice(batch, start, end);
+            start = end;
+            return new Tuple2<>(global, MinibatchCodec.encode(run));
+        }
     }
 
     private static DataSet slice(final DataSet batch, final int start, final int end)

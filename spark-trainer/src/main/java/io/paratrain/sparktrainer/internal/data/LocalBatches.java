@@ -4,12 +4,12 @@ import io.paratrain.sparktrainer.exceptions.TrainerException;
 import org.nd4j.linalg.dataset.DataSet;
 import scala.Tuple2;
 
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.Iterator;
-import java.util.List;
 
-/** One replica's minibatch for every step of an epoch, built once from its partition and reused every epoch. */
+/**
+ * One replica's minibatch for every step of an epoch, built once from its partition and reused every epoch: held,
+ * or spilled to a local file when they exceed the spill threshold ({@link RunSink}).
+ */
 public final class LocalBatches
 {
     private LocalBatches()
@@ -17,28 +17,45 @@ public final class LocalBatches
     }
 
     /**
-     * Sorts the partition's (first index, examples) chunks by index and merges each step's chunks; a chunk holds
-     * consecutive examples of one step (see {@link ExampleRouting}). Element s is the replica's minibatch for
-     * step s, or null where the plan gives it none.
+     * Merges each step's (first index, examples) chunks from {@link ExampleRouting}, which arrive in any order; a
+     * chunk holds consecutive examples of one step. Step s of the result is the replica's minibatch for step s, or
+     * null where the plan gives it none. On failure, a spill file already written is deleted.
+     *
+     * @param spillAboveBytes {@link io.paratrain.sparktrainer.TrainerConfig#spillAboveBytes}, resolved here.
      */
-    public static DataSet[] build(final Iterator<Tuple2<Long, DataSet>> partition, final ExamplePlan plan,
-        final int rank)
+    public static Minibatches build(final Iterator<Tuple2<Long, DataSet>> partition, final ExamplePlan plan,
+        final int rank, final long spillAboveBytes)
     {
-        final List<Tuple2<Long, DataSet>> examples = new ArrayList<>();
-        partition.forEachRemaining(examples::add);
-        examples.sort(Comparator.comparingLong(Tuple2::_1));
-        final DataSet[] steps = new DataSet[plan.stepsPerEpoch()];
-        int next = 0;
-        for (int step = 0; step < steps.length; step++)
+        final RunSink sink = new RunSink(plan, rank, SpillThreshold.resolve(spillAboveBytes));
+        try
         {
+            partition.forEachRemaining(run -> sink.add(run._1(), run._2()));
+            return sink.finish();
+        }
+        catch (final RuntimeException | Error ex)
+        {
+            sink.abandon();
+            throw ex;
+        }
+    }
+
+    /**
+     * Where each step's runs start among runs sorted by first index: step s has runs {@code [start[s],
+     * start[s + 1])}. Checks that each step has the examples the plan gives this replica, no more, no less.
+     */
+    static int[] stepStarts(final long[] sortedIndex, final int[] examples, final ExamplePlan plan, final int rank)
+    {
+        final int steps = plan.stepsPerEpoch();
+        final int[] start = new int[steps + 1];
+        int next = 0;
+        for (int step = 0; step < steps; step++)
+        {
+            start[step] = next;
             final int count = plan.localExamples(step, rank);
-            final List<DataSet> batch = new ArrayList<>();
             int held = 0;
-            while (next < examples.size() && plan.stepOf(examples.get(next)._1()) == step)
+            while (next < sortedIndex.length && plan.stepOf(sortedIndex[next]) == step)
             {
-                final DataSet chunk = examples.get(next++)._2();
-                batch.add(chunk);
-                held += chunk.numExamples();
+                held += examples[next++];
             }
             if (held != count)
             {
@@ -46,13 +63,18 @@ public final class LocalBatches
                     " but the plan gives it " + count + "; the data changed between planning and training " +
                     "(is the RDD deterministic?)");
             }
-            steps[step] = count == 0 ? null : MinibatchMerge.merge(batch);
         }
-        if (next != examples.size())
+        start[steps] = next;
+        if (next != sortedIndex.length)
         {
-            throw new TrainerException("rank " + rank + " holds " + (examples.size() - next) +
-                " examples beyond the plan's " + plan.totalExamples());
+            long beyond = 0;
+            for (int run = next; run < examples.length; run++)
+            {
+                beyond += examples[run];
+            }
+            throw new TrainerException("rank " + rank + " holds " + beyond + " examples beyond the plan's " +
+                plan.totalExamples());
         }
-        return steps;
+        return start;
     }
 }

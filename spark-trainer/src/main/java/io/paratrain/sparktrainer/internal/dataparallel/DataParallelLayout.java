@@ -27,7 +27,7 @@ public final class DataParallelLayout implements Layout
     public static FitSettings settings(final TrainerConfig config)
     {
         return new FitSettings(config.epochs(), config.collectiveTimeoutMs(), config.slotWaitMs(),
-            config.ompThreadsPerWorker(), config.checkpoint());
+            config.ompThreadsPerWorker(), config.checkpoint(), config.spillAboveBytes());
     }
 
     @Override

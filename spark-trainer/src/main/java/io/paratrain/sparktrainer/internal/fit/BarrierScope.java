@@ -10,7 +10,9 @@ import io.paratrain.sparktrainer.internal.checkpoint.CheckpointStore;
 import io.paratrain.sparktrainer.internal.checkpoint.ReplicaCheckpoints;
 import io.paratrain.sparktrainer.internal.data.ExampleExchange;
 import io.paratrain.sparktrainer.internal.data.ExamplePlan;
+import io.paratrain.sparktrainer.internal.data.HeldMinibatches;
 import io.paratrain.sparktrainer.internal.data.LocalBatches;
+import io.paratrain.sparktrainer.internal.data.Minibatches;
 import io.paratrain.sparktrainer.internal.driver.ModelSender;
 import io.paratrain.sparktrainer.internal.driver.ProgressReporter;
 import io.paratrain.sparktrainer.internal.driver.SameJvmHandoff;
@@ -90,17 +92,17 @@ public final class BarrierScope implements Serializable
      */
     Iterator<ModelSender.Delivery> train(final Iterator<Tuple2<Long, DataSet>> partition)
     {
-        return run(rank -> rank < plan.workers() ? LocalBatches.build(partition, plan, rank) :
-            noExamples(partition, rank), null);
+        return run(rank -> rank < plan.workers() ? LocalBatches.build(partition, plan, rank,
+            settings.spillAboveBytes()) : noExamples(partition, rank), null);
     }
 
-    private static DataSet[] noExamples(final Iterator<Tuple2<Long, DataSet>> partition, final int rank)
+    private static Minibatches noExamples(final Iterator<Tuple2<Long, DataSet>> partition, final int rank)
     {
         if (partition.hasNext())
         {
             throw new TrainerException("rank " + rank + " was given training data; the plan gives it none");
         }
-        return new DataSet[0];
+        return new HeldMinibatches(new DataSet[0]);
     }
 
     /**
@@ -115,15 +117,16 @@ public final class BarrierScope implements Serializable
     {
         final List<DataSet> mine = new ArrayList<>(); // read while the endpoint binds in the background
         partition.forEachRemaining(mine::add);
-        return run(null, collective -> ExampleExchange.build(collective, mine.iterator(), plan, counts, layout));
+        return run(null, collective -> new HeldMinibatches(ExampleExchange.build(collective, mine.iterator(), plan,
+            counts, layout)));
     }
 
     /**
      * Either {@code routed} gives the minibatches before the ring is connected (the Spark shuffle brought them),
      * or {@code exchanged} builds them over the connected ring.
      */
-    private Iterator<ModelSender.Delivery> run(final IntFunction<DataSet[]> routed,
-        final Function<Collective, DataSet[]> exchanged)
+    private Iterator<ModelSender.Delivery> run(final IntFunction<Minibatches> routed,
+        final Function<Collective, Minibatches> exchanged)
     {
         final long startNs = System.nanoTime();
         final BarrierTaskContext context = BarrierTaskContext.get();
@@ -140,19 +143,20 @@ public final class BarrierScope implements Serializable
         final ModelSnapshot trained;
         try (BarrierRing ring = BarrierRing.start(context, sessionId, channelKey, settings.collectiveTimeoutMs()))
         {
-            final DataSet[] routedBatches = routed == null ? null : routed.apply(rank);
+            // a spilled rank's file is deleted when the task ends, also on failure
+            final Minibatches routedBatches = routed == null ? null : routed.apply(rank);
             final long dataReadyNs = System.nanoTime();
             // The model is rebuilt on a thread of its own while this one connects the ring and exchanges the
             // examples (the restore takes 120-200 ms per task; with two replicas on 2 cores the overlap is partial:
             // the exchange slows down beside it).
             final BackgroundWork<NetworkModel> restoring = layout.holdsWholeModel(rank) ?
                 restoreInBackground(rank, attempt) : null;
-            try (Collective collective = ring.connect();
+            try (Minibatches spilled = routedBatches; Collective collective = ring.connect();
                 ProgressReporter progress = new ProgressReporter(rank == 0 ? progressAddress : null, progressToken,
                     attempt))
             {
                 final long ringReadyNs = System.nanoTime();
-                final DataSet[] batches = routedBatches != null ? routedBatches : exchanged.apply(collective);
+                final Minibatches batches = routedBatches != null ? routedBatches : exchanged.apply(collective);
                 final long examplesReadyNs = System.nanoTime();
                 final NetworkModel network = restoring == null ? null :
                     restoring.await(settings.collectiveTimeoutMs());
@@ -176,7 +180,7 @@ public final class BarrierScope implements Serializable
     }
 
     /** Resume (driving ranks), build the layout's part, run the epochs or follow rank 0, finish. */
-    private ModelSnapshot train(final RankStart start, final DataSet[] batches, final ProgressReporter progress,
+    private ModelSnapshot train(final RankStart start, final Minibatches batches, final ProgressReporter progress,
         final int attempt)
     {
         final int rank = start.rank();

@@ -6,7 +6,7 @@ import io.paratrain.sparktrainer.internal.data.ExamplePlan;
 import io.paratrain.sparktrainer.internal.driver.ProgressReporter;
 import org.apache.spark.TaskContext;
 import org.apache.spark.util.LongAccumulator;
-import org.nd4j.linalg.dataset.DataSet;
+import io.paratrain.sparktrainer.internal.data.Minibatches;
 
 /**
  * The epochs of a driving rank, for every layout: from the resumed position to the last step, with the kill check,
@@ -30,7 +30,7 @@ final class StepLoop
         this.epochsDone = epochsDone;
     }
 
-    void run(final RankTraining training, final DataSet[] batches, final ReplicaCheckpoints checkpoints,
+    void run(final RankTraining training, final Minibatches batches, final ReplicaCheckpoints checkpoints,
         final ReplicaCheckpoints.Position start)
     {
         final TaskContext task = TaskContext.get();
@@ -50,7 +50,7 @@ final class StepLoop
                 // Spark kills the other tasks of a failed barrier stage by flag: stop at the next step boundary.
                 task.killTaskIfInterrupted();
                 final long stepStartNs = System.nanoTime();
-                final double loss = training.step(batches[step], plan.stepExamples(step));
+                final double loss = training.step(batches.get(step), plan.stepExamples(step));
                 lossSum += loss;
                 training.afterStep(globalStep + 1, epoch, step);
                 if (rank == 0)

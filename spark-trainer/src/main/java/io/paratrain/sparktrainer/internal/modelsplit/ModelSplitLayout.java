@@ -2,6 +2,7 @@ package io.paratrain.sparktrainer.internal.modelsplit;
 
 import io.paratrain.modelsplit.SplitConfig;
 import io.paratrain.sparktrainer.ModelSplitConfig;
+import io.paratrain.sparktrainer.TrainerConfig;
 import io.paratrain.sparktrainer.exceptions.ShardLostException;
 import io.paratrain.sparktrainer.internal.data.ExamplePlan;
 import io.paratrain.sparktrainer.internal.fit.FitSettings;
@@ -27,7 +28,7 @@ public class ModelSplitLayout implements Layout
     public static FitSettings settings(final ModelSplitConfig config)
     {
         return new FitSettings(config.epochs(), config.collectiveTimeoutMs(), config.slotWaitMs(),
-            config.ompThreadsPerShard(), config.checkpoint());
+            config.ompThreadsPerShard(), config.checkpoint(), TrainerConfig.SPILL_DERIVED);
     }
 
     @Override

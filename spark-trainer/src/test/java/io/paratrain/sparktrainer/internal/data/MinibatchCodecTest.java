@@ -1,0 +1,64 @@
+package io.paratrain.sparktrainer.internal.data;
+
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+import java.nio.ByteBuffer;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+/** The shuffle's and the spill file's encoding of a DataSet gives back every array's shape, type and raw bits. */
+class MinibatchCodecTest
+{
+    @Test
+    void viewsFOrderAndOtherTypesComeBackWithTheirRawBits()
+    {
+        Nd4j.getRandom().setSeed(12);
+        // rank-3 time series, a view of rows 1..3 of an F-ordered array; a -0.0 and a NaN with a payload
+        final INDArray whole = Nd4j.rand(DataType.FLOAT, 'f', 5L, 3L, 4L);
+        whole.putScalar(new long[] {1, 0, 0}, -0.0f);
+        whole.putScalar(new long[] {2, 1, 3}, Float.intBitsToFloat(0x7fc01234));
+        final INDArray features = whole.get(NDArrayIndex.interval(1, 4), NDArrayIndex.all(), NDArrayIndex.all());
+        final INDArray labels = Nd4j.rand(DataType.DOUBLE, 3, 2, 4);
+        final INDArray labelsMask = Nd4j.create(new float[] {1, 1, 0, 0, 1, 1, 1, 0, 1, 0, 0, 0}, new long[] {3, 4});
+        final DataSet batch = new DataSet(features, labels, null, labelsMask);
+
+        final byte[] bytes = MinibatchCodec.encode(batch);
+        assertEquals(MinibatchCodec.encodedBytes(batch), bytes.length);
+        final ByteBuffer source = ByteBuffer.wrap(bytes);
+        final DataSet decoded = MinibatchCodec.decode(source);
+
+        assertEquals(bytes.length, source.position(), "every byte read");
+        assertSameBits(features, decoded.getFeatures());
+        assertSameBits(labels, decoded.getLabels());
+        assertNull(decoded.getFeaturesMaskArray());
+        assertSameBits(labelsMask, decoded.getLabelsMaskArray());
+    }
+
+    private static void assertSameBits(final INDArray expected, final INDArray actual)
+    {
+        assertEquals(expected.dataType(), actual.dataType());
+        assertArrayEquals(expected.shape(), actual.shape());
+        final INDArray want = expected.dup('c');
+        final INDArray got = actual.dup('c');
+        for (long i = 0; i < want.length(); i++)
+        {
+            if (want.dataType() == DataType.DOUBLE)
+            {
+                assertEquals(Double.doubleToRawLongBits(want.getDouble(i)),
+                    Double.doubleToRawLongBits(got.getDouble(i)), "element " + i);
+            }
+            else
+            {
+                assertEquals(Float.floatToRawIntBits(want.getFloat(i)), Float.floatToRawIntBits(got.getFloat(i)),
+                    "element " + i);
+            }
+        }
+    }
+}
