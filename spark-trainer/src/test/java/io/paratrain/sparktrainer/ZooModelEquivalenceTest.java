@@ -9,6 +9,7 @@ import org.deeplearning4j.nn.graph.vertex.impl.ElementWiseVertex;
 import org.deeplearning4j.nn.layers.normalization.BatchNormalization;
 import org.deeplearning4j.nn.params.BatchNormalizationParamInitializer;
 import org.deeplearning4j.zoo.model.ResNet50;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -53,6 +54,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * shared 2-core machine, 79-89 s when it was busier; most of it the fit's start (replicas of 23.6 million
  * parameters) and the three models' steps.
  */
+@Tag("slow") // 70-170 s on the 2-core machine: a ResNet50 at 133 x 133, four fits
 @Timeout(600)
 class ZooModelEquivalenceTest
 {
