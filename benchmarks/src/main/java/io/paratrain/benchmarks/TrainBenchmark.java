@@ -16,7 +16,7 @@ import java.util.regex.Pattern;
  * {@code bin/bench-train}: the same models on the same bundled data for the same epochs, one JVM per run:
  * plain DL4J in one JVM (batch N x b, ND4J on both cores), Paratrain's all-reduce with N workers, DL4J's
  * ParameterAveragingTrainingMaster with N workers, and DL4J's SharedTrainingMaster with N workers (in a JVM with
- * its own classpath: it needs Aeron 1.32; bounded time; MLPs only). Prints each run's line, then one line per
+ * its own classpath: it needs Aeron 1.32; bounded time). Prints each run's line, then one line per
  * other model {@code train model=<name> allreduce_vs_single=<ratio> allreduce_vs_paramavg=<ratio>}, and, last,
  * for the headline model, {@code train allreduce_vs_single=<ratio> allreduce_vs_paramavg=<ratio>}.
  * <p>
