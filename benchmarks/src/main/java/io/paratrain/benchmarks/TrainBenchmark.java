@@ -16,7 +16,7 @@ import java.util.regex.Pattern;
  * {@code bin/bench-train}: the same models on the same bundled data for the same epochs, one JVM per run:
  * plain DL4J in one JVM (batch N x b, ND4J on both cores), Paratrain's all-reduce with N workers, DL4J's
  * ParameterAveragingTrainingMaster with N workers, and DL4J's SharedTrainingMaster with N workers (in a JVM with
- * its own classpath: it needs Aeron 1.32; bounded time; MLPs only). Prints each run's line, then one line per
+ * its own classpath: it needs Aeron 1.32; bounded time). Prints each run's line, then one line per
  * other model {@code train model=<name> allreduce_vs_single=<ratio> allreduce_vs_paramavg=<ratio>}, and, last,
  * for the headline model, {@code train allreduce_vs_single=<ratio> allreduce_vs_paramavg=<ratio>}.
  * <p>
@@ -36,11 +36,14 @@ public final class TrainBenchmark
      */
     private record Model(String name, String architecture, int batchPerWorker, int maxEpochs)
     {
-        boolean isMlp()
-        {
-            return !BenchModels.LENET.equals(architecture);
-        }
     }
+
+    /** Every model, the headline first; {@code --models} picks some of them by name. */
+    private static final List<Model> MODELS = List.of(
+        new Model("mlp-784-1000-500-10", "1000,500", 128, Integer.MAX_VALUE),
+        new Model("mlp-784-256-10", "256", 32, Integer.MAX_VALUE),
+        new Model("lenet", BenchModels.LENET, 64, 2),
+        new Model(BenchModels.GRAPH_BN, BenchModels.GRAPH_BN, 64, Integer.MAX_VALUE));
 
     private TrainBenchmark()
     {
@@ -54,6 +57,7 @@ public final class TrainBenchmark
         long sharedLimitS = 180;
         String sharedClasspath = null;
         String sharedFlags = "";
+        List<String> names = MODELS.stream().map(Model::name).toList();
         for (int i = 0; i < args.length; i++)
         {
             switch (args[i])
@@ -64,17 +68,17 @@ public final class TrainBenchmark
                 case "--shared-time-limit-s" -> sharedLimitS = Long.parseLong(args[++i]);
                 case "--shared-classpath" -> sharedClasspath = args[++i];
                 case "--shared-jvm-flags" -> sharedFlags = args[++i];
+                case "--models" -> names = List.of(args[++i].split(","));
                 case "--help", "-h" ->
                 {
                     System.out.println("usage: bin/bench-train [--workers 2] [--epochs 5] [--repeats 3] " +
-                        "[--shared-time-limit-s 180]");
+                        "[--shared-time-limit-s 180] [--models " + String.join(",", names) + "]");
                     return;
                 }
                 default -> throw new IllegalArgumentException("unknown option " + args[i] + " (try --help)");
             }
         }
-        final List<Model> models = List.of(new Model("mlp-784-1000-500-10", "1000,500", 128, Integer.MAX_VALUE),
-            new Model("mlp-784-256-10", "256", 32, Integer.MAX_VALUE), new Model("lenet", BenchModels.LENET, 64, 2));
+        final List<Model> models = selected(names);
         if (repeats < 1)
         {
             throw new IllegalArgumentException("--repeats " + repeats + ": expected at least 1");
@@ -111,12 +115,20 @@ public final class TrainBenchmark
             }
             System.out.println(runShared(model, workers, epochs, sharedClasspath, sharedFlags, sharedLimitS));
         }
-        final String headline = models.get(0).name();
-        for (final Model model : models.subList(1, models.size()))
+        final String headline = MODELS.get(0).name();
+        for (final Model model : models)
         {
+            if (model.name().equals(headline))
+            {
+                continue;
+            }
             System.out.printf(Locale.ROOT, "train model=%s allreduce_vs_single=%.3f allreduce_vs_paramavg=%.3f%n",
                 model.name(), speed.get(model.name() + "/allreduce") / speed.get(model.name() + "/single"),
                 speed.get(model.name() + "/allreduce") / speed.get(model.name() + "/paramavg"));
+        }
+        if (!speed.containsKey(headline + "/allreduce"))
+        {
+            return; // --models without the headline model
         }
         // The same ratios over the last epoch only: without the per-fit start-up and the JIT warm-up.
         System.out.printf(Locale.ROOT, "train last_epoch allreduce_vs_single=%.3f allreduce_vs_paramavg=%.3f%n",
@@ -125,6 +137,17 @@ public final class TrainBenchmark
         System.out.printf(Locale.ROOT, "train allreduce_vs_single=%.3f allreduce_vs_paramavg=%.3f%n",
             speed.get(headline + "/allreduce") / speed.get(headline + "/single"),
             speed.get(headline + "/allreduce") / speed.get(headline + "/paramavg"));
+    }
+
+    private static List<Model> selected(final List<String> names)
+    {
+        final List<Model> models = MODELS.stream().filter(model -> names.contains(model.name())).toList();
+        if (models.size() != new java.util.HashSet<>(names).size())
+        {
+            throw new IllegalArgumentException("--models " + String.join(",", names) + ": expected names among " +
+                MODELS.stream().map(Model::name).toList());
+        }
+        return models;
     }
 
     private static String runOwnJvm(final Model model, final String mode, final int workers, final int allEpochs)
@@ -160,14 +183,14 @@ public final class TrainBenchmark
         return Double.isNaN(value) ? 0 : value;
     }
 
-    private static String runShared(final Model model, final int workers, final int epochs, final String classpath,
-        final String flags, final long limitS) throws IOException, InterruptedException
+    /**
+     * DL4J's SharedTrainingMaster in its own JVM. An MLP goes by its hidden sizes; the CNN and the graph by their
+     * configuration's JSON in a temporary file (the two classpaths share DL4J 1.0.0-M2, not our classes).
+     */
+    private static String runShared(final Model model, final int workers, final int allEpochs,
+        final String classpath, final String flags, final long limitS) throws IOException, InterruptedException
     {
-        if (!model.isMlp())
-        {
-            return String.format(Locale.ROOT, "train model=%s mode=shared workers=%d skipped=mlp_only",
-                model.name(), workers);
-        }
+        final int epochs = Math.min(allEpochs, model.maxEpochs());
         if (classpath == null)
         {
             return String.format(Locale.ROOT, "train model=%s mode=shared workers=%d skipped=no_shared_classpath",
@@ -176,9 +199,22 @@ public final class TrainBenchmark
         final List<String> command = java(classpath, flags.isBlank() ? List.of() : List.of(flags.split(" ")));
         command.addAll(List.of("io.paratrain.benchmarks.shared.SharedMasterRun",
             "--train", dataFile("mnist-train.csv.gz"), "--test", dataFile("mnist-test.csv.gz"),
-            "--hidden", model.architecture(), "--workers", Integer.toString(workers),
+            "--workers", Integer.toString(workers),
             "--batch-size", Integer.toString(model.batchPerWorker()), "--epochs", Integer.toString(epochs),
             "--model-name", model.name(), "--time-limit-s", Long.toString(limitS)));
+        Path json = null;
+        if (BenchModels.isMlp(model.architecture()))
+        {
+            command.addAll(List.of("--hidden", model.architecture()));
+        }
+        else
+        {
+            final boolean graph = BenchModels.isGraph(model.architecture());
+            json = Files.createTempFile("paratrain-bench-train-model-", ".json");
+            Files.writeString(json, graph ? BenchModels.graph().toJson() :
+                BenchModels.configuration(model.architecture()).toJson());
+            command.addAll(List.of(graph ? "--graph-json" : "--network-json", json.toString()));
+        }
         // DL4J's nd4j-aeron launches media drivers in /dev/shm/aeron-<user>-<uuid> and leaves them behind.
         final List<Path> before = aeronDirs();
         try
@@ -187,6 +223,10 @@ public final class TrainBenchmark
         }
         finally
         {
+            if (json != null)
+            {
+                Files.deleteIfExists(json);
+            }
             for (final Path dir : aeronDirs())
             {
                 if (!before.contains(dir))

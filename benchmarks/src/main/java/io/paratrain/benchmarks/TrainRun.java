@@ -11,12 +11,15 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
 import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.optimize.api.BaseTrainingListener;
+import org.deeplearning4j.spark.impl.graph.SparkComputationGraph;
 import org.deeplearning4j.spark.impl.multilayer.SparkDl4jMultiLayer;
 import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
 import org.nd4j.evaluation.classification.Evaluation;
 import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -25,7 +28,7 @@ import java.util.Locale;
 /**
  * One run of {@link TrainBenchmark}, in a JVM of its own so that modes do not share JIT, ND4J or thread state.
  * Arguments: {@code mode model architecture workers batchPerWorker epochs}, the architecture as
- * {@link BenchModels} names it ({@code lenet}, or an MLP's hidden sizes as a comma list). Trains on the bundled MNIST
+ * {@link BenchModels} names it ({@code lenet}, {@code graph-bn}, or an MLP's hidden sizes as a comma list). Trains on the bundled MNIST
  * training set, times only the fit (all epochs), evaluates on the bundled test set and prints
  * {@code train model=M mode=X workers=N samples_per_s=S last_epoch_samples_per_s=L accuracy=A}: S over the whole
  * fit (start-up and JIT warm-up included), L over the last epoch alone (steady state).
@@ -48,8 +51,7 @@ public final class TrainRun
         final int epochs = Integer.parseInt(args[5]);
         final List<DataSet> train = load(BundledData.TRAIN);
         final List<DataSet> test = load(BundledData.TEST);
-        final MultiLayerNetwork network = new MultiLayerNetwork(BenchModels.configuration(architecture));
-        network.init();
+        final Model network = create(architecture);
 
         final EpochClock clock = new EpochClock();
         final double seconds = switch (mode)
@@ -62,15 +64,35 @@ public final class TrainRun
         };
         System.err.printf(Locale.ROOT, "%s %s: fit %.2f s; epochs (s): %s%n", model, mode, seconds,
             clock.describe(seconds));
-        final Evaluation evaluation = network.evaluate(new ListDataSetIterator<>(batches(test, 500), 1));
+        final Evaluation evaluation = evaluate(network, new ListDataSetIterator<>(batches(test, 500), 1));
         System.out.printf(Locale.ROOT, "train model=%s mode=%s workers=%d samples_per_s=%.1f " +
             "last_epoch_samples_per_s=%.1f accuracy=%.4f%n", model, mode, "single".equals(mode) ? 1 : workers,
             (double)train.size() * epochs / seconds, train.size() / clock.lastEpochSeconds(), evaluation.accuracy());
         System.exit(0); // Spark may leave non-daemon threads behind
     }
 
+    /** The initialized network: a ComputationGraph for {@link BenchModels#GRAPH_BN}, else a MultiLayerNetwork. */
+    private static Model create(final String architecture)
+    {
+        if (BenchModels.isGraph(architecture))
+        {
+            final ComputationGraph graph = new ComputationGraph(BenchModels.graph());
+            graph.init();
+            return graph;
+        }
+        final MultiLayerNetwork network = new MultiLayerNetwork(BenchModels.configuration(architecture));
+        network.init();
+        return network;
+    }
+
+    private static Evaluation evaluate(final Model network, final DataSetIterator test)
+    {
+        return network instanceof ComputationGraph graph ? graph.evaluate(test) :
+            ((MultiLayerNetwork)network).evaluate(test);
+    }
+
     /** Plain DL4J in this JVM (ND4J uses every core), batch workers x batchPerWorker. */
-    private static double single(final MultiLayerNetwork network, final List<DataSet> train, final int batch,
+    private static double single(final Model network, final List<DataSet> train, final int batch,
         final int epochs, final EpochClock clock)
     {
         final ListDataSetIterator<DataSet> iterator = new ListDataSetIterator<>(batches(train, batch), 1);
@@ -83,11 +105,18 @@ public final class TrainRun
             }
         });
         final long startNs = clock.start();
-        network.fit(iterator, epochs);
+        if (network instanceof ComputationGraph graph)
+        {
+            graph.fit(iterator, epochs);
+        }
+        else
+        {
+            ((MultiLayerNetwork)network).fit(iterator, epochs);
+        }
         return (System.nanoTime() - startNs) / 1e9;
     }
 
-    private static double allReduce(final JavaSparkContext sc, final MultiLayerNetwork network,
+    private static double allReduce(final JavaSparkContext sc, final Model network,
         final List<DataSet> train, final int workers, final int batch, final int epochs, final EpochClock clock)
     {
         final JavaRDD<DataSet> rdd = cachedBatches(sc, train, batch, workers);
@@ -108,12 +137,19 @@ public final class TrainRun
             }
         });
         final long startNs = clock.start();
-        trainer.fit(network, rdd);
+        if (network instanceof ComputationGraph graph)
+        {
+            trainer.fit(graph, rdd);
+        }
+        else
+        {
+            trainer.fit((MultiLayerNetwork)network, rdd);
+        }
         return (System.nanoTime() - startNs) / 1e9;
     }
 
     /** DL4J's ParameterAveragingTrainingMaster with its defaults (averaging every 5 minibatches). */
-    private static double parameterAveraging(final JavaSparkContext sc, final MultiLayerNetwork network,
+    private static double parameterAveraging(final JavaSparkContext sc, final Model network,
         final List<DataSet> train, final int workers, final int batch, final int epochs, final EpochClock clock)
     {
         final JavaRDD<DataSet> rdd = cachedBatches(sc, train, batch, workers);
@@ -121,15 +157,27 @@ public final class TrainRun
             .batchSizePerWorker(batch)
             .workerPrefetchNumBatches(0)
             .build();
-        final SparkDl4jMultiLayer spark = new SparkDl4jMultiLayer(sc, network, master);
+        // SparkComputationGraph for a graph: DL4J's parameter averaging trains both model types
+        final SparkDl4jMultiLayer sparkNetwork = network instanceof MultiLayerNetwork n ?
+            new SparkDl4jMultiLayer(sc, n, master) : null;
+        final SparkComputationGraph sparkGraph = network instanceof ComputationGraph g ?
+            new SparkComputationGraph(sc, g, master) : null;
         final long startNs = clock.start();
         for (int epoch = 0; epoch < epochs; epoch++)
         {
-            spark.fit(rdd);
+            if (sparkGraph != null)
+            {
+                sparkGraph.fit(rdd);
+            }
+            else
+            {
+                sparkNetwork.fit(rdd);
+            }
             clock.epochEnded();
         }
         final double seconds = (System.nanoTime() - startNs) / 1e9;
-        network.setParams(spark.getNetwork().params());
+        // the whole parameter vector, BatchNormalization's running statistics included
+        network.setParams(sparkGraph != null ? sparkGraph.getNetwork().params() : sparkNetwork.getNetwork().params());
         return seconds;
     }
 

@@ -22,14 +22,17 @@ import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.weights.WeightInit;
 import org.deeplearning4j.optimize.solvers.accumulation.encoding.threshold.AdaptiveThresholdAlgorithm;
 import org.deeplearning4j.spark.api.RDDTrainingApproach;
+import org.deeplearning4j.spark.impl.graph.SparkComputationGraph;
 import org.deeplearning4j.spark.impl.multilayer.SparkDl4jMultiLayer;
 import org.deeplearning4j.spark.impl.repartitioner.NoOpRepartitioner;
 import org.deeplearning4j.spark.parameterserver.training.SharedTrainingMaster;
@@ -67,10 +70,17 @@ public final class SharedMasterRun {
     private SharedMasterRun() {
     }
 
-    /** Command-line options; the compact constructor names the bad option and value. */
-    record Options(Path train, Path test, int[] hidden, int workers, int batchSize, int epochs,
-                   double learningRate, long seed, String modelName, int timeLimitS) {
+    /**
+     * Command-line options; the compact constructor names the bad option and value. The model: an MLP of
+     * {@code --hidden} sizes, or a configuration's JSON ({@code --network-json} for a MultiLayerNetwork,
+     * {@code --graph-json} for a ComputationGraph, which then trains through SparkComputationGraph); null when
+     * not given.
+     */
+    record Options(Path train, Path test, int[] hidden, Path networkJson, Path graphJson, int workers,
+                   int batchSize, int epochs, double learningRate, long seed, String modelName, int timeLimitS) {
         Options {
+            require(networkJson == null || graphJson == null, "--network-json and --graph-json",
+                    "both given, expected at most one");
             require(hidden.length > 0 && Arrays.stream(hidden).allMatch(h -> h > 0), "--hidden", Arrays.toString(hidden));
             require(workers > 0, "--workers", workers);
             require(batchSize > 0, "--batch-size", batchSize);
@@ -96,6 +106,8 @@ public final class SharedMasterRun {
             }
             return new Options(Path.of(required(values, "--train")), Path.of(required(values, "--test")),
                     Arrays.stream(values.getOrDefault("--hidden", "256").split(",")).mapToInt(Integer::parseInt).toArray(),
+                    values.containsKey("--network-json") ? Path.of(values.get("--network-json")) : null,
+                    values.containsKey("--graph-json") ? Path.of(values.get("--graph-json")) : null,
                     Integer.parseInt(values.getOrDefault("--workers", "2")),
                     Integer.parseInt(required(values, "--batch-size")),
                     Integer.parseInt(required(values, "--epochs")),
@@ -148,18 +160,26 @@ public final class SharedMasterRun {
 
         try (JavaSparkContext sc = new JavaSparkContext(sparkConf(options.workers()))) {
             JavaRDD<DataSet> rdd = sc.parallelize(trainBatches, options.workers());
-            SparkDl4jMultiLayer sparkNet = new SparkDl4jMultiLayer(sc, network(options), trainingMaster(options));
+            SparkComputationGraph sparkGraph = options.graphJson() == null ? null
+                    : new SparkComputationGraph(sc, graph(options.graphJson()), trainingMaster(options));
+            SparkDl4jMultiLayer sparkNet = sparkGraph != null ? null
+                    : new SparkDl4jMultiLayer(sc, network(options), trainingMaster(options));
 
             long fitNs = 0;
             for (int epoch = 0; epoch < options.epochs(); epoch++) {
                 long start = System.nanoTime();
-                sparkNet.fit(rdd);
+                if (sparkGraph != null) {
+                    sparkGraph.fit(rdd);
+                } else {
+                    sparkNet.fit(rdd);
+                }
                 fitNs += System.nanoTime() - start;
             }
             double samplesPerS = (double) trainExamples * options.epochs() / (fitNs / 1e9);
 
-            Evaluation evaluation = sparkNet.getNetwork().evaluate(
-                    new ListDataSetIterator<>(test.batchBy(1000)));
+            ListDataSetIterator<DataSet> testBatches = new ListDataSetIterator<>(test.batchBy(1000));
+            Evaluation evaluation = sparkGraph != null ? sparkGraph.getNetwork().evaluate(testBatches)
+                    : sparkNet.getNetwork().evaluate(testBatches);
             return String.format(Locale.ROOT, " samples_per_s=%.1f accuracy=%.4f", samplesPerS, evaluation.accuracy());
         }
     }
@@ -173,7 +193,19 @@ public final class SharedMasterRun {
                 .set("spark.ui.enabled", "false");
     }
 
-    private static MultiLayerNetwork network(Options options) {
+    private static ComputationGraph graph(Path json) throws IOException {
+        ComputationGraph graph = new ComputationGraph(ComputationGraphConfiguration.fromJson(Files.readString(json)));
+        graph.init();
+        return graph;
+    }
+
+    private static MultiLayerNetwork network(Options options) throws IOException {
+        if (options.networkJson() != null) {
+            MultiLayerNetwork net = new MultiLayerNetwork(
+                    MultiLayerConfiguration.fromJson(Files.readString(options.networkJson())));
+            net.init();
+            return net;
+        }
         NeuralNetConfiguration.ListBuilder layers = new NeuralNetConfiguration.Builder()
                 .seed(options.seed())
                 .dataType(DataType.FLOAT)
