@@ -35,7 +35,7 @@ public final class CheckedExamples
     }
 
     /** Counts the examples; throws the first refused record (in data order) with its file and line or row. */
-    Summary check()
+    public Summary check()
     {
         final List<ExampleChunk> parts = new ArrayList<>(chunks.map(ExampleChunk::summary).collect());
         parts.sort(ExampleChunk::compare);
@@ -94,7 +94,7 @@ public final class CheckedExamples
      * Examples and the smallest and largest feature over them (+-infinity when there are none). A class, not a
      * record, as the other values of the check.
      */
-    static final class Summary implements Serializable
+    public static final class Summary implements Serializable
     {
         private static final long serialVersionUID = 2L;
         private final long examples;
@@ -108,17 +108,17 @@ public final class CheckedExamples
             this.maxFeature = maxFeature;
         }
 
-        long examples()
+        public long examples()
         {
             return examples;
         }
 
-        float minFeature()
+        public float minFeature()
         {
             return minFeature;
         }
 
-        float maxFeature()
+        public float maxFeature()
         {
             return maxFeature;
         }
