@@ -5,7 +5,6 @@ import io.paratrain.sparktrainer.internal.snapshot.NetworkModel;
 
 import org.apache.spark.api.java.JavaFutureAction;
 import org.apache.spark.api.java.JavaRDD;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.dataset.DataSet;
 
 import java.util.List;
@@ -19,12 +18,6 @@ import java.util.List;
 public record CountedSnapshot(ModelSnapshot snapshot, List<PartitionShape> partitions)
 {
     /** The counting job is cancelled when the snapshot fails (say, the network is not initialised). */
-    public static CountedSnapshot take(final MultiLayerNetwork network, final JavaRDD<DataSet> data)
-    {
-        return take(NetworkModel.of(network), data);
-    }
-
-    /** The counting job is cancelled when the snapshot fails. */
     public static CountedSnapshot take(final NetworkModel network, final JavaRDD<DataSet> data)
     {
         final JavaFutureAction<List<long[]>> counting = ExampleRouting.describePartitionsAsync(data);

@@ -101,19 +101,10 @@ public final class ExampleRouting
     }
 
     /**
-     * (first global index, run of examples) for every run, partitioned by replica, in no particular order. The runs are
-     * shuffled as bytes ({@link MinibatchCodec}), whatever Spark's serializer, and decoded in the receiving task.
-     */
-    public static JavaRDD<Tuple2<Long, DataSet>> route(final JavaRDD<DataSet> data, final long[] partitionCounts,
-        final ExamplePlan plan)
-    {
-        return route(data, partitionCounts, plan, plan.workers());
-    }
-
-    /**
-     * As {@link #route(JavaRDD, long[], ExamplePlan)} into {@code partitions >= plan.workers()} partitions:
-     * partition r holds replica r's runs, the partitions beyond the plan's workers are empty (a model-split stage
-     * has one task per shard but all data on rank 0).
+     * (first global index, run of examples) for every run, in no particular order, in {@code partitions >=
+     * plan.workers()} partitions: partition r holds replica r's runs, the partitions beyond the plan's workers are
+     * empty (a model-split stage has one task per shard but all data on rank 0). The runs are shuffled as bytes
+     * ({@link MinibatchCodec}), whatever Spark's serializer, and decoded in the receiving task.
      */
     public static JavaRDD<Tuple2<Long, DataSet>> route(final JavaRDD<DataSet> data, final long[] partitionCounts,
         final ExamplePlan plan, final int partitions)

@@ -1,13 +1,9 @@
 package io.paratrain.sparktrainer.internal.snapshot;
 
 import io.paratrain.sparktrainer.exceptions.TrainerException;
-import org.nd4j.linalg.dataset.DataSet;
-import scala.Tuple2;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.ObjectOutputStream;
 import java.io.Serializable;
@@ -19,47 +15,13 @@ import java.io.UncheckedIOException;
  * with {@code KryoSerializer} (as DL4J recommends, with its {@code Nd4jRegistrator}) Kryo's field serializer fails on
  * Java records ("can't get field offset on a record class") and copies an INDArray's JavaCPP pointers rather than
  * its data. Every Spark serializer carries a {@code byte[]} as it is (Spark registers it with Kryo), so the fit
- * encodes its objects itself: models with {@link SnapshotCodec}, examples in ND4J's DataSet format, the rest in a
- * few fixed fields.
+ * encodes its objects itself: models with {@link SnapshotCodec}, examples with the data package's
+ * {@code MinibatchCodec}, the rest in a few fixed fields.
  */
 public final class ShippedBytes
 {
     private ShippedBytes()
     {
-    }
-
-    /** A run of examples on its way to its replica: the global index of its first example, then the DataSet. */
-    public static byte[] encodeRun(final long firstIndex, final DataSet run)
-    {
-        final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (DataOutputStream out = new DataOutputStream(bytes))
-        {
-            out.writeLong(firstIndex);
-            out.flush();
-            run.save(bytes); // ND4J's binary format, bit-exact (a view is written as its own elements)
-        }
-        catch (final IOException ex)
-        {
-            throw new UncheckedIOException("cannot encode the examples from index " + firstIndex, ex);
-        }
-        return bytes.toByteArray();
-    }
-
-    public static Tuple2<Long, DataSet> decodeRun(final byte[] bytes)
-    {
-        final ByteArrayInputStream in = new ByteArrayInputStream(bytes);
-        final long firstIndex;
-        try
-        {
-            firstIndex = new DataInputStream(in).readLong();
-        }
-        catch (final IOException ex)
-        {
-            throw new UncheckedIOException("a shuffled run of examples has only " + bytes.length + " bytes", ex);
-        }
-        final DataSet run = new DataSet();
-        run.load(in);
-        return new Tuple2<>(firstIndex, run);
     }
 
     /** An object of a library type that supports Java serialization (say, an Evaluation), serialized so. */

@@ -41,6 +41,21 @@ class MinibatchCodecTest
         assertSameBits(labelsMask, decoded.getLabelsMaskArray());
     }
 
+    @Test
+    void aRunOfTimeSeriesKeepsItsShapesAndBothMasks()
+    {
+        final INDArray features = Nd4j.rand(DataType.FLOAT, 5, 3, 7).dup('f'); // as DL4J's RNN arrays often are
+        final DataSet source = new DataSet(features, Nd4j.rand(DataType.FLOAT, 5, 4, 7),
+            Nd4j.rand(DataType.FLOAT, 5, 7), Nd4j.rand(DataType.FLOAT, 5, 7));
+        final DataSet run = (DataSet)source.getRange(1, 4);
+        final DataSet decoded = MinibatchCodec.decode(ByteBuffer.wrap(MinibatchCodec.encode(run)));
+        assertArrayEquals(new long[] {3, 3, 7}, decoded.getFeatures().shape());
+        assertSameBits(run.getFeatures(), decoded.getFeatures());
+        assertSameBits(run.getLabels(), decoded.getLabels());
+        assertSameBits(run.getFeaturesMaskArray(), decoded.getFeaturesMaskArray());
+        assertSameBits(run.getLabelsMaskArray(), decoded.getLabelsMaskArray());
+    }
+
     private static void assertSameBits(final INDArray expected, final INDArray actual)
     {
         assertEquals(expected.dataType(), actual.dataType());

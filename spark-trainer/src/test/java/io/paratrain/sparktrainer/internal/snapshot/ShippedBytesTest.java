@@ -11,20 +11,16 @@ import org.junit.jupiter.api.Test;
 import org.nd4j.evaluation.classification.Evaluation;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
-import scala.Tuple2;
 
 import java.util.Arrays;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Each kind of object a fit hands to Spark survives its byte form exactly. */
 class ShippedBytesTest
@@ -44,40 +40,6 @@ class ShippedBytesTest
             new ModelSender.Delivery(null, model).encode());
         assertNull(inline.digest());
         assertSame(model, inline.inline());
-    }
-
-    @Test
-    void aRunOfExamplesKeepsItsIndexArraysAndMasksEvenFromAView()
-    {
-        final INDArray features = Nd4j.rand(DataType.FLOAT, 6, 5);
-        final INDArray labels = Nd4j.rand(DataType.FLOAT, 6, 3);
-        final INDArray mask = Nd4j.rand(DataType.FLOAT, 6, 1);
-        // a view into a larger array, as a user's getRange gives
-        final DataSet run = new DataSet(features.get(NDArrayIndex.interval(2, 5), NDArrayIndex.all()),
-            labels.get(NDArrayIndex.interval(2, 5), NDArrayIndex.all()), null,
-            mask.get(NDArrayIndex.interval(2, 5), NDArrayIndex.all()));
-        assertTrue(run.getFeatures().isView());
-        final Tuple2<Long, DataSet> decoded = ShippedBytes.decodeRun(ShippedBytes.encodeRun(1L << 40, run));
-        assertEquals(1L << 40, decoded._1());
-        assertBits(run.getFeatures(), decoded._2().getFeatures());
-        assertBits(run.getLabels(), decoded._2().getLabels());
-        assertBits(run.getLabelsMaskArray(), decoded._2().getLabelsMaskArray());
-        assertNull(decoded._2().getFeaturesMaskArray());
-    }
-
-    @Test
-    void aRunOfTimeSeriesKeepsItsShapesAndBothMasks()
-    {
-        final INDArray features = Nd4j.rand(DataType.FLOAT, 5, 3, 7).dup('f'); // as DL4J's RNN arrays often are
-        final DataSet source = new DataSet(features, Nd4j.rand(DataType.FLOAT, 5, 4, 7),
-            Nd4j.rand(DataType.FLOAT, 5, 7), Nd4j.rand(DataType.FLOAT, 5, 7));
-        final DataSet run = (DataSet)source.getRange(1, 4);
-        final DataSet decoded = ShippedBytes.decodeRun(ShippedBytes.encodeRun(9, run))._2();
-        assertArrayEquals(new long[] {3, 3, 7}, decoded.getFeatures().shape());
-        assertBits(run.getFeatures(), decoded.getFeatures());
-        assertBits(run.getLabels(), decoded.getLabels());
-        assertBits(run.getFeaturesMaskArray(), decoded.getFeaturesMaskArray());
-        assertBits(run.getLabelsMaskArray(), decoded.getLabelsMaskArray());
     }
 
     @Test
@@ -122,13 +84,5 @@ class ShippedBytesTest
         assertEquals(expected.iterationCount(), actual.iterationCount());
         assertEquals(expected.epochCount(), actual.epochCount());
         assertEquals(expected.configuration().build(), actual.configuration().build());
-    }
-
-    private static void assertBits(final INDArray expected, final INDArray actual)
-    {
-        assertArrayEquals(expected.shape(), actual.shape());
-        assertArrayEquals(RawBits.of(expected.dup('c').reshape(-1).toFloatVector()),
-            RawBits.of(actual.dup('c').reshape(-1)
-            .toFloatVector()));
     }
 }
