@@ -32,6 +32,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
 
+import static io.paratrain.sparktrainer.Networks.relativeDifference;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -133,13 +134,6 @@ class BatchNormalizationEquivalenceTest
     private static Class<?> helperClass(final Layer layer)
     {
         return layer.getHelper() == null ? null : layer.getHelper().getClass();
-    }
-
-    private static double relativeDifference(final INDArray expected, final INDArray actual)
-    {
-        final double norm = expected.norm2Number().doubleValue();
-        assertTrue(norm > 0, "the reference must not be all zeros");
-        return actual.sub(expected).norm2Number().doubleValue() / norm;
     }
 
     /** The named running statistic of every BatchNormalization layer of the network, concatenated. */

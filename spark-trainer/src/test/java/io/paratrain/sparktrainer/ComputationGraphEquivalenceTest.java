@@ -24,6 +24,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.LongStream;
 import java.util.stream.Stream;
 
+import static io.paratrain.sparktrainer.Networks.relativeDifference;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -195,7 +196,8 @@ class ComputationGraphEquivalenceTest
         }
         final Evaluation local = graph.evaluate(new ListDataSetIterator<>(Networks.minibatches(examples, 64)));
         final Evaluation distributed = new DataParallelTrainer(SPARK.sc(), TrainerConfig.builder().epochs(1)
-            .batchSizePerWorker(32).build()).evaluate(graph, SPARK.sc().parallelize(Networks.minibatches(examples, 7), 3));
+            .batchSizePerWorker(32).build())
+            .evaluate(graph, SPARK.sc().parallelize(Networks.minibatches(examples, 7), 3));
         System.out.printf("graph evaluation: accuracy %.4f on the executors, %.4f by DL4J%n", distributed.accuracy(),
             local.accuracy());
         assertEquals(300, distributed.getNumRowCounter(), 0.0);
@@ -209,13 +211,6 @@ class ComputationGraphEquivalenceTest
             }
         }
         assertTrue(distributed.accuracy() > 0.5, "the pattern is learnable: " + distributed.accuracy());
-    }
-
-    private static double relativeDifference(final INDArray expected, final INDArray actual)
-    {
-        final double norm = expected.norm2Number().doubleValue();
-        assertTrue(norm > 0, "the reference must not be all zeros");
-        return actual.sub(expected).norm2Number().doubleValue() / norm;
     }
 
     private static INDArray runningStatistic(final ComputationGraph graph, final String name)

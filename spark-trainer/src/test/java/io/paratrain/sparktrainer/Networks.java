@@ -8,6 +8,7 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.weights.WeightInit;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.IUpdater;
@@ -16,6 +17,8 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Small networks and data for tests. */
 final class Networks
@@ -81,5 +84,13 @@ final class Networks
             batches.add(DataSet.merge(examples.subList(start, Math.min(examples.size(), start + size))));
         }
         return batches;
+    }
+
+    /** |actual - expected| / |expected| in the 2-norm (the reference must not be all zeros). */
+    static double relativeDifference(final INDArray expected, final INDArray actual)
+    {
+        final double norm = expected.norm2Number().doubleValue();
+        assertTrue(norm > 0, "the reference must not be all zeros");
+        return actual.sub(expected).norm2Number().doubleValue() / norm;
     }
 }

@@ -26,6 +26,7 @@ import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.Stream;
 
+import static io.paratrain.sparktrainer.Networks.relativeDifference;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -255,12 +256,5 @@ class ZooModelEquivalenceTest
             }
         }
         return Nd4j.hstack(parts.toArray(new INDArray[0]));
-    }
-
-    private static double relativeDifference(final INDArray expected, final INDArray actual)
-    {
-        final double norm = expected.norm2Number().doubleValue();
-        assertTrue(norm > 0, "the reference must not be all zeros");
-        return actual.sub(expected).norm2Number().doubleValue() / norm;
     }
 }
