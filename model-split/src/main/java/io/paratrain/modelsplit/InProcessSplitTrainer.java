@@ -74,7 +74,7 @@ public final class InProcessSplitTrainer
      */
     public double fit(final DataSet minibatch)
     {
-        final INDArray labels = MinibatchCheck.labels(minibatch, layers.get(layers.size() - 1).shards().stream()
+        final MinibatchCheck.LossInputs loss = MinibatchCheck.lossInputs(minibatch, layers.get(layers.size() - 1).shards().stream()
             .mapToLong(s -> s.range().width()).sum(), dataType);
         final int batchSize = (int)minibatch.getFeatures().rows();
         final int last = layers.size() - 1;
@@ -85,8 +85,10 @@ public final class InProcessSplitTrainer
             h = layers.get(l).forward(h);
         }
         final INDArray z = layers.get(last).preActivation(h);
-        final double score = output.getLossFn().computeScore(labels, z.dup(), output.getActivationFn(), null, true);
-        final INDArray dz = output.getLossFn().computeGradient(labels, z.dup(), output.getActivationFn(), null);
+        final double score = output.getLossFn().computeScore(loss.labels(), z.dup(), output.getActivationFn(),
+            loss.labelsMask(), true);
+        final INDArray dz = output.getLossFn().computeGradient(loss.labels(), z.dup(), output.getActivationFn(),
+            loss.labelsMask());
 
         INDArray dh = layers.get(last).backwardFromPreActivation(dz, last > 0);
         layers.get(last).update(batchSize, iteration, epoch);

@@ -172,11 +172,11 @@ public final class SplitRank
     public double fit(final DataSet minibatch)
     {
         requireRank0("fit");
-        final INDArray labels = MinibatchCheck.labels(minibatch, nOut, DataType.FLOAT);
+        final MinibatchCheck.LossInputs loss = MinibatchCheck.lossInputs(minibatch, nOut, DataType.FLOAT);
         final int batch = (int)minibatch.getFeatures().rows();
         header.set(StepHeader.STEP, batch, iteration, epoch);
         collective("step " + iteration + " header", () -> ring.broadcast(header.buffer(), 0));
-        final double score = step(minibatch.getFeatures().castTo(DataType.FLOAT), labels);
+        final double score = step(minibatch.getFeatures().castTo(DataType.FLOAT), loss);
         iteration++;
         return score;
     }
@@ -298,7 +298,7 @@ public final class SplitRank
      * forward: H_0 = X, H_l = layer l (H_{l-1}); Z = last layer (H_{L-1}); rank 0: dZ = loss'(labels, Z).
      * backward: dH_{l-1} = layer l backward (dH_l), each layer updated right after (its dX used the old W).
      */
-    private double step(final INDArray features, final INDArray labels)
+    private double step(final INDArray features, final MinibatchCheck.LossInputs loss)
     {
         final int batch = header.batchSize();
         final String where = "rank " + rank + " step " + header.iteration();
@@ -313,8 +313,10 @@ public final class SplitRank
         INDArray gradient = null;
         if (rank == 0)
         {
-            score = output.getLossFn().computeScore(labels, h.dup(), output.getActivationFn(), null, true);
-            gradient = output.getLossFn().computeGradient(labels, h.dup(), output.getActivationFn(), null);
+            score = output.getLossFn().computeScore(loss.labels(), h.dup(), output.getActivationFn(),
+                loss.labelsMask(), true);
+            gradient = output.getLossFn().computeGradient(loss.labels(), h.dup(), output.getActivationFn(),
+                loss.labelsMask());
         }
         for (int l = last; l >= 0; l--)
         {

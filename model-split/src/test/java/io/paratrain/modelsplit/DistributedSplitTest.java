@@ -55,6 +55,8 @@ class DistributedSplitTest
                 }
             }
             cases.add(Arguments.of(shards, "adam", "softmax-mcxent", SplitConfig.of(shards, 1)));
+            cases.add(Arguments.of(shards, "adam", "softmax-mcxent-masked", SplitConfig.of(shards, 0, 1, 2)));
+            cases.add(Arguments.of(shards, "sgd", "identity-mse-masked", SplitConfig.of(shards, 1, 2).withPairing()));
             // Megatron pairing: (0 by columns, 1 by rows) then 2 by columns; and (1 by columns, the output by rows).
             for (final String updater : List.of("sgd", "adam"))
             {

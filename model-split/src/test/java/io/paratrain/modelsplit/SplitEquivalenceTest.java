@@ -46,7 +46,8 @@ class SplitEquivalenceTest
         final List<Arguments> cases = new ArrayList<>();
         for (final String updater : List.of("sgd", "adam", "nesterovs", "adam-schedule-l2", "sgd-weightdecay"))
         {
-            for (final String head : List.of("softmax-mcxent", "identity-mse"))
+            for (final String head : List.of("softmax-mcxent", "identity-mse", "softmax-mcxent-masked",
+                "identity-mse-masked"))
             {
                 for (final SplitConfig split : List.of(SplitConfig.of(1, 0, 1, 2), SplitConfig.of(2, 0, 1, 2),
                     SplitConfig.of(3, 0, 1, 2), SplitConfig.of(3, 1)))
@@ -124,7 +125,11 @@ class SplitEquivalenceTest
         };
     }
 
-    /** STEPS minibatches of 5..8 examples (uneven, so the division by the minibatch size is exercised). */
+    /**
+     * STEPS minibatches of 5..8 examples (uneven, so the division by the minibatch size is exercised); a "-masked"
+     * head adds a labels mask: per example ([batch, 1], every third row masked) for softmax, per output
+     * ([batch, 4], a varying pattern) for MSE.
+     */
     static List<DataSet> minibatches(final String head)
     {
         Nd4j.getRandom().setSeed(7);
@@ -146,9 +151,26 @@ class SplitEquivalenceTest
             {
                 labels = Nd4j.randn(DataType.FLOAT, batch, 4);
             }
-            minibatches.add(new DataSet(features, labels));
+            minibatches.add(new DataSet(features, labels, null, head.endsWith("-masked") ? labelsMask(head, batch, s)
+                : null));
         }
         return minibatches;
+    }
+
+    private static INDArray labelsMask(final String head, final int batch, final int step)
+    {
+        final INDArray mask = Nd4j.ones(DataType.FLOAT, batch, head.startsWith("softmax") ? 1 : 4);
+        for (int r = 0; r < batch; r++)
+        {
+            for (int c = 0; c < mask.columns(); c++)
+            {
+                if ((r + c + step) % 3 == 0)
+                {
+                    mask.putScalar(r, c, 0.0);
+                }
+            }
+        }
+        return mask;
     }
 
     static double relativeDifference(final INDArray actual, final INDArray expected)

@@ -119,4 +119,19 @@ class SplitErrorsTest
         assertEquals("layer 0 shard 0/2: expected an input of shape [batch, 12], found [3, 11]",
             assertThrows(SplitInputException.class, () -> trainer.fit(wrongFeatures)).getMessage());
     }
+
+    @Test
+    void featuresMaskAndMisshapenLabelsMaskAreRefused()
+    {
+        final InProcessSplitTrainer trainer = new InProcessSplitTrainer(mlp(), SplitConfig.of(2, 0, 1));
+        final DataSet featuresMasked = new DataSet(Nd4j.zeros(DataType.FLOAT, 3, 12), Nd4j.zeros(DataType.FLOAT, 3, 4),
+            Nd4j.ones(DataType.FLOAT, 3, 1), null);
+        assertEquals("minibatch has a features mask [3, 1]: model split supports a labels mask but not a features mask;"
+            + " drop the masked examples, or train with data-parallel training, which takes both",
+            assertThrows(SplitInputException.class, () -> trainer.fit(featuresMasked)).getMessage());
+        final DataSet badLabelsMask = new DataSet(Nd4j.zeros(DataType.FLOAT, 3, 12), Nd4j.zeros(DataType.FLOAT, 3, 4),
+            null, Nd4j.ones(DataType.FLOAT, 3, 2));
+        assertEquals("expected a labels mask [3, 1] or [3, 4], found [3, 2]",
+            assertThrows(SplitInputException.class, () -> trainer.fit(badLabelsMask)).getMessage());
+    }
 }
