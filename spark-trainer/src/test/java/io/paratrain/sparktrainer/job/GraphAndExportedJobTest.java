@@ -148,6 +148,15 @@ class GraphAndExportedJobTest
             "DataSet files in " + dir.resolve("test") + "), 4 features, 3 classes\n"), out);
         final double accuracy = trainer.evaluate(direct, sc.parallelize(testBatches, 2)).accuracy();
         assertTrue(out.endsWith(String.format(Locale.ROOT, "accuracy=%.4f%n", accuracy)), out);
+
+        // --plot trains one epoch per fitPaths: the same model.
+        Files.delete(dir.resolve("model.zip"));
+        assertEquals(0, train("--model", json.toString(), "--format", "exported", "--train", dir.resolve("train")
+            .toString(), "--workers", "2", "--batch-size", "8", "--epochs", "2", "--plot", dir.resolve("plots")
+            .toString()));
+        RawBits.assertSameModel(direct, ModelSerializer.restoreMultiLayerNetwork(dir.resolve("model.zip").toFile(),
+            true), "the job on exported files with --plot against DataParallelTrainer.fitPaths");
+        assertTrue(out.contains("plots: " + dir.resolve("plots").resolve("loss.png")), out);
     }
 
     @Test
