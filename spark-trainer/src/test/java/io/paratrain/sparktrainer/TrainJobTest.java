@@ -294,7 +294,8 @@ class TrainJobTest
         final Path json = dir.resolve("broken.json");
         Files.writeString(json, "{\"confs\": [ not json");
         assertRefusedWithNothingWritten(run("--model", json.toString(), "--train", csv("train.csv", 10).toString()),
-            "--model " + json + " is not a DL4J MultiLayerConfiguration JSON file");
+            "--model " + json + " is not a DL4J MultiLayerConfiguration or ComputationGraphConfiguration JSON file " +
+                "(what their toJson() writes): it is not JSON: ");
         assertRefusedWithNothingWritten(run("--model", dir.resolve("missing.json").toString()),
             "is neither a preset [");
     }

@@ -8,7 +8,6 @@ import io.paratrain.sparktrainer.ChannelReport;
 import io.paratrain.sparktrainer.TrainingSummary;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.evaluation.classification.Evaluation;
 import org.nd4j.linalg.dataset.DataSet;
 
@@ -32,8 +31,7 @@ final class EpochByEpoch
     }
 
     static Result fit(final JavaSparkContext sc, final TrainerConfig config, final List<TrainingListener> listeners,
-        final MetricsFile metrics, final MultiLayerNetwork network, final JavaRDD<DataSet> train,
-        final JavaRDD<DataSet> test)
+        final MetricsFile metrics, final JobModel model, final TrainingData train, final JavaRDD<DataSet> test)
     {
         final Shifted shifted = new Shifted(listeners);
         final TrainerConfig oneEpoch = new TrainerConfig(config.workers(), config.batchSizePerWorker(), 1,
@@ -47,11 +45,11 @@ final class EpochByEpoch
         ChannelReport channel = null;
         for (int epoch = 0; epoch < config.epochs(); epoch++)
         {
-            last = trainer.fit(network, train);
+            last = train.fit(model, trainer);
             seconds += last.seconds();
             channel = channel == null ? last.channel() : channel.plus(last.channel());
             shifted.advance(last.stepsPerEpoch());
-            evaluation = trainer.evaluate(network, test);
+            evaluation = model.evaluate(trainer, test);
             if (metrics != null)
             {
                 metrics.evaluation(epoch + 1, (long)(epoch + 1) * last.stepsPerEpoch(), evaluation.accuracy(),

@@ -11,10 +11,12 @@ import java.util.Locale;
 /**
  * Options of {@code bin/paratrain train} and the spark-submit main, validated.
  *
- * @param model          a DL4J MultiLayerConfiguration JSON file (any Hadoop path) or a preset name.
- * @param trainPath      training data (CSV, LibSVM or Parquet; any Hadoop path), or null for the bundled data.
+ * @param model          a DL4J MultiLayerConfiguration or ComputationGraphConfiguration JSON file (any Hadoop path)
+ *                       or a preset name.
+ * @param trainPath      training data (CSV, LibSVM, Parquet or exported DataSet files; any Hadoop path), or null for
+ *                       the bundled data.
  * @param testPath       test data, or null for the bundled data (or none when trainPath is given alone).
- * @param format         csv, libsvm, parquet or auto (from the file name).
+ * @param format         csv, libsvm, parquet, exported (DataSet.save files) or auto (from the file name).
  * @param featureScale   every feature is multiplied by this (NaN = 1/255 for the bundled data, else 1).
  * @param epochs         passes over the training data.
  * @param batchSize      examples per worker per step.
@@ -69,6 +71,8 @@ public record JobOptions(
 {
     public static final String DATA_PARALLEL = "data-parallel";
     public static final String MODEL_SPLIT = "model-split";
+    /** --format of DataSets exported to files (DL4J's {@code DataSet.save}, what its {@code fitPaths} reads). */
+    public static final String EXPORTED = "exported";
 
     public static final String HELP = """
         usage: paratrain train [options]
@@ -78,12 +82,17 @@ public record JobOptions(
           and line) exits with code 2 and writes nothing; a failed training exits with 1.
 
           --model NAME|FILE      preset (mnist-mlp: 784-256-10, mnist-mlp-large: 784-1000-500-10) or a DL4J
-                                 MultiLayerConfiguration JSON file on any Hadoop path   [mnist-mlp]
-          --train PATH           training data: CSV (label first), LibSVM or Parquet (label + features columns);
-                                 any Hadoop path, .gz allowed; a folder's (or glob's) files are read in name
-                                 order, so the same data gives the same model           [bundled MNIST, 8,000]
-          --test PATH            test data, same formats                                 [bundled MNIST, 2,000]
-          --format F             csv | libsvm | parquet | auto (from the file name)     [auto]
+                                 MultiLayerConfiguration or ComputationGraphConfiguration JSON file (what
+                                 toJson() writes; a graph needs one input and one output) on any Hadoop path
+                                 [mnist-mlp]
+          --train PATH           training data: CSV (label first), LibSVM, Parquet (label + features columns)
+                                 or exported DataSet files (--format exported, below); any Hadoop path, .gz
+                                 allowed; a folder's (or glob's) files are read in name order, so the same data
+                                 gives the same model                                   [bundled MNIST, 8,000]
+          --test PATH            test data, same format (without --test: the training data)
+                                 [bundled MNIST, 2,000 when --train is not given either]
+          --format F             csv | libsvm | parquet | exported | auto (from the file name; never exported)
+                                 [auto]
           --feature-scale X      multiply every feature by X; the job warns when features then exceed +-10
                                  (e.g. raw 0..255 pixels: give 0.00392157)  [1/255 for the bundled data, else 1]
           --epochs N             passes over the training data                          [%d]
@@ -117,14 +126,34 @@ public record JobOptions(
                                  stage fails (and Spark retries it)                     [%d]
           --master URL           Spark master when not set by spark-submit   [local[workers], local[shards]]
           --help                 this text
+
+          Exported DataSets (--format exported): data already in DL4J DataSets, as DL4J's fitPaths reads it,
+          trained one file at a time, so no executor holds the whole epoch. Each file is one minibatch (any size,
+          features and one-hot labels) written by DataSet.save: dataSet.save(new File(dir, "batch-00017.bin"))
+          for each minibatch of a DataSetIterator; for an RDD of DataSets, DL4J's BatchAndExportDataSetsFunction
+          writes them: rdd.mapPartitionsWithIndex(new BatchAndExportDataSetsFunction(64, "hdfs:///dir"), true)
+          .count() (its file names are not zero-padded, so their name order is not the RDD's order).
+          --train and --test are files, folders or globs (comma-separated); a folder gives every file directly in
+          it except names starting with _ or . (no subfolders), in name order (zero-pad numbered names), and
+          every file is trained, whatever its extension. Every file is loaded and checked before training (it
+          must load, hold finite features and, for matrices, nIn feature and nOut label columns); the first bad
+          one is named. The data trains as saved: no --feature-scale; data-parallel and MultiLayerNetwork models
+          only for now (a ComputationGraph is refused with these files).
         """.formatted(Defaults.EPOCHS, Defaults.BATCH_SIZE, Defaults.WORKERS, Defaults.WORKERS,
         Defaults.SLOT_WAIT_MS / 1000, Defaults.CHECKPOINTS_KEPT, Defaults.COLLECTIVE_TIMEOUT_MS / 1000);
 
     public JobOptions
     {
         require(model != null && !model.isBlank(), "--model", model, "a preset name or a JSON file");
-        require(format.equals("auto") || format.equals("csv") || format.equals("libsvm") || format.equals("parquet"),
-            "--format", format, "csv, libsvm, parquet or auto");
+        require(format.equals("auto") || format.equals("csv") || format.equals("libsvm") ||
+            format.equals("parquet") || format.equals(EXPORTED), "--format", format,
+            "csv, libsvm, parquet, exported or auto");
+        require(!EXPORTED.equals(format) || trainPath != null, "--format", format,
+            "--train with it (the bundled data is CSV)");
+        require(!EXPORTED.equals(format) || Double.isNaN(featureScale), "--feature-scale", featureScale,
+            "not with --format " + EXPORTED + " (exported DataSets train as saved)");
+        require(!EXPORTED.equals(format) || DATA_PARALLEL.equals(mode), "--format", format,
+            "only with --mode " + DATA_PARALLEL + " (model-split has no fitPaths)");
         require(Double.isNaN(featureScale) || (featureScale > 0 && Double.isFinite(featureScale)),
             "--feature-scale", featureScale, "a positive number");
         require(epochs >= 1, "--epochs", epochs, ">= 1");
@@ -172,6 +201,12 @@ public record JobOptions(
     public static JobOptions defaults()
     {
         return new Builder().build();
+    }
+
+    /** Whether the data are exported DataSet files (--format exported). */
+    public boolean exported()
+    {
+        return EXPORTED.equals(format);
     }
 
     public boolean bundledData()

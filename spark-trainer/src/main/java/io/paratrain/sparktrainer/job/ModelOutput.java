@@ -3,7 +3,7 @@ package io.paratrain.sparktrainer.job;
 import io.paratrain.sparktrainer.internal.checkpoint.AtomicFile;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.util.ModelSerializer;
 
 import java.io.IOException;
@@ -18,11 +18,12 @@ public final class ModelOutput
     {
     }
 
-    public static void write(final MultiLayerNetwork network, final String destination, final Configuration hadoop)
+    /** {@code model}: a MultiLayerNetwork or a ComputationGraph (ModelSerializer restores each with its own call). */
+    public static void write(final Model model, final String destination, final Configuration hadoop)
         throws IOException
     {
         final Path target = new Path(destination);
         AtomicFile.write(AtomicFile.fileSystemOf(target, hadoop), target, hadoop,
-            out -> ModelSerializer.writeModel(network, out, true));
+            out -> ModelSerializer.writeModel(model, out, true));
     }
 }

@@ -22,7 +22,10 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 
-/** Turns {@code --model} into a configuration: a named preset or a DL4J JSON file on any Hadoop path. */
+/**
+ * Turns {@code --model} into a model: a named preset or a DL4J MultiLayerConfiguration or ComputationGraphConfiguration
+ * JSON file on any Hadoop path.
+ */
 public final class ModelSource
 {
     /** Preset name to hidden layer sizes; all are 784 inputs, ReLU hidden layers, softmax over 10 classes. */
@@ -34,12 +37,14 @@ public final class ModelSource
     {
     }
 
-    public static MultiLayerConfiguration load(final JobOptions options, final Configuration hadoop)
+    /** The model {@code --model} names: a preset network, or the network or graph its JSON file configures. */
+    public static JobModel load(final JobOptions options, final Configuration hadoop)
     {
         final int[] hidden = PRESETS.get(options.model());
         if (hidden != null)
         {
-            return mlp(784, hidden, 10, updater(options.updater(), options.learningRate()), options.seed());
+            return new JobModel.Network(options.model(),
+                mlp(784, hidden, 10, updater(options.updater(), options.learningRate()), options.seed()));
         }
         final Path path = new Path(options.model());
         final String json;
@@ -52,15 +57,7 @@ public final class ModelSource
             throw new TrainingInputException("--model " + options.model() + " is neither a preset " +
                 PRESETS.keySet() + " nor a readable file: " + ex.getMessage(), ex);
         }
-        try
-        {
-            return MultiLayerConfiguration.fromJson(json);
-        }
-        catch (final RuntimeException ex)
-        {
-            throw new TrainingInputException("--model " + options.model() + " is not a DL4J MultiLayerConfiguration " +
-                "JSON file: " + firstLine(ex), ex);
-        }
+        return ModelJson.parse(options.model(), json);
     }
 
     public static MultiLayerConfiguration mlp(final int inputs, final int[] hidden, final int classes,
@@ -105,12 +102,5 @@ public final class ModelSource
                 "be dense/output layers with nIn and nOut");
         }
         return new int[] {(int)first.getNIn(), (int)last.getNOut()};
-    }
-
-    private static String firstLine(final Throwable ex)
-    {
-        final String message = String.valueOf(ex.getMessage());
-        final int newline = message.indexOf('\n');
-        return newline < 0 ? message : message.substring(0, newline);
     }
 }

@@ -16,8 +16,6 @@ import io.paratrain.sparktrainer.internal.stage.BarrierSlots;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.evaluation.classification.Evaluation;
 import org.nd4j.linalg.dataset.DataSet;
 
@@ -102,13 +100,9 @@ public final class TrainJob
     static int train(final JavaSparkContext sc, final JobOptions options, final PrintStream out,
         final PrintStream err) throws IOException
     {
-        final MultiLayerConfiguration modelConf = ModelSource.load(options, sc.hadoopConfiguration());
-        final int[] shape = ModelSource.inputsAndClasses(modelConf);
-        final SplitConfig split = options.modelSplit() ? SplitChoice.of(options, modelConf) : null;
-        if (split != null)
-        {
-            ModelSplitTrainer.check(modelConf, split);
-        }
+        final JobModel model = ModelSource.load(options, sc.hadoopConfiguration());
+        model.requireTrainableWith(options);
+        final SplitConfig split = options.modelSplit() ? model.split(options) : null;
         if (!options.bundledData())
         {
             InputPaths.requireExisting("--train", options.trainPath(), sc.hadoopConfiguration());
@@ -122,44 +116,17 @@ public final class TrainJob
             "model-split training with " + options.tasks() + " shards" : "training with " + options.tasks() +
             " workers");
         out.println(SparkPlacement.describe(sc)); // after the slot wait: a cluster's executors have registered
-        final ExampleReader reader = new ExampleReader(shape[0], shape[1], options.effectiveFeatureScale());
-
         sc.setJobDescription("Paratrain: reading and checking the data");
-        final CheckedExamples trainInput = options.bundledData() ?
-            reader.readBundledCsv(sc, BundledData.TRAIN, options.tasks() * 2) :
-            reader.read(sc, options.trainPath(), options.format());
-        final String testName = options.bundledData() ? "bundled " + BundledData.TEST :
-            options.testPath() != null ? options.testPath() : options.trainPath() + " (no --test: training data)";
-        final CheckedExamples testInput = options.bundledData() ?
-            reader.readBundledCsv(sc, BundledData.TEST, options.tasks() * 2) :
-            options.testPath() != null ? reader.read(sc, options.testPath(), options.format()) : trainInput;
-        final CheckedExamples.Summary trainChecked = trainInput.check();
-        final long trainExamples = trainChecked.examples();
-        final long testExamples = testInput == trainInput ? trainExamples : testInput.check().examples();
-        if (trainExamples == 0)
-        {
-            throw new TrainingInputException("the training data " + describe(options) + " has no examples");
-        }
-        if (testExamples == 0)
-        {
-            throw new TrainingInputException("the test data " + testName + " has no examples");
-        }
-        if (!options.modelSplit() && trainExamples < options.workers())
-        {
-            throw new TrainingInputException("more workers (" + options.workers() + ") than training examples (" +
-                trainExamples + ")");
-        }
-        // In data order, one partition per barrier task, DataSets of 256 examples: fewer, larger objects to route.
-        final JavaRDD<DataSet> train = trainInput.examples(options.tasks());
-        final JavaRDD<DataSet> test = testInput.examples(options.tasks());
+        final JobInput data = JobInput.read(sc, options, model);
         out.printf(Locale.ROOT, "data: %,d training examples (%s), %,d test examples (%s), %d features, " +
-            "%d classes%n", trainExamples, describe(options), testExamples, testName, shape[0], shape[1]);
-        FeatureRange.warning(trainChecked.minFeature(), trainChecked.maxFeature(), options)
+            "%d classes%n", data.trainExamples(), data.trainName(), data.testExamples(), data.testName(),
+            model.inputs(), model.classes());
+        FeatureRange.warning(data.minFeature(), data.maxFeature(), options)
             .ifPresent(warning -> err.println("warning: " + warning));
+        final TrainingData train = data.train();
+        final JavaRDD<DataSet> test = data.test();
 
-        final MultiLayerNetwork network = new MultiLayerNetwork(modelConf);
-        network.init();
-        out.printf(Locale.ROOT, "model: %s, %,d parameters; %s, %d epochs%n", options.model(), network.numParams(),
+        out.printf(Locale.ROOT, "model: %s, %,d parameters; %s, %d epochs%n", options.model(), model.numParams(),
             split != null ? split.shards() + " shards of layers " + new TreeSet<>(split.splitLayers())
                 + (split.paired() ? " (paired)" : "") + ", batch " +
             options.batchSize() : options.workers() + " workers x batch " + options.batchSize(), options.epochs());
@@ -191,8 +158,8 @@ public final class TrainJob
             final Evaluation evaluation;
             if (options.plot() != null)
             {
-                final EpochByEpoch.Result result = EpochByEpoch.fit(sc, config, listeners, metrics, network,
-                    train, test);
+                final EpochByEpoch.Result result = EpochByEpoch.fit(sc, config, listeners, metrics, model, train,
+                    test);
                 summary = result.summary();
                 evaluation = result.evaluation();
                 if (metrics != null)
@@ -204,9 +171,9 @@ public final class TrainJob
             {
                 listeners.forEach(trainer::addListener);
                 summary = split != null ?
-                    modelSplitTrainer(sc, split, config, listeners).fit(network, train) :
-                    trainer.fit(network, train);
-                evaluation = trainer.evaluate(network, test);
+                    model.fit(modelSplitTrainer(sc, split, config, listeners), train.examples()) :
+                    train.fit(model, trainer);
+                evaluation = model.evaluate(trainer, test);
                 if (metrics != null)
                 {
                     metrics.channel(summary.channel());
@@ -228,7 +195,7 @@ public final class TrainJob
             {
                 try
                 {
-                    ModelOutput.write(network, options.output(), sc.hadoopConfiguration());
+                    model.write(options.output(), sc.hadoopConfiguration());
                 }
                 catch (final IOException ex)
                 {
@@ -237,7 +204,7 @@ public final class TrainJob
                 }
                 out.println("model: written to " + options.output());
             }
-            out.printf(Locale.ROOT, "test: %s%nprecision=%.4f recall=%.4f f1=%.4f%n", testName,
+            out.printf(Locale.ROOT, "test: %s%nprecision=%.4f recall=%.4f f1=%.4f%n", data.testName(),
                 evaluation.precision(), evaluation.recall(), evaluation.f1());
             out.println(evaluation.confusionToString());
             out.printf(Locale.ROOT, "accuracy=%.4f%n", evaluation.accuracy());
@@ -266,11 +233,6 @@ public final class TrainJob
             .build());
         listeners.forEach(trainer::addListener);
         return trainer;
-    }
-
-    private static String describe(final JobOptions options)
-    {
-        return options.bundledData() ? "bundled " + BundledData.TRAIN : options.trainPath();
     }
 
     /**
