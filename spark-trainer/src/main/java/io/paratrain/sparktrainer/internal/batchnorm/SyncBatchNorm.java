@@ -4,6 +4,7 @@ import io.paratrain.gradientsharing.Collective;
 import io.paratrain.gradientsharing.exceptions.CollectiveException;
 import io.paratrain.sparktrainer.exceptions.TrainerException;
 import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.api.Trainable;
 import org.deeplearning4j.nn.layers.normalization.BatchNormalization;
 import io.paratrain.sparktrainer.internal.snapshot.NetworkModel;
@@ -20,6 +21,7 @@ import java.lang.reflect.Field;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.function.IntSupplier;
 
 /**
  * Makes a replica's BatchNormalization layers train as one process does at the global batch size.
@@ -84,7 +86,7 @@ public final class SyncBatchNorm
                     throw new TrainerException("synchronized batch normalization needs FLOAT parameters, layer " +
                         layer.getIndex() + " has " + network.params().dataType());
                 }
-                helpers.add(install(batchNorm, collective));
+                helpers.add(install(batchNorm, collective, ((Model)network.network())::batchSize));
                 synced.add(layer);
             }
         }
@@ -142,8 +144,9 @@ public final class SyncBatchNorm
     }
 
     /**
-     * The collective's own failure (a peer failed, a timeout) when {@code e} wraps one, else {@code e}: DL4J wraps
-     * any error of a layer helper in a RuntimeException that blames cuDNN, which would hide what was waited for.
+     * The collective's own failure (a peer failed, a timeout) or the helper's refusal when {@code e} wraps one, else
+     * {@code e}: DL4J wraps any error of a layer helper in a RuntimeException that blames cuDNN, which would hide what
+     * was waited for or refused.
      */
     public static RuntimeException collectiveFailureIn(final RuntimeException e)
     {
@@ -153,17 +156,22 @@ public final class SyncBatchNorm
             {
                 return collective;
             }
+            if (cause instanceof TrainerException refusal)
+            {
+                return refusal;
+            }
         }
         return e;
     }
 
-    private static SyncBatchNormHelper install(final BatchNormalization layer, final Collective collective)
+    private static SyncBatchNormHelper install(final BatchNormalization layer, final Collective collective,
+        final IntSupplier examples)
     {
         final org.deeplearning4j.nn.conf.layers.BatchNormalization conf = layer.layerConf();
         // a failing helper must fail the step: DL4J would otherwise fall back to local statistics silently
         conf.setCudnnAllowFallback(false);
-        final SyncBatchNormHelper helper = new SyncBatchNormHelper(collective, (int)conf.getNOut(), conf.getGamma(),
-            conf.getBeta());
+        final SyncBatchNormHelper helper = new SyncBatchNormHelper(collective, layer.getIndex(), examples,
+            (int)conf.getNOut(), conf.getGamma(), conf.getBeta());
         try
         {
             final Field slot = BatchNormalization.class.getDeclaredField("helper");
