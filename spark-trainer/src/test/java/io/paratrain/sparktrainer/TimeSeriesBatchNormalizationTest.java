@@ -8,11 +8,14 @@ import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.deeplearning4j.nn.conf.preprocessor.FeedForwardToRnnPreProcessor;
 import org.deeplearning4j.nn.conf.preprocessor.RnnToFeedForwardPreProcessor;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.params.BatchNormalizationParamInitializer;
 import org.deeplearning4j.nn.weights.WeightInit;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.linalg.activations.Activation;
@@ -23,7 +26,9 @@ import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 
 import static io.paratrain.sparktrainer.Networks.relativeDifference;
@@ -118,11 +123,48 @@ class TimeSeriesBatchNormalizationTest
             () -> trainer(workers).fit(network, SPARK.sc().parallelize(sources, workers)));
         final String message = messages(refused);
         System.out.println("time-series batchnorm, different lengths, workers=" + workers + ": " + message);
-        assertTrue(message.contains("BatchNormalization layer 1 on time series of different lengths"), message);
+        assertTrue(message.contains("BatchNormalization layer 1 (layer1) on time series of different lengths"),
+            message);
         assertTrue(message.contains("Pad every sequence to one length (zero features, zero mask) before training"),
             message);
         assertArrayEquals(ShapedDataEquivalenceTest.rawBits(before), ShapedDataEquivalenceTest.rawBits(
             network.params()), "the user's network changed");
+    }
+
+    /**
+     * BatchNormalization right after an LSTM, without the preprocessors: DL4J 1.0.0-M2 cannot train it, one process
+     * neither (its forward pass takes the examples for the channels). The replicas refuse it before the first step
+     * with the way around; before, the fit failed with DL4J's "input.size(1) does not match expected input size".
+     */
+    @Test
+    void batchNormalizationOnRankThreeInputIsRefusedWithTheWayAround()
+    {
+        final List<DataSet> examples = new ArrayList<>();
+        final Random random = new Random(83);
+        final List<DataSet> sources = List.of(ShapedDataEquivalenceTest.sequences(8, 6, random, examples),
+            ShapedDataEquivalenceTest.sequences(8, 6, random, examples));
+        final MultiLayerNetwork single = multiLayer(false);
+        assertThrows(RuntimeException.class, () -> single.fit(DataSet.merge(examples)));
+        final MultiLayerNetwork network = multiLayer(false);
+        assertRefusedUnchanged("1 (layer1)", network.params(),
+            () -> trainer(2).fit(network, SPARK.sc().parallelize(sources, 2)));
+
+        final ComputationGraph graph = graph();
+        assertThrows(RuntimeException.class, () -> graph.clone().fit(DataSet.merge(examples)));
+        assertRefusedUnchanged("2 (bn)", graph.params(),
+            () -> trainer(2).fit(graph, SPARK.sc().parallelize(sources, 2)));
+    }
+
+    private static void assertRefusedUnchanged(final String layer, final INDArray params, final Executable fit)
+    {
+        final int[] before = ShapedDataEquivalenceTest.rawBits(params);
+        final String message = messages(assertThrows(TrainerException.class, fit));
+        System.out.println("time-series batchnorm, rank-3 input: " + message);
+        assertTrue(message.contains("BatchNormalization layer " + layer + " on rank-3 (time series) " +
+            "input: DL4J's BatchNormalization trains on 2D (dense) and 4D (image) activations only, one process " +
+            "too; put an RnnToFeedForwardPreProcessor before the layer and a FeedForwardToRnnPreProcessor after it"),
+            message);
+        assertArrayEquals(before, ShapedDataEquivalenceTest.rawBits(params), "the user's network changed");
     }
 
     private static DataParallelTrainer trainer(final int workers)
@@ -153,6 +195,12 @@ class TimeSeriesBatchNormalizationTest
      */
     static MultiLayerNetwork lstmWithBatchNormalization()
     {
+        return multiLayer(true);
+    }
+
+    /** {@code preprocessors} false: BatchNormalization takes the LSTM's rank-3 output as it is. */
+    private static MultiLayerNetwork multiLayer(final boolean preprocessors)
+    {
         final MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder()
             .seed(13).dataType(DataType.FLOAT).updater(new Adam(0.02)).weightInit(WeightInit.XAVIER)
             .list()
@@ -160,11 +208,28 @@ class TimeSeriesBatchNormalizationTest
             .layer(new BatchNormalization.Builder().nOut(6).build())
             .layer(new RnnOutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(6).nOut(4)
                 .activation(Activation.SOFTMAX).build())
-            .inputPreProcessor(1, new RnnToFeedForwardPreProcessor())
-            .inputPreProcessor(2, new FeedForwardToRnnPreProcessor())
+            .inputPreProcessors(new HashMap<>(preprocessors ? Map.of(1, new RnnToFeedForwardPreProcessor(), 2,
+                new FeedForwardToRnnPreProcessor()) : Map.of()))
             .build();
         final MultiLayerNetwork network = new MultiLayerNetwork(conf);
         network.init();
         return network;
+    }
+
+    /** The same as a graph, BatchNormalization on the LSTM's rank-3 output as it is. */
+    private static ComputationGraph graph()
+    {
+        final ComputationGraph graph = new ComputationGraph(new NeuralNetConfiguration.Builder()
+            .seed(13).dataType(DataType.FLOAT).updater(new Adam(0.02)).weightInit(WeightInit.XAVIER)
+            .graphBuilder()
+            .addInputs("in")
+            .addLayer("lstm", new LSTM.Builder().nIn(3).nOut(6).activation(Activation.TANH).build(), "in")
+            .addLayer("bn", new BatchNormalization.Builder().nOut(6).build(), "lstm")
+            .addLayer("out", new RnnOutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(6).nOut(4)
+                .activation(Activation.SOFTMAX).build(), "bn")
+            .setOutputs("out")
+            .build());
+        graph.init();
+        return graph;
     }
 }

@@ -3,6 +3,7 @@ package io.paratrain.sparktrainer.internal.batchnorm;
 import io.paratrain.gradientsharing.Collective;
 import io.paratrain.gradientsharing.ReduceOp;
 import io.paratrain.sparktrainer.exceptions.TrainerException;
+import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.gradient.DefaultGradient;
 import org.deeplearning4j.nn.gradient.Gradient;
@@ -61,7 +62,8 @@ import java.util.function.IntSupplier;
 final class SyncBatchNormHelper implements BatchNormalizationHelper
 {
     private final Collective collective;
-    private final int layerIndex;
+    /** Index and name, for messages. */
+    private final String layer;
     /** The examples of the network's current minibatch (DL4J's batchSize()). */
     private final IntSupplier examples;
     private final int channels;
@@ -77,11 +79,11 @@ final class SyncBatchNormHelper implements BatchNormalizationHelper
     private final INDArray variance;
     private final INDArray std;
 
-    SyncBatchNormHelper(final Collective collective, final int layerIndex, final IntSupplier examples,
+    SyncBatchNormHelper(final Collective collective, final String layer, final IntSupplier examples,
         final int channels, final double fixedGamma, final double fixedBeta)
     {
         this.collective = collective;
-        this.layerIndex = layerIndex;
+        this.layer = layer;
         this.examples = examples;
         this.channels = channels;
         this.fixedGamma = fixedGamma;
@@ -198,7 +200,7 @@ final class SyncBatchNormHelper implements BatchNormalizationHelper
         final float differing = squares.getFloat(channels);
         if (differing != 0)
         {
-            throw new TrainerException("BatchNormalization layer " + layerIndex + " on time series of different " +
+            throw new TrainerException("BatchNormalization layer " + layer + " on time series of different " +
                 "lengths: in this step " + (int)differing + " replica(s) padded their sequences to another length " +
                 "than rank 0 (" + sums.getFloat(channels + 1) + " steps), and DL4J's BatchNormalization counts " +
                 "padded steps in its statistics (it ignores masks), so the result would differ from one process at " +
@@ -261,10 +263,9 @@ final class SyncBatchNormHelper implements BatchNormalizationHelper
         {
             // DL4J 1.0.0-M2 hands a rank-3 input on in its backward pass only; its forward pass reshapes it to
             // [1, examples, channels, time] and takes the examples for the channels (one process fails alike)
-            throw new TrainerException("BatchNormalization layer " + layerIndex + " on rank-" + x.rank() +
-                " input: DL4J's BatchNormalization trains on 2D (dense) and 4D (image) activations only, one " +
-                "process too; for time series put an RnnToFeedForwardPreProcessor before the layer and a " +
-                "FeedForwardToRnnPreProcessor after it (each channel normalized over examples x time steps)");
+            throw new TrainingInputException(x.rank() == 3 ? SyncBatchNorm.rankThreeRefusal(layer) :
+                "BatchNormalization layer " + layer + " on rank-" + x.rank() + " input: DL4J's " +
+                "BatchNormalization trains on 2D (dense) and 4D (image) activations only");
         }
         return format == CNN2DFormat.NHWC && x.size(3) == channels ? 3 : 1;
     }
