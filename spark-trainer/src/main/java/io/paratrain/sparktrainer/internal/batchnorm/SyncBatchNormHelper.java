@@ -55,9 +55,10 @@ import java.util.function.IntSupplier;
  * before gives it. Sequences of different lengths are padded to the longest of each replica's slice, which is not
  * the longest of the global batch: measured 0.03-0.04 relative difference, running mean 0.14-0.16. So every replica
  * compares its positions per example (time steps; 1 for dense input, height x width for images) with rank 0's,
- * which is in every step, and the step fails on every replica alike when one differs. At inference (not training) the
- * layer normalizes with its running statistics, locally. The arrays passed between the calls live outside DL4J's
- * workspaces; the all-reduce buffers are allocated once.
+ * which is in every step, and the step fails on every replica alike when one differs.
+ * <p>
+ * At inference (not training) the layer normalizes with its running statistics, locally. The arrays passed between
+ * the calls live outside DL4J's workspaces; the all-reduce buffers are allocated once.
  */
 final class SyncBatchNormHelper implements BatchNormalizationHelper
 {
