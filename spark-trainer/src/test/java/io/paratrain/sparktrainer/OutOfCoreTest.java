@@ -1,9 +1,9 @@
 package io.paratrain.sparktrainer;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -11,7 +11,6 @@ import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -48,17 +47,8 @@ class OutOfCoreTest
     /** About 100 s (spilling) and 60 s (holding) on a quiet 2-core machine; generous, the machine is shared. */
     private static final long CHILD_DEADLINE_MS = 240_000;
 
-    private Process child;
-
-    @AfterEach
-    void destroyChild() throws InterruptedException
-    {
-        if (child != null && child.isAlive())
-        {
-            child.destroyForcibly();
-            child.waitFor(30, TimeUnit.SECONDS);
-        }
-    }
+    @RegisterExtension
+    final ChildJvm child = new ChildJvm();
 
     @Test
     void aJvmTrainsOnDataSeveralTimesLargerThanItMayHoldBySpilling(@TempDir final Path dir) throws Exception
@@ -80,7 +70,7 @@ class OutOfCoreTest
             small.toString(), spilledSmall.toString(), String.valueOf(TrainerConfig.SPILL_NEVER), small.toString(),
             heldSmall.toString(), String.valueOf(TrainerConfig.SPILL_DERIVED), large.toString(),
             spilledLarge.toString());
-        assertEquals(0, child.exitValue(), "the spilling child's exit code; its output:\n" + tail(spilling));
+        assertEquals(0, child.process().exitValue(), "the spilling child's exit code; its output:\n" + tail(spilling));
         final byte[] initial = rawBits(OutOfCoreProgram.network().params().dup('c').data().asFloat());
         assertArrayEquals(Files.readAllBytes(heldSmall), Files.readAllBytes(spilledSmall),
             "raw bits of the small set's models, spilled against held");
@@ -89,7 +79,7 @@ class OutOfCoreTest
 
         final String holding = runChild(dir, "holding", String.valueOf(TrainerConfig.SPILL_NEVER), large.toString(),
             dir.resolve("held-large.bits").toString());
-        assertNotEquals(0, child.exitValue(), "holding the large set must fail; output:\n" + tail(holding));
+        assertNotEquals(0, child.process().exitValue(), "holding the large set must fail; output:\n" + tail(holding));
         assertTrue(holding.contains("OutOfMemoryError") || holding.contains("maxPhysicalBytes") ||
             holding.contains("Physical memory usage is too high"),
             "the holding child failed for want of memory; its output:\n" + tail(holding));
@@ -149,26 +139,12 @@ class OutOfCoreTest
     private String runChild(final Path dir, final String name, final String... args) throws Exception
     {
         final Path log = dir.resolve(name + ".log");
-        final List<String> command = new ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        for (final String flag : ManagementFactory.getRuntimeMXBean().getInputArguments())
-        {
-            if (flag.startsWith("--add-opens") || flag.startsWith("--add-exports") ||
-                flag.equals("-XX:+IgnoreUnrecognizedVMOptions") || flag.startsWith("-Djdk.reflect."))
-            {
-                command.add(flag);
-            }
-        }
-        command.addAll(List.of("-Xmx" + HEAP, "-Dorg.bytedeco.javacpp.maxphysicalbytes=" + MAX_PHYSICAL_BYTES,
-            "-Djava.io.tmpdir=" + dir, "-cp", System.getProperty("java.class.path"),
-            OutOfCoreProgram.class.getName()));
-        command.addAll(List.of(args));
         final long startNs = System.nanoTime();
-        child = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        if (!child.waitFor(CHILD_DEADLINE_MS, TimeUnit.MILLISECONDS))
+        final Process process = child.start(List.of("-Xmx" + HEAP, "-Dorg.bytedeco.javacpp.maxphysicalbytes=" +
+            MAX_PHYSICAL_BYTES, "-Djava.io.tmpdir=" + dir), OutOfCoreProgram.class, List.of(args), log);
+        if (!process.waitFor(CHILD_DEADLINE_MS, TimeUnit.MILLISECONDS))
         {
-            child.destroyForcibly();
-            child.waitFor(30, TimeUnit.SECONDS);
+            child.destroy();
             Files.copy(log, Path.of("target", "out-of-core-" + name + ".log"), StandardCopyOption.REPLACE_EXISTING);
             fail("the " + name + " child did not end within " + CHILD_DEADLINE_MS + " ms; its output:\n" +
                 tail(Files.readString(log)));
@@ -176,7 +152,7 @@ class OutOfCoreTest
         final String output = Files.readString(log);
         // kept beside the surefire reports: the temp dir goes with the test
         Files.copy(log, Path.of("target", "out-of-core-" + name + ".log"), StandardCopyOption.REPLACE_EXISTING);
-        System.out.printf("The %s child ended with exit code %d after %.1f s%n", name, child.exitValue(),
+        System.out.printf("The %s child ended with exit code %d after %.1f s%n", name, process.exitValue(),
             (System.nanoTime() - startNs) / 1e9);
         output.lines().filter(line -> line.contains(OutOfCoreProgram.FIT) || line.contains("spill file") ||
             line.contains("spilling them")).forEach(line -> System.out.println("  " + line));

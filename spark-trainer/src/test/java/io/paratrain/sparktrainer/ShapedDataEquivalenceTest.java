@@ -286,7 +286,7 @@ class ShapedDataEquivalenceTest
      * each with its own number of valid steps (feature mask) and no label on its first step (label mask); each
      * single sequence is also added to {@code examples}.
      */
-    private static DataSet sequences(final int size, final int length, final Random random,
+    static DataSet sequences(final int size, final int length, final Random random,
         final List<DataSet> examples)
     {
         final List<DataSet> single = new ArrayList<>();

@@ -36,7 +36,8 @@ import java.util.Locale;
  * {@code JavaRDD<DataSet>}, features and labels of any rank (images, time series of different lengths) with or
  * without masks, and the network's {@code fitPaths} (DataSets exported to files, loaded where they are read). The
  * SPI's other entry points (MultiDataSets, a graph's paths, worker instances, hooks, DL4J listeners on the workers,
- * DL4J's training stats) are refused with an explanation rather than ignored.
+ * DL4J's training stats) are refused with an explanation rather than ignored, and so is BatchNormalization on time
+ * series of different lengths or on rank-3 input (see {@code SyncBatchNormHelper}).
  */
 public final class AllReduceTrainingMaster implements TrainingMaster<TrainingResult, TrainingWorker<TrainingResult>>
 {

@@ -1,16 +1,15 @@
 package io.paratrain.sparktrainer.dl4j;
 
-import org.junit.jupiter.api.AfterEach;
+import io.paratrain.sparktrainer.ChildJvm;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
@@ -32,26 +31,17 @@ class ProgramExitTest
     /** The JVM has ended within this after sc.stop() returned (Spark's shutdown hooks take well under a second). */
     private static final long EXIT_AFTER_STOP_MS = 10_000;
 
-    private Process child;
-
-    @AfterEach
-    void destroyChild() throws InterruptedException
-    {
-        if (child != null && child.isAlive())
-        {
-            child.destroyForcibly();
-            child.waitFor(30, TimeUnit.SECONDS);
-        }
-    }
+    @RegisterExtension
+    final ChildJvm child = new ChildJvm();
 
     @Test
     void aDropInProgramExitsByItselfAfterTheContextStops(@TempDir final Path dir) throws Exception
     {
         final Path log = dir.resolve("program.log");
-        child = new ProcessBuilder(command()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        final Process program = child.start(List.of("-Xmx1g"), DropInProgram.class, List.of(), log);
 
         final long stoppedAtNs = awaitLine(log, DropInProgram.STOPPED, STOP_DEADLINE_MS);
-        final boolean exited = child.waitFor(EXIT_AFTER_STOP_MS - (System.nanoTime() - stoppedAtNs) / 1_000_000,
+        final boolean exited = program.waitFor(EXIT_AFTER_STOP_MS - (System.nanoTime() - stoppedAtNs) / 1_000_000,
             TimeUnit.MILLISECONDS);
         final long exitMs = (System.nanoTime() - stoppedAtNs) / 1_000_000;
         System.out.println("The drop-in program's JVM " + (exited ? "exited " + exitMs + " ms" : "was still alive " +
@@ -62,25 +52,7 @@ class ProgramExitTest
             fail("the program's JVM did not exit within " + EXIT_AFTER_STOP_MS + " ms of sc.stop(); threads left: " +
                 threadsLeft(log));
         }
-        assertEquals(0, child.exitValue(), "exit code of the program; its output:\n" + Files.readString(log));
-    }
-
-    /** The same java, classpath and Java 17 flags as this test JVM. */
-    private static List<String> command()
-    {
-        final List<String> command = new ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        for (final String flag : ManagementFactory.getRuntimeMXBean().getInputArguments())
-        {
-            if (flag.startsWith("--add-opens") || flag.startsWith("--add-exports") ||
-                flag.equals("-XX:+IgnoreUnrecognizedVMOptions") || flag.startsWith("-Djdk.reflect."))
-            {
-                command.add(flag);
-            }
-        }
-        command.addAll(List.of("-Xmx1g", "-cp", System.getProperty("java.class.path"),
-            DropInProgram.class.getName()));
-        return command;
+        assertEquals(0, program.exitValue(), "exit code of the program; its output:\n" + Files.readString(log));
     }
 
     /** When the line appeared (System.nanoTime), polling the log; fails if the program ended or the deadline passed. */
@@ -94,9 +66,9 @@ class ProgramExitTest
             {
                 return System.nanoTime();
             }
-            if (!child.isAlive())
+            if (!child.process().isAlive())
             {
-                fail("the program ended (exit " + child.exitValue() + ") before stopping its context:\n" +
+                fail("the program ended (exit " + child.process().exitValue() + ") before stopping its context:\n" +
                     Files.readString(log));
             }
             Thread.sleep(50);

@@ -3,8 +3,16 @@ package io.paratrain.sparktrainer.internal.batchnorm;
 import io.paratrain.gradientsharing.Collective;
 import io.paratrain.gradientsharing.exceptions.CollectiveException;
 import io.paratrain.sparktrainer.exceptions.TrainerException;
+import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.api.Trainable;
+import org.deeplearning4j.nn.api.layers.RecurrentLayer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.graph.vertex.impl.LayerVertex;
+import org.deeplearning4j.nn.layers.convolution.Convolution1DLayer;
+import org.deeplearning4j.nn.layers.convolution.subsampling.Subsampling1DLayer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.layers.normalization.BatchNormalization;
 import io.paratrain.sparktrainer.internal.snapshot.NetworkModel;
 import org.deeplearning4j.nn.graph.vertex.GraphVertex;
@@ -20,6 +28,7 @@ import java.lang.reflect.Field;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.function.IntSupplier;
 
 /**
  * Makes a replica's BatchNormalization layers train as one process does at the global batch size.
@@ -79,12 +88,16 @@ public final class SyncBatchNorm
         {
             if (layer instanceof BatchNormalization batchNorm)
             {
+                if (followsTimeSeries(network, batchNorm))
+                {
+                    throw new TrainingInputException(rankThreeRefusal(name(batchNorm)));
+                }
                 if (network.params().dataType() != DataType.FLOAT)
                 {
                     throw new TrainerException("synchronized batch normalization needs FLOAT parameters, layer " +
                         layer.getIndex() + " has " + network.params().dataType());
                 }
-                helpers.add(install(batchNorm, collective));
+                helpers.add(install(batchNorm, collective, ((Model)network.network())::batchSize));
                 synced.add(layer);
             }
         }
@@ -142,8 +155,9 @@ public final class SyncBatchNorm
     }
 
     /**
-     * The collective's own failure (a peer failed, a timeout) when {@code e} wraps one, else {@code e}: DL4J wraps
-     * any error of a layer helper in a RuntimeException that blames cuDNN, which would hide what was waited for.
+     * The collective's own failure (a peer failed, a timeout) or the helper's refusal when {@code e} wraps one, else
+     * {@code e}: DL4J wraps any error of a layer helper in a RuntimeException that blames cuDNN, which would hide what
+     * was waited for or refused.
      */
     public static RuntimeException collectiveFailureIn(final RuntimeException e)
     {
@@ -153,17 +167,71 @@ public final class SyncBatchNorm
             {
                 return collective;
             }
+            if (cause instanceof TrainerException refusal)
+            {
+                return refusal;
+            }
         }
         return e;
     }
 
-    private static SyncBatchNormHelper install(final BatchNormalization layer, final Collective collective)
+    /**
+     * What refuses a BatchNormalization layer on rank-3 input: DL4J 1.0.0-M2's layer reshapes it to [1, examples,
+     * channels, time] and takes the examples for the channels in its forward pass, and its backward pass refuses
+     * rank 3, so one process cannot train it either.
+     */
+    static String rankThreeRefusal(final String layer)
+    {
+        return "BatchNormalization layer " + layer + " on rank-3 (time series) input: DL4J's " +
+            "BatchNormalization trains on 2D (dense) and 4D (image) activations only, one process too; put an " +
+            "RnnToFeedForwardPreProcessor before the layer and a FeedForwardToRnnPreProcessor after it (each channel " +
+            "normalized over examples x time steps)";
+    }
+
+    /**
+     * Whether {@code layer} takes a recurrent or 1D-convolution layer's [examples, channels, time] output as it is,
+     * without a preprocessor: known from the network's structure, before any step (rank-3 input from elsewhere, say
+     * the features themselves, fails in the helper at the first step).
+     */
+    private static boolean followsTimeSeries(final NetworkModel network, final BatchNormalization layer)
+    {
+        if (network.network() instanceof MultiLayerNetwork multiLayer)
+        {
+            final int index = layer.getIndex();
+            return index > 0 && multiLayer.getLayerWiseConfigurations().getInputPreProcess(index) == null &&
+                isTimeSeries(multiLayer.getLayer(index - 1));
+        }
+        final ComputationGraph graph = (ComputationGraph)network.network();
+        final GraphVertex vertex = graph.getVertex(layer.conf().getLayer().getLayerName());
+        if (!(vertex instanceof LayerVertex layerVertex) || layerVertex.getLayerPreProcessor() != null ||
+            vertex.getInputVertices() == null || vertex.getInputVertices().length != 1)
+        {
+            return false;
+        }
+        final GraphVertex input = graph.getVertices()[vertex.getInputVertices()[0].getVertexIndex()];
+        return input.hasLayer() && isTimeSeries(input.getLayer());
+    }
+
+    /** The layer's index and name, as DL4J's messages give them. */
+    static String name(final BatchNormalization layer)
+    {
+        return layer.getIndex() + " (" + layer.conf().getLayer().getLayerName() + ")";
+    }
+
+    private static boolean isTimeSeries(final Layer layer)
+    {
+        return layer instanceof RecurrentLayer || layer instanceof Convolution1DLayer ||
+            layer instanceof Subsampling1DLayer;
+    }
+
+    private static SyncBatchNormHelper install(final BatchNormalization layer, final Collective collective,
+        final IntSupplier examples)
     {
         final org.deeplearning4j.nn.conf.layers.BatchNormalization conf = layer.layerConf();
         // a failing helper must fail the step: DL4J would otherwise fall back to local statistics silently
         conf.setCudnnAllowFallback(false);
-        final SyncBatchNormHelper helper = new SyncBatchNormHelper(collective, (int)conf.getNOut(), conf.getGamma(),
-            conf.getBeta());
+        final SyncBatchNormHelper helper = new SyncBatchNormHelper(collective, name(layer), examples,
+            (int)conf.getNOut(), conf.getGamma(), conf.getBeta());
         try
         {
             final Field slot = BatchNormalization.class.getDeclaredField("helper");

@@ -62,9 +62,10 @@ public final class ReplicaCheckpoints
 
     /**
      * Loads the newest valid checkpoint into the replica when asked to ({@code --resume}) or when Spark retries the
-     * stage ({@code retriedAttempt}) into {@code network}; rank 0 chooses it and the others read the same file.
+     * stage ({@code retriedAttempt}) into {@code network}; rank 0 chooses it and the others read the same file, each
+     * taking it from {@code newest} when the task read that one already (for its starting model).
      */
-    public Position resume(final boolean retriedAttempt, final NetworkModel network)
+    public Position resume(final boolean retriedAttempt, final NetworkModel network, final NewestCheckpoint newest)
     {
         if (store == null || (!config.resume() && !retriedAttempt))
         {
@@ -75,7 +76,7 @@ public final class ReplicaCheckpoints
         String refusal = null;
         if (rank == 0)
         {
-            checkpoint = store.newestValid().orElse(null);
+            checkpoint = newest.read().orElse(null);
             if (checkpoint != null && !checkpoint.plan().equals(plan))
             {
                 refusal = "checkpoint " + CheckpointStore.fileName(checkpoint.globalStep()) + " in " + store +
@@ -97,6 +98,8 @@ public final class ReplicaCheckpoints
         }
         final long agreed = ByteBuffer.wrap(group.allGather(ByteBuffer.allocate(8).putLong(chosen).array())[0])
             .getLong();
+        final Checkpoint alreadyRead = newest.alreadyRead(agreed).orElse(null);
+        newest.forget();
         if (agreed == REFUSED)
         {
             throw new CheckpointException(refusal != null ? refusal : "rank 0 refused the checkpoint in " + store);
@@ -109,7 +112,7 @@ public final class ReplicaCheckpoints
         }
         if (checkpoint == null)
         {
-            checkpoint = store.read(agreed);
+            checkpoint = alreadyRead != null ? alreadyRead : store.read(agreed);
         }
         checkpoint.model().applyTo(network);
         if (checkpoint.randomState().length == 2 * worldSize)

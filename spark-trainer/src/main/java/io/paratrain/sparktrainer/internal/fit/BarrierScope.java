@@ -7,6 +7,7 @@ import io.paratrain.sparktrainer.internal.channel.ChannelKey;
 import io.paratrain.sparktrainer.internal.checkpoint.Checkpoint;
 import io.paratrain.sparktrainer.internal.checkpoint.CheckpointGroup;
 import io.paratrain.sparktrainer.internal.checkpoint.CheckpointStore;
+import io.paratrain.sparktrainer.internal.checkpoint.NewestCheckpoint;
 import io.paratrain.sparktrainer.internal.checkpoint.ReplicaCheckpoints;
 import io.paratrain.sparktrainer.internal.data.ExampleExchange;
 import io.paratrain.sparktrainer.internal.data.ExamplePlan;
@@ -149,8 +150,9 @@ public final class BarrierScope implements Serializable
             // The model is rebuilt on a thread of its own while this one connects the ring and exchanges the
             // examples (the restore takes 120-200 ms per task; with two replicas on 2 cores the overlap is partial:
             // the exchange slows down beside it).
+            final NewestCheckpoint newest = NewestCheckpoint.of(settings.checkpoint()); // read once, if at all
             final BackgroundWork<NetworkModel> restoring = layout.holdsWholeModel(rank) ?
-                restoreInBackground(rank, attempt) : null;
+                restoreInBackground(rank, attempt, newest) : null;
             try (Minibatches spilled = routedBatches; Collective collective = ring.connect();
                 ProgressReporter progress = new ProgressReporter(rank == 0 ? progressAddress : null, progressToken,
                     attempt))
@@ -166,7 +168,7 @@ public final class BarrierScope implements Serializable
                     (examplesReadyNs - ringReadyNs) / 1_000_000 + " ms", (System.nanoTime() - examplesReadyNs) /
                     1_000_000);
                 trained = train(new RankStart(rank, worldSize, collective, network, configuration, settings),
-                    batches, progress, attempt);
+                    batches, progress, attempt, newest);
                 channelCounters.record(rank, collective.stats());
             }
         }
@@ -181,7 +183,7 @@ public final class BarrierScope implements Serializable
 
     /** Resume (driving ranks), build the layout's part, run the epochs or follow rank 0, finish. */
     private ModelSnapshot train(final RankStart start, final Minibatches batches, final ProgressReporter progress,
-        final int attempt)
+        final int attempt, final NewestCheckpoint newest)
     {
         final int rank = start.rank();
         final boolean drives = layout.everyRankDrives() || rank == 0;
@@ -199,7 +201,7 @@ public final class BarrierScope implements Serializable
                 start.worldSize())
             : new ReplicaCheckpoints(settings.checkpoint(), plan, CheckpointGroup.alone(), 0, 1);
         final ReplicaCheckpoints.Position position = start.network() == null ? ReplicaCheckpoints.Position.START :
-            checkpoints.resume(attempt > 0, start.network());
+            checkpoints.resume(attempt > 0, start.network(), newest);
         final RankTraining training = layout.start(start);
         checkpoints.source(training::checkpointModel);
         new StepLoop(plan, settings.epochs(), rank, progress, epochsDone).run(training, batches, checkpoints,
@@ -220,12 +222,11 @@ public final class BarrierScope implements Serializable
      * for its network timeout (120 s) while holding the broadcast's lock, failing every attempt on that executor
      * (seen in StalledPeerClusterIT: four attempts in a row, each "restoring the initial model did not finish").
      */
-    private ModelSnapshot startingModel(final int attempt)
+    private ModelSnapshot startingModel(final int attempt, final NewestCheckpoint checkpoint)
     {
         if (initialModel != null && attempt > 0 && settings.checkpoint() != null)
         {
-            final Optional<Checkpoint> newest = new CheckpointStore(settings.checkpoint().directory(),
-                settings.checkpoint().keep(), new org.apache.hadoop.conf.Configuration()).newestValid();
+            final Optional<Checkpoint> newest = checkpoint.read();
             if (newest.isPresent())
             {
                 LOG.info("Retried attempt {}: the model is restored from {}, not from the broadcast", attempt,
@@ -237,13 +238,14 @@ public final class BarrierScope implements Serializable
     }
 
     /** Restores the starting model on a daemon thread bound to this task's device. */
-    private BackgroundWork<NetworkModel> restoreInBackground(final int rank, final int attempt)
+    private BackgroundWork<NetworkModel> restoreInBackground(final int rank, final int attempt,
+        final NewestCheckpoint newest)
     {
         final int device = Nd4j.getAffinityManager().getDeviceForCurrentThread();
         return BackgroundWork.start("paratrain-restore-" + rank, "restoring the initial model", rank, () ->
         {
             Nd4j.getAffinityManager().unsafeSetDevice(device);
-            return startingModel(attempt).restoreModel();
+            return startingModel(attempt, newest).restoreModel();
         });
     }
 }
