@@ -32,11 +32,12 @@ import java.util.Locale;
  * trains with Paratrain's synchronous, exact all-reduce instead of parameter averaging or DL4J's lossy
  * asynchronous gradient sharing. This package is the only one that touches dl4j-spark.
  * <p>
- * Supported: {@link SparkDl4jMultiLayer} and {@link SparkComputationGraph} (one input, one output) with
- * {@code JavaRDD<DataSet>}, features and labels of any rank (images, time series of different lengths) with or
+ * Supported: {@link SparkDl4jMultiLayer} and {@link SparkComputationGraph} with {@code JavaRDD<DataSet>} (one
+ * input, one output), {@link SparkComputationGraph#fitMultiDataSet} with {@code JavaRDD<MultiDataSet>} (any number
+ * of inputs and outputs), features and labels of any rank (images, time series of different lengths) with or
  * without masks, and the network's {@code fitPaths} (DataSets exported to files, loaded where they are read). The
- * SPI's other entry points (MultiDataSets, a graph's paths, worker instances, hooks, DL4J listeners on the workers,
- * DL4J's training stats) are refused with an explanation rather than ignored.
+ * SPI's other entry points (a graph's paths, worker instances, hooks, DL4J listeners on the workers, DL4J's training
+ * stats) are refused with an explanation rather than ignored.
  */
 public final class AllReduceTrainingMaster implements TrainingMaster<TrainingResult, TrainingWorker<TrainingResult>>
 {
@@ -90,10 +91,17 @@ public final class AllReduceTrainingMaster implements TrainingMaster<TrainingRes
         graph.setScore(lastSummary.finalLoss());
     }
 
+    /**
+     * {@link SparkComputationGraph#fitMultiDataSet(JavaRDD)}: as {@link #executeTraining(SparkComputationGraph,
+     * JavaRDD)}, on MultiDataSets ({@link DataParallelTrainer#fitMultiDataSet}).
+     */
     @Override
     public void executeTrainingMDS(final SparkComputationGraph graph, final JavaRDD<MultiDataSet> trainingData)
     {
-        throw unsupported("training on MultiDataSets");
+        final ComputationGraph model = graph.getNetwork();
+        lastSummary = new DataParallelTrainer(graph.getSparkContext(), config).fitMultiDataSet(model, trainingData);
+        model.getConfiguration().setEpochCount(model.getEpochCount() - 1);
+        graph.setScore(lastSummary.finalLoss());
     }
 
     /**
@@ -216,7 +224,8 @@ public final class AllReduceTrainingMaster implements TrainingMaster<TrainingRes
     {
         LOG.debug("refusing {}", what);
         return new UnsupportedOperationException("AllReduceTrainingMaster does not support " + what +
-            "; it trains MultiLayerNetworks and ComputationGraphs (one input, one output) from JavaRDD<DataSet> via " +
-            "SparkDl4jMultiLayer.fit and SparkComputationGraph.fit");
+            "; it trains MultiLayerNetworks and ComputationGraphs from JavaRDD<DataSet> via SparkDl4jMultiLayer.fit " +
+            "and SparkComputationGraph.fit, and ComputationGraphs from JavaRDD<MultiDataSet> via " +
+            "SparkComputationGraph.fitMultiDataSet");
     }
 }
