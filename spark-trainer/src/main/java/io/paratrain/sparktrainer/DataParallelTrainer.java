@@ -13,7 +13,9 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.core.loader.DataSetLoader;
+import org.deeplearning4j.core.loader.MultiDataSetLoader;
 import org.deeplearning4j.core.loader.impl.SerializedDataSetLoader;
+import org.deeplearning4j.core.loader.impl.SerializedMultiDataSetLoader;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.evaluation.classification.Evaluation;
 import org.nd4j.linalg.dataset.DataSet;
@@ -104,7 +106,40 @@ public final class DataParallelTrainer
     public TrainingSummary fitPaths(final MultiLayerNetwork network, final JavaRDD<String> paths,
         final DataSetLoader loader)
     {
-        return fit(network, ExportedDataSets.load(sc, paths, loader));
+        return barrierFit.fit(NetworkModel.of(network), ExportedDataSets.load(sc, paths, loader));
+    }
+
+    /**
+     * Trains {@code graph} (one input, one output) in place on DataSets exported to files, as
+     * {@link #fitPaths(MultiLayerNetwork, JavaRDD)} does a MultiLayerNetwork.
+     */
+    public TrainingSummary fitPaths(final ComputationGraph graph, final JavaRDD<String> paths)
+    {
+        return fitPaths(graph, paths, new SerializedDataSetLoader());
+    }
+
+    /** As {@link #fitPaths(ComputationGraph, JavaRDD)}, loading each file with {@code loader}. */
+    public TrainingSummary fitPaths(final ComputationGraph graph, final JavaRDD<String> paths,
+        final DataSetLoader loader)
+    {
+        return barrierFit.fit(NetworkModel.of(graph), ExportedDataSets.load(sc, paths, loader));
+    }
+
+    /**
+     * Trains {@code graph} in place on MultiDataSets exported to files ({@code MultiDataSet.save}, as DL4J's
+     * {@code fitPathsMultiDataSet} reads them), one MultiDataSet per path, as {@link #fitPaths(MultiLayerNetwork,
+     * JavaRDD)} trains on DataSets.
+     */
+    public TrainingSummary fitPathsMultiDataSet(final ComputationGraph graph, final JavaRDD<String> paths)
+    {
+        return fitPathsMultiDataSet(graph, paths, new SerializedMultiDataSetLoader());
+    }
+
+    /** As {@link #fitPathsMultiDataSet(ComputationGraph, JavaRDD)}, loading each file with {@code loader}. */
+    public TrainingSummary fitPathsMultiDataSet(final ComputationGraph graph, final JavaRDD<String> paths,
+        final MultiDataSetLoader loader)
+    {
+        return barrierFit.fit(NetworkModel.of(graph), ExportedDataSets.loadMulti(sc, paths, loader));
     }
 
     /**

@@ -35,9 +35,9 @@ import java.util.Locale;
  * Supported: {@link SparkDl4jMultiLayer} and {@link SparkComputationGraph} with {@code JavaRDD<DataSet>} (one
  * input, one output), {@link SparkComputationGraph#fitMultiDataSet} with {@code JavaRDD<MultiDataSet>} (any number
  * of inputs and outputs), features and labels of any rank (images, time series of different lengths) with or
- * without masks, and the network's {@code fitPaths} (DataSets exported to files, loaded where they are read). The
- * SPI's other entry points (a graph's paths, worker instances, hooks, DL4J listeners on the workers, DL4J's training
- * stats) are refused with an explanation rather than ignored.
+ * without masks, and the {@code fitPaths} of both (DataSets, or for a graph also MultiDataSets, exported to files,
+ * loaded where they are read). The SPI's other entry points (worker instances, hooks, DL4J listeners on the workers,
+ * DL4J's training stats) are refused with an explanation rather than ignored.
  */
 public final class AllReduceTrainingMaster implements TrainingMaster<TrainingResult, TrainingWorker<TrainingResult>>
 {
@@ -105,25 +105,33 @@ public final class AllReduceTrainingMaster implements TrainingMaster<TrainingRes
     }
 
     /**
-     * {@code SparkDl4jMultiLayer.fitPaths}: the files are loaded with {@code dsLoader} where they are read
-     * ({@link DataParallelTrainer#fitPaths(MultiLayerNetwork, JavaRDD, DataSetLoader)}); the epoch count is kept as
-     * in {@link #executeTraining(SparkDl4jMultiLayer, JavaRDD)}. A ComputationGraph's paths are refused.
+     * {@code SparkDl4jMultiLayer.fitPaths}, {@code SparkComputationGraph.fitPaths} (DataSets) and
+     * {@code SparkComputationGraph.fitPathsMultiDataSet} (MultiDataSets, when {@code mdsLoader} is given): the files
+     * are loaded with the given loader where they are read ({@link DataParallelTrainer#fitPaths(MultiLayerNetwork,
+     * JavaRDD, DataSetLoader)}); the epoch count is kept as in {@link #executeTraining(SparkDl4jMultiLayer,
+     * JavaRDD)}.
      */
     @Override
     public void executeTrainingPaths(final SparkDl4jMultiLayer network, final SparkComputationGraph graph,
         final JavaRDD<String> trainingDataPaths, final DataSetLoader dsLoader, final MultiDataSetLoader mdsLoader)
     {
-        if (network == null)
+        if (network != null)
         {
-            throw unsupported("a ComputationGraph's fitPaths (load the DataSets into a JavaRDD<DataSet> and call " +
-                "SparkComputationGraph.fit)");
+            final MultiLayerNetwork model = network.getNetwork();
+            final DataParallelTrainer trainer = new DataParallelTrainer(network.getSparkContext(), config);
+            lastSummary = dsLoader == null ? trainer.fitPaths(model, trainingDataPaths) :
+                trainer.fitPaths(model, trainingDataPaths, dsLoader);
+            model.setEpochCount(model.getEpochCount() - 1);
+            network.setScore(lastSummary.finalLoss());
+            return;
         }
-        final MultiLayerNetwork model = network.getNetwork();
-        final DataParallelTrainer trainer = new DataParallelTrainer(network.getSparkContext(), config);
-        lastSummary = dsLoader == null ? trainer.fitPaths(model, trainingDataPaths) :
-            trainer.fitPaths(model, trainingDataPaths, dsLoader);
-        model.setEpochCount(model.getEpochCount() - 1);
-        network.setScore(lastSummary.finalLoss());
+        final ComputationGraph model = graph.getNetwork();
+        final DataParallelTrainer trainer = new DataParallelTrainer(graph.getSparkContext(), config);
+        lastSummary = mdsLoader != null ? trainer.fitPathsMultiDataSet(model, trainingDataPaths, mdsLoader) :
+            dsLoader != null ? trainer.fitPaths(model, trainingDataPaths, dsLoader) :
+            trainer.fitPaths(model, trainingDataPaths);
+        model.getConfiguration().setEpochCount(model.getEpochCount() - 1);
+        graph.setScore(lastSummary.finalLoss());
     }
 
     @Override
