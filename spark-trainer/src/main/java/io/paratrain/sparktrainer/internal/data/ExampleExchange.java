@@ -24,8 +24,9 @@ import java.util.function.IntUnaryOperator;
  * <p>
  * Rank by rank, the examples of each partition that other replicas train on are broadcast in chunks of float rows,
  * a row being one example's features (of any rank, flattened in row-major order), and likewise its labels and
- * masks (a chunk's features, then its labels, then the masks, input by input and output by output); every rank copies out the runs the plan gives it,
- * in global order, which is step order, and the partition's own rank copies the rows it keeps in place. This needs
+ * masks (a chunk's features, then its labels, then the masks, input by input and output by output); every rank
+ * copies out the runs the plan gives it, in global order, which is step order, and the partition's own rank copies
+ * the rows it keeps in place. This needs
  * every MultiDataSet to have the same {@link ExampleLayout} of FLOAT arrays: time series of different lengths take the
  * Spark shuffle, whose receiving side pads them ({@link MinibatchMerge}). With 2 replicas each
  * receives exactly the half of the other partition it needs (8,000 MNIST rows: 12.7 MB moved instead of 25.4 MB);

@@ -28,8 +28,8 @@ import java.util.NoSuchElementException;
  * DataSets or MultiDataSets exported to files (DL4J's {@code fitPaths} and {@code fitPathsMultiDataSet}): an RDD of
  * paths on any Hadoop file system becomes an RDD of MultiDataSets (a DataSet as the MultiDataSet of one input and one
  * output, by reference) that loads each file with a {@link DataSetLoader} or {@link MultiDataSetLoader} only when it
- * is read, one at a time, so neither the driver nor a task holds more than one file's examples. A fit reads the RDD twice (the count, then the routing),
- * so each file is loaded twice per fit.
+ * is read, one at a time, so neither the driver nor a task holds more than one file's examples. A fit reads the RDD
+ * twice (the count, then the routing), so each file is loaded twice per fit.
  */
 public final class ExportedDataSets
 {

@@ -10,10 +10,11 @@ import java.nio.ByteBuffer;
 
 /**
  * A MultiDataSet's arrays as bytes, for the runs that the shuffle carries and the minibatches a replica spills: the
- * number of inputs and of outputs (a byte each), then for each of its {@link ExampleLayout#parts} a presence byte, then the data type (its ordinal), the rank,
- * the shape and the raw element bytes in C order, copied in bulk from and to ND4J's native buffers. Bit-exact, and
- * about ten times faster than {@code DataSet.save}/{@code load}, which go element by element (measured: 100-150 ms
- * to save or load a 1024 x 1024 float minibatch, ~40 MB/s, against 15-20 ms for the bulk copy). The bytes are read
+ * number of inputs and of outputs (a byte each), then for each of its {@link ExampleLayout#parts} a presence byte,
+ * then the data type (its ordinal), the rank, the shape and the raw element bytes in C order, copied in bulk from
+ * and to ND4J's native buffers. Bit-exact, and about ten times faster than {@code DataSet.save}/{@code load}, which
+ * go element by element (measured: 100-150 ms to save or load a 1024 x 1024 float minibatch, ~40 MB/s, against
+ * 15-20 ms for the bulk copy). The bytes are read
  * by the same code that wrote them (within one fit), in the machine's native byte order, which is little-endian on
  * every platform ND4J ships for.
  */

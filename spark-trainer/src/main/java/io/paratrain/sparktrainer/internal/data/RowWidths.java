@@ -4,7 +4,8 @@ import io.paratrain.sparktrainer.exceptions.TrainerException;
 
 /**
  * For {@link ExampleExchange}: floats per example of each part of an {@link ExampleLayout} (0 for an absent mask),
- * and where a part's rows lie in a chunk (all rows' features, then all rows' labels, then the masks; input by input, output by output).
+ * and where a part's rows lie in a chunk (all rows' features, then all rows' labels, then the masks; input by input,
+ * output by output).
  */
 final class RowWidths
 {

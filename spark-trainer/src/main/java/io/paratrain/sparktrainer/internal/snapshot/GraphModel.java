@@ -13,9 +13,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A {@link ComputationGraph} (any number of inputs and outputs) as a {@link NetworkModel}. Its parameters, gradients and
- * updater blocks are laid out in the graph's topological order (DL4J's {@code ComputationGraphUpdater} orders them
- * so), which is also the order of its forward pass.
+ * A {@link ComputationGraph} (any number of inputs and outputs) as a {@link NetworkModel}. Its parameters,
+ * gradients and updater blocks are laid out in the graph's topological order (DL4J's {@code ComputationGraphUpdater}
+ * orders them so), which is also the order of its forward pass.
  */
 record GraphModel(ComputationGraph network) implements NetworkModel
 {

@@ -14,7 +14,10 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
-/** The shuffle's and the spill file's encoding of a MultiDataSet (or DataSet) gives back every array's shape, type and raw bits. */
+/**
+ * The shuffle's and the spill file's encoding of a MultiDataSet (or DataSet) gives back every array's shape, type and
+ * raw bits.
+ */
 class MinibatchCodecTest
 {
     @Test
