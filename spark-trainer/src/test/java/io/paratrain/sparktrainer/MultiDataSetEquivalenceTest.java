@@ -12,6 +12,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.nd4j.evaluation.classification.Evaluation;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.learning.config.Adam;
@@ -143,6 +144,43 @@ class MultiDataSetEquivalenceTest
         assertEquals(reference.getIterationCount(), trained.getIterationCount(), "iteration count");
         assertEquals(1, trained.getEpochCount(), "epoch count after one fit of one epoch");
         assertEquals(master.lastSummary().finalLoss(), spark.getScore());
+    }
+
+    /**
+     * {@link DataParallelTrainer#evaluateMultiDataSet} of a one-output graph counts what its DataSet evaluation (which
+     * ComputationGraphEquivalenceTest checks against DL4J's) counts on the same examples: every confusion matrix cell;
+     * a graph with two outputs is refused, naming them.
+     */
+    @Test
+    void evaluatingMultiDataSetsCountsWhatTheDataSetEvaluationCounts()
+    {
+        final List<org.nd4j.linalg.dataset.DataSet> examples = Networks.examples(300, 49);
+        final ComputationGraph graph = Graphs.residual(new Adam(0.01), 74, 1);
+        for (final org.nd4j.linalg.dataset.DataSet batch : Networks.minibatches(examples, 20))
+        {
+            graph.fit(batch);
+        }
+        final List<org.nd4j.linalg.dataset.DataSet> batches = Networks.minibatches(examples, 7);
+        final DataParallelTrainer trainer = new DataParallelTrainer(SPARK.sc(), TrainerConfig.builder().epochs(1)
+            .batchSizePerWorker(32).build());
+        final Evaluation fromDataSets = trainer.evaluate(graph, SPARK.sc().parallelize(batches, 3));
+        final Evaluation fromMultiDataSets = trainer.evaluateMultiDataSet(graph, SPARK.sc().parallelize(
+            batches.stream().map(batch -> (MultiDataSet)batch.toMultiDataSet()).toList(), 3));
+        assertEquals(300, fromMultiDataSets.getNumRowCounter(), 0.0);
+        for (int actual = 0; actual < Networks.CLASSES; actual++)
+        {
+            for (int predicted = 0; predicted < Networks.CLASSES; predicted++)
+            {
+                assertEquals(fromDataSets.getConfusionMatrix().getCount(actual, predicted),
+                    fromMultiDataSets.getConfusionMatrix().getCount(actual, predicted),
+                    "confusion matrix, actual " + actual + ", predicted " + predicted);
+            }
+        }
+        final TrainingInputException refused = assertThrows(TrainingInputException.class,
+            () -> trainer.evaluateMultiDataSet(MultiDataSets.graph(new Adam(0.01), 75),
+                SPARK.sc().parallelize(MultiDataSets.examples(4, 1, false), 1)));
+        assertEquals("evaluateMultiDataSet classifies with one output; the graph has 2 (evaluate each output with " +
+            "DL4J's own ComputationGraph.evaluate)", refused.getMessage());
     }
 
     /** DataSets have one input and one output: a graph with two of each is refused before training, naming both. */
