@@ -19,6 +19,7 @@ import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.learning.config.Adam;
@@ -133,10 +134,10 @@ public final class SplitBenchRank
                     network.initGradientsView();
                     network.getUpdater(true);
                     final ReplicaStep replica = new ReplicaStep(NetworkModel.of(network), collective, null);
-                    final List<DataSet> mine = new ArrayList<>();
+                    final List<MultiDataSet> mine = new ArrayList<>();
                     for (final DataSet minibatch : minibatches)
                     {
-                        mine.add(rows(minibatch, rank, worldSize));
+                        mine.add(rows(minibatch, rank, worldSize).toMultiDataSet());
                     }
                     step[0] = () -> replica.run(mine.get(next[0]++ % mine.size()), batch);
                 }

@@ -1,7 +1,9 @@
 package io.paratrain.sparktrainer;
 
+import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import io.paratrain.sparktrainer.internal.dataparallel.DataParallelLayout;
 import io.paratrain.sparktrainer.internal.fit.BarrierFit;
+import io.paratrain.sparktrainer.internal.data.Examples;
 import io.paratrain.sparktrainer.internal.data.ExportedDataSets;
 import io.paratrain.sparktrainer.internal.snapshot.ModelSnapshot;
 import io.paratrain.sparktrainer.internal.snapshot.NetworkModel;
@@ -11,16 +13,19 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.core.loader.DataSetLoader;
+import org.deeplearning4j.core.loader.MultiDataSetLoader;
 import org.deeplearning4j.core.loader.impl.SerializedDataSetLoader;
+import org.deeplearning4j.core.loader.impl.SerializedMultiDataSetLoader;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.evaluation.classification.Evaluation;
 import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 
 import java.util.List;
 
 /**
- * Synchronous data-parallel training of a DL4J {@link MultiLayerNetwork} or {@link ComputationGraph} (one input,
- * one output) on Spark: the direct Java API.
+ * Synchronous data-parallel training of a DL4J {@link MultiLayerNetwork} or {@link ComputationGraph} on Spark: the
+ * direct Java API.
  * <pre>{@code
  * DataParallelTrainer trainer = new DataParallelTrainer(sc, TrainerConfig.builder().workers(4).build());
  * TrainingSummary summary = trainer.fit(network, trainingData);   // trains `network` in place
@@ -62,7 +67,7 @@ public final class DataParallelTrainer
      */
     public TrainingSummary fit(final MultiLayerNetwork network, final JavaRDD<DataSet> data)
     {
-        return barrierFit.fit(NetworkModel.of(network), data);
+        return barrierFit.fit(NetworkModel.of(network), Examples.of(data));
     }
 
     /**
@@ -70,6 +75,17 @@ public final class DataParallelTrainer
      * JavaRDD)} does a MultiLayerNetwork.
      */
     public TrainingSummary fit(final ComputationGraph graph, final JavaRDD<DataSet> data)
+    {
+        return barrierFit.fit(NetworkModel.of(graph), Examples.of(data));
+    }
+
+    /**
+     * Trains {@code graph} in place on {@code data}: MultiDataSets of any minibatch size, in RDD order, with as many
+     * inputs and outputs as the graph (and their masks), as {@link #fit(MultiLayerNetwork, JavaRDD)} does a
+     * MultiLayerNetwork. The result equals the graph's own {@code fit(MultiDataSet)} on minibatches of
+     * workers x batchSizePerWorker of the same examples in the same order.
+     */
+    public TrainingSummary fitMultiDataSet(final ComputationGraph graph, final JavaRDD<MultiDataSet> data)
     {
         return barrierFit.fit(NetworkModel.of(graph), data);
     }
@@ -90,7 +106,40 @@ public final class DataParallelTrainer
     public TrainingSummary fitPaths(final MultiLayerNetwork network, final JavaRDD<String> paths,
         final DataSetLoader loader)
     {
-        return fit(network, ExportedDataSets.load(sc, paths, loader));
+        return barrierFit.fit(NetworkModel.of(network), ExportedDataSets.load(sc, paths, loader));
+    }
+
+    /**
+     * Trains {@code graph} (one input, one output) in place on DataSets exported to files, as
+     * {@link #fitPaths(MultiLayerNetwork, JavaRDD)} does a MultiLayerNetwork.
+     */
+    public TrainingSummary fitPaths(final ComputationGraph graph, final JavaRDD<String> paths)
+    {
+        return fitPaths(graph, paths, new SerializedDataSetLoader());
+    }
+
+    /** As {@link #fitPaths(ComputationGraph, JavaRDD)}, loading each file with {@code loader}. */
+    public TrainingSummary fitPaths(final ComputationGraph graph, final JavaRDD<String> paths,
+        final DataSetLoader loader)
+    {
+        return barrierFit.fit(NetworkModel.of(graph), ExportedDataSets.load(sc, paths, loader));
+    }
+
+    /**
+     * Trains {@code graph} in place on MultiDataSets exported to files ({@code MultiDataSet.save}, as DL4J's
+     * {@code fitPathsMultiDataSet} reads them), one MultiDataSet per path, as {@link #fitPaths(MultiLayerNetwork,
+     * JavaRDD)} trains on DataSets.
+     */
+    public TrainingSummary fitPathsMultiDataSet(final ComputationGraph graph, final JavaRDD<String> paths)
+    {
+        return fitPathsMultiDataSet(graph, paths, new SerializedMultiDataSetLoader());
+    }
+
+    /** As {@link #fitPathsMultiDataSet(ComputationGraph, JavaRDD)}, loading each file with {@code loader}. */
+    public TrainingSummary fitPathsMultiDataSet(final ComputationGraph graph, final JavaRDD<String> paths,
+        final MultiDataSetLoader loader)
+    {
+        return barrierFit.fit(NetworkModel.of(graph), ExportedDataSets.loadMulti(sc, paths, loader));
     }
 
     /**
@@ -99,16 +148,30 @@ public final class DataParallelTrainer
      */
     public Evaluation evaluate(final MultiLayerNetwork network, final JavaRDD<DataSet> data)
     {
-        return evaluate(NetworkModel.of(network), data);
+        return evaluate(NetworkModel.of(network), Examples.of(data));
     }
 
     /** As {@link #evaluate(MultiLayerNetwork, JavaRDD)}, for a graph with one input and one output. */
     public Evaluation evaluate(final ComputationGraph graph, final JavaRDD<DataSet> data)
     {
+        return evaluate(NetworkModel.of(graph), Examples.of(data));
+    }
+
+    /**
+     * As {@link #evaluate(MultiLayerNetwork, JavaRDD)}, for a graph with one output (a classifier) fed
+     * MultiDataSets with as many inputs as the graph.
+     */
+    public Evaluation evaluateMultiDataSet(final ComputationGraph graph, final JavaRDD<MultiDataSet> data)
+    {
+        if (graph.getNumOutputArrays() != 1)
+        {
+            throw new TrainingInputException("evaluateMultiDataSet classifies with one output; the graph has " +
+                graph.getNumOutputArrays() + " (evaluate each output with DL4J's own ComputationGraph.evaluate)");
+        }
         return evaluate(NetworkModel.of(graph), data);
     }
 
-    private Evaluation evaluate(final NetworkModel network, final JavaRDD<DataSet> data)
+    private Evaluation evaluate(final NetworkModel network, final JavaRDD<MultiDataSet> data)
     {
         final SnapshotBroadcast broadcast = SnapshotBroadcast.of(sc, ModelSnapshot.of(network, null));
         try
@@ -121,8 +184,8 @@ public final class DataParallelTrainer
                 final NetworkModel replica = broadcast.value().restoreModel();
                 final Evaluation evaluation = new Evaluation(classes);
                 // with the masks, as MultiLayerNetwork.evaluate does: padded time steps count for nothing
-                batches.forEachRemaining(ds -> evaluation.eval(ds.getLabels(), replica.output(ds),
-                    ds.getLabelsMaskArray()));
+                batches.forEachRemaining(batch -> evaluation.eval(batch.getLabels(0), replica.output(batch)[0],
+                    batch.getLabelsMaskArrays() == null ? null : batch.getLabelsMaskArray(0)));
                 return List.of(ShippedBytes.encodeJava(evaluation)).iterator();
             }).collect();
             final Evaluation merged = new Evaluation(classes);

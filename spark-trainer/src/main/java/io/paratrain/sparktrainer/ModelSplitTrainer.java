@@ -4,7 +4,9 @@ import io.paratrain.modelsplit.ModelSupport;
 import io.paratrain.modelsplit.SplitConfig;
 import io.paratrain.modelsplit.exceptions.ModelSplitException;
 import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
+import io.paratrain.sparktrainer.internal.data.Examples;
 import io.paratrain.sparktrainer.internal.fit.BarrierFit;
+import io.paratrain.sparktrainer.internal.data.Examples;
 import io.paratrain.sparktrainer.internal.fit.Layout;
 import io.paratrain.sparktrainer.internal.modelsplit.ModelSplitLayout;
 import io.paratrain.sparktrainer.internal.snapshot.NetworkModel;
@@ -86,6 +88,6 @@ public final class ModelSplitTrainer
     public TrainingSummary fit(final MultiLayerNetwork network, final JavaRDD<DataSet> data)
     {
         check(network.getLayerWiseConfigurations(), config.split());
-        return barrierFit.fit(NetworkModel.of(network), data);
+        return barrierFit.fit(NetworkModel.of(network), Examples.of(data));
     }
 }

@@ -1,6 +1,7 @@
 package io.paratrain.sparktrainer;
 
 import io.paratrain.sparktrainer.internal.data.ExamplePlan;
+import io.paratrain.sparktrainer.internal.data.Examples;
 import io.paratrain.sparktrainer.internal.data.LocalBatches;
 import io.paratrain.sparktrainer.internal.data.Minibatches;
 import io.paratrain.sparktrainer.internal.data.SpillThreshold;
@@ -13,6 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
 import scala.Tuple2;
@@ -93,7 +95,7 @@ class SpillTest
         final ExamplePlan plan = new ExamplePlan(40, 1, 8);
         final List<DataSet> examples = Networks.examples(40, 5);
         final AtomicInteger read = new AtomicInteger();
-        final Iterator<Tuple2<Long, DataSet>> failing = new Iterator<>()
+        final Iterator<Tuple2<Long, MultiDataSet>> failing = new Iterator<>()
         {
             @Override
             public boolean hasNext()
@@ -102,7 +104,7 @@ class SpillTest
             }
 
             @Override
-            public Tuple2<Long, DataSet> next()
+            public Tuple2<Long, MultiDataSet> next()
             {
                 final int index = read.getAndIncrement();
                 if (index == 20)
@@ -110,7 +112,7 @@ class SpillTest
                     assertEquals(1, SpillFilesFound.now().size(), "the spill file, while the steps are built");
                     throw new IllegalStateException("the shuffle read failed");
                 }
-                return new Tuple2<>((long)index, examples.get(index));
+                return new Tuple2<>((long)index, Examples.of(examples.get(index)));
             }
         };
         final IllegalStateException ex = assertThrows(IllegalStateException.class,
@@ -125,14 +127,14 @@ class SpillTest
     {
         final ExamplePlan plan = new ExamplePlan(19, 1, 4);
         final List<DataSet> examples = Networks.examples(19, 9);
-        final List<Tuple2<Long, DataSet>> runs = new ArrayList<>();
+        final List<Tuple2<Long, MultiDataSet>> runs = new ArrayList<>();
         for (int i = 0; i < examples.size(); i++)
         {
             final DataSet example = examples.get(i);
             // a feature mask too, and -0.0 and NaN, whose raw bits must survive
             example.getFeatures().putScalar(0, i == 3 ? -0.0f : i == 4 ? Float.NaN : example.getFeatures().getFloat(0));
             example.setFeaturesMaskArray(Nd4j.ones(org.nd4j.linalg.api.buffer.DataType.FLOAT, 1, Networks.FEATURES));
-            runs.add(new Tuple2<>((long)i, example));
+            runs.add(new Tuple2<>((long)i, Examples.of(example)));
         }
         final Minibatches spilled = LocalBatches.build(runs.iterator(), plan, 0, TrainerConfig.SPILL_ALWAYS);
         final Minibatches held = LocalBatches.build(runs.iterator(), plan, 0, TrainerConfig.SPILL_NEVER);
@@ -141,12 +143,13 @@ class SpillTest
         assertEquals(1, SpillFilesFound.now().size());
         for (final int step : new int[] {4, 0, 2, 4, 1, 3, 0})
         {
-            final DataSet want = held.get(step);
-            final DataSet got = spilled.get(step);
-            RawBits.assertSameBits(want.getFeatures(), got.getFeatures(), "step " + step + " features");
-            RawBits.assertSameBits(want.getLabels(), got.getLabels(), "step " + step + " labels");
-            RawBits.assertSameBits(want.getFeaturesMaskArray(), got.getFeaturesMaskArray(), "step " + step + " mask");
-            assertEquals(null, got.getLabelsMaskArray(), "step " + step + " labels mask");
+            final MultiDataSet want = held.get(step);
+            final MultiDataSet got = spilled.get(step);
+            RawBits.assertSameBits(want.getFeatures(0), got.getFeatures(0), "step " + step + " features");
+            RawBits.assertSameBits(want.getLabels(0), got.getLabels(0), "step " + step + " labels");
+            RawBits.assertSameBits(want.getFeaturesMaskArray(0), got.getFeaturesMaskArray(0), "step " + step +
+                " mask");
+            assertEquals(null, got.getLabelsMaskArrays(), "step " + step + " labels mask");
         }
         spilled.close();
         assertEquals(List.of(), SpillFilesFound.now(), "spill files left after close");

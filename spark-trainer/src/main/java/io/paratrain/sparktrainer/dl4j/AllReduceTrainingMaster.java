@@ -32,10 +32,11 @@ import java.util.Locale;
  * trains with Paratrain's synchronous, exact all-reduce instead of parameter averaging or DL4J's lossy
  * asynchronous gradient sharing. This package is the only one that touches dl4j-spark.
  * <p>
- * Supported: {@link SparkDl4jMultiLayer} and {@link SparkComputationGraph} (one input, one output) with
- * {@code JavaRDD<DataSet>}, features and labels of any rank (images, time series of different lengths) with or
- * without masks, and the network's {@code fitPaths} (DataSets exported to files, loaded where they are read). The
- * SPI's other entry points (MultiDataSets, a graph's paths, worker instances, hooks, DL4J listeners on the workers,
+ * Supported: {@link SparkDl4jMultiLayer} and {@link SparkComputationGraph} with {@code JavaRDD<DataSet>} (one
+ * input, one output), {@link SparkComputationGraph#fitMultiDataSet} with {@code JavaRDD<MultiDataSet>} (any number
+ * of inputs and outputs), features and labels of any rank (images, time series of different lengths) with or
+ * without masks, and the {@code fitPaths} of both (DataSets, or for a graph also MultiDataSets, exported to files,
+ * loaded where they are read). The SPI's other entry points (worker instances, hooks, DL4J listeners on the workers,
  * DL4J's training stats) are refused with an explanation rather than ignored, and so is BatchNormalization on time
  * series of different lengths or on rank-3 input (see {@code SyncBatchNormHelper}).
  */
@@ -91,32 +92,47 @@ public final class AllReduceTrainingMaster implements TrainingMaster<TrainingRes
         graph.setScore(lastSummary.finalLoss());
     }
 
+    /**
+     * {@link SparkComputationGraph#fitMultiDataSet(JavaRDD)}: as {@link #executeTraining(SparkComputationGraph,
+     * JavaRDD)}, on MultiDataSets ({@link DataParallelTrainer#fitMultiDataSet}).
+     */
     @Override
     public void executeTrainingMDS(final SparkComputationGraph graph, final JavaRDD<MultiDataSet> trainingData)
     {
-        throw unsupported("training on MultiDataSets");
+        final ComputationGraph model = graph.getNetwork();
+        lastSummary = new DataParallelTrainer(graph.getSparkContext(), config).fitMultiDataSet(model, trainingData);
+        model.getConfiguration().setEpochCount(model.getEpochCount() - 1);
+        graph.setScore(lastSummary.finalLoss());
     }
 
     /**
-     * {@code SparkDl4jMultiLayer.fitPaths}: the files are loaded with {@code dsLoader} where they are read
-     * ({@link DataParallelTrainer#fitPaths(MultiLayerNetwork, JavaRDD, DataSetLoader)}); the epoch count is kept as
-     * in {@link #executeTraining(SparkDl4jMultiLayer, JavaRDD)}. A ComputationGraph's paths are refused.
+     * {@code SparkDl4jMultiLayer.fitPaths}, {@code SparkComputationGraph.fitPaths} (DataSets) and
+     * {@code SparkComputationGraph.fitPathsMultiDataSet} (MultiDataSets, when {@code mdsLoader} is given): the files
+     * are loaded with the given loader where they are read ({@link DataParallelTrainer#fitPaths(MultiLayerNetwork,
+     * JavaRDD, DataSetLoader)}); the epoch count is kept as in {@link #executeTraining(SparkDl4jMultiLayer,
+     * JavaRDD)}.
      */
     @Override
     public void executeTrainingPaths(final SparkDl4jMultiLayer network, final SparkComputationGraph graph,
         final JavaRDD<String> trainingDataPaths, final DataSetLoader dsLoader, final MultiDataSetLoader mdsLoader)
     {
-        if (network == null)
+        if (network != null)
         {
-            throw unsupported("a ComputationGraph's fitPaths (load the DataSets into a JavaRDD<DataSet> and call " +
-                "SparkComputationGraph.fit)");
+            final MultiLayerNetwork model = network.getNetwork();
+            final DataParallelTrainer trainer = new DataParallelTrainer(network.getSparkContext(), config);
+            lastSummary = dsLoader == null ? trainer.fitPaths(model, trainingDataPaths) :
+                trainer.fitPaths(model, trainingDataPaths, dsLoader);
+            model.setEpochCount(model.getEpochCount() - 1);
+            network.setScore(lastSummary.finalLoss());
+            return;
         }
-        final MultiLayerNetwork model = network.getNetwork();
-        final DataParallelTrainer trainer = new DataParallelTrainer(network.getSparkContext(), config);
-        lastSummary = dsLoader == null ? trainer.fitPaths(model, trainingDataPaths) :
-            trainer.fitPaths(model, trainingDataPaths, dsLoader);
-        model.setEpochCount(model.getEpochCount() - 1);
-        network.setScore(lastSummary.finalLoss());
+        final ComputationGraph model = graph.getNetwork();
+        final DataParallelTrainer trainer = new DataParallelTrainer(graph.getSparkContext(), config);
+        lastSummary = mdsLoader != null ? trainer.fitPathsMultiDataSet(model, trainingDataPaths, mdsLoader) :
+            dsLoader != null ? trainer.fitPaths(model, trainingDataPaths, dsLoader) :
+            trainer.fitPaths(model, trainingDataPaths);
+        model.getConfiguration().setEpochCount(model.getEpochCount() - 1);
+        graph.setScore(lastSummary.finalLoss());
     }
 
     @Override
@@ -217,7 +233,8 @@ public final class AllReduceTrainingMaster implements TrainingMaster<TrainingRes
     {
         LOG.debug("refusing {}", what);
         return new UnsupportedOperationException("AllReduceTrainingMaster does not support " + what +
-            "; it trains MultiLayerNetworks and ComputationGraphs (one input, one output) from JavaRDD<DataSet> via " +
-            "SparkDl4jMultiLayer.fit and SparkComputationGraph.fit");
+            "; it trains MultiLayerNetworks and ComputationGraphs from JavaRDD<DataSet> via SparkDl4jMultiLayer.fit " +
+            "and SparkComputationGraph.fit, and ComputationGraphs from JavaRDD<MultiDataSet> via " +
+            "SparkComputationGraph.fitMultiDataSet");
     }
 }

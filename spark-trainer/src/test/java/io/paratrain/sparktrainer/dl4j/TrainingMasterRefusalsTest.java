@@ -16,7 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The six parts of DL4J's TrainingMaster SPI that {@link AllReduceTrainingMaster} refuses, one case each, the same
+ * The four parts of DL4J's TrainingMaster SPI that {@link AllReduceTrainingMaster} refuses, one case each, the same
  * list as its javadoc and the README: each refusal names the feature and what to use instead, rather than ignoring
  * the call.
  */
@@ -30,10 +30,6 @@ class TrainingMasterRefusalsTest
     static Stream<Arguments> refusals()
     {
         return Stream.of(
-            Arguments.of("MultiDataSets", "training on MultiDataSets",
-                (Executable)() -> MASTER.executeTrainingMDS(null, null)),
-            Arguments.of("a graph's paths", "a ComputationGraph's fitPaths (load the DataSets into a JavaRDD<DataSet>",
-                (Executable)() -> MASTER.executeTrainingPaths(null, null, null, null, null)),
             Arguments.of("worker instances", "getWorkerInstance (replicas live inside the barrier stage)",
                 (Executable)() -> MASTER.getWorkerInstance((SparkDl4jMultiLayer)null)),
             Arguments.of("worker instances of a graph", "getWorkerInstance (replicas live inside the barrier stage)",

@@ -5,7 +5,7 @@ import io.paratrain.sparktrainer.internal.snapshot.NetworkModel;
 
 import org.apache.spark.api.java.JavaFutureAction;
 import org.apache.spark.api.java.JavaRDD;
-import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 
 import java.util.List;
 
@@ -18,7 +18,7 @@ import java.util.List;
 public record CountedSnapshot(ModelSnapshot snapshot, List<PartitionShape> partitions)
 {
     /** The counting job is cancelled when the snapshot fails (say, the network is not initialised). */
-    public static CountedSnapshot take(final NetworkModel network, final JavaRDD<DataSet> data)
+    public static CountedSnapshot take(final NetworkModel network, final JavaRDD<MultiDataSet> data)
     {
         final JavaFutureAction<List<long[]>> counting = ExampleRouting.describePartitionsAsync(data);
         final ModelSnapshot snapshot;

@@ -4,7 +4,7 @@ import org.apache.spark.Dependency;
 import org.apache.spark.ShuffleDependency;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.rdd.RDD;
-import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 import scala.collection.JavaConverters;
 
 import java.util.Arrays;
@@ -18,14 +18,14 @@ public final class DirectInput
     }
 
     /**
-     * The {@link ExampleLayout} of every DataSet when the ranks can take their examples straight from the data's
+     * The {@link ExampleLayout} of every MultiDataSet when the ranks can take their examples straight from the data's
      * own partitions over the ring ({@link ExampleExchange}): one partition per rank, one layout of FLOAT arrays
      * (any rank, masks included), at most {@link ExampleExchange#MAX_DIRECT_BYTES}; null when the examples go
      * through a Spark shuffle instead (also time series of different lengths, which the shuffle's receiving side
      * pads).
      */
-    public static long[] layout(final JavaRDD<DataSet> data, final List<PartitionShape> partitions, final long total,
-        final int ranks)
+    public static long[] layout(final JavaRDD<MultiDataSet> data, final List<PartitionShape> partitions,
+        final long total, final int ranks)
     {
         if (!samePartitionsWithinStage(data.rdd(), ranks))
         {

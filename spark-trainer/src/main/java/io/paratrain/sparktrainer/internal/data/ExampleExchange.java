@@ -5,7 +5,7 @@ import io.paratrain.gradientsharing.Nd4jMemory;
 import io.paratrain.sparktrainer.exceptions.TrainerException;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 
 import java.nio.ByteBuffer;
@@ -24,9 +24,10 @@ import java.util.function.IntUnaryOperator;
  * <p>
  * Rank by rank, the examples of each partition that other replicas train on are broadcast in chunks of float rows,
  * a row being one example's features (of any rank, flattened in row-major order), and likewise its labels and
- * masks (a chunk's features, then its labels, then the masks); every rank copies out the runs the plan gives it,
- * in global order, which is step order, and the partition's own rank copies the rows it keeps in place. This needs
- * every DataSet to have the same {@link ExampleLayout} of FLOAT arrays: time series of different lengths take the
+ * masks (a chunk's features, then its labels, then the masks, input by input and output by output); every rank
+ * copies out the runs the plan gives it, in global order, which is step order, and the partition's own rank copies
+ * the rows it keeps in place. This needs
+ * every MultiDataSet to have the same {@link ExampleLayout} of FLOAT arrays: time series of different lengths take the
  * Spark shuffle, whose receiving side pads them ({@link MinibatchMerge}). With 2 replicas each
  * receives exactly the half of the other partition it needs (8,000 MNIST rows: 12.7 MB moved instead of 25.4 MB);
  * with N, each receives (N-1)/N of every other partition, of which it needs 1/(N-1) (a shuffle moves only that):
@@ -51,18 +52,18 @@ public final class ExampleExchange
      * partition and everyone else's.
      *
      * @param counts  examples of every partition, as the driver counted them.
-     * @param layout  the {@link ExampleLayout} of every DataSet, FLOAT arrays.
+     * @param layout  the {@link ExampleLayout} of every MultiDataSet, FLOAT arrays.
      */
-    public static DataSet[] build(final Collective collective, final Iterator<DataSet> partition,
+    public static MultiDataSet[] build(final Collective collective, final Iterator<MultiDataSet> partition,
         final ExamplePlan plan, final long[] counts, final long[] layout)
     {
         final int rank = collective.rank();
-        final List<DataSet> mine = new ArrayList<>();
+        final List<MultiDataSet> mine = new ArrayList<>();
         long held = 0;
         while (partition.hasNext())
         {
-            final DataSet batch = partition.next();
-            held += batch.numExamples();
+            final MultiDataSet batch = partition.next();
+            held += Examples.count(batch);
             mine.add(batch);
         }
         if (held != counts[rank])
@@ -77,16 +78,17 @@ public final class ExampleExchange
         final int steps = plan.stepsPerEpoch();
         // Rows are copied straight into the minibatches' own ND4J memory: float[] arrays turned into INDArrays
         // afterwards cost a second copy and 13 MB of Java heap (a young collection) for 8,000 MNIST rows.
-        final DataSet[] batches = new DataSet[steps];
+        final int partCount = widths.parts();
+        final MultiDataSet[] batches = new MultiDataSet[steps];
         final FloatBuffer[][] outputs = new FloatBuffer[steps][]; // [step][part], null for an absent mask
         for (int step = 0; step < steps; step++)
         {
             final int local = plan.localExamples(step, rank);
             if (local > 0)
             {
-                final INDArray[] parts = new INDArray[ExampleLayout.PARTS];
-                outputs[step] = new FloatBuffer[ExampleLayout.PARTS];
-                for (int part = 0; part < ExampleLayout.PARTS; part++)
+                final INDArray[] parts = new INDArray[partCount];
+                outputs[step] = new FloatBuffer[partCount];
+                for (int part = 0; part < partCount; part++)
                 {
                     if (exampleShapes[part] != null)
                     {
@@ -97,7 +99,8 @@ public final class ExampleExchange
                         outputs[step][part] = writableFloats(parts[part]);
                     }
                 }
-                batches[step] = new DataSet(parts[0], parts[1], parts[2], parts[3]);
+                batches[step] = ExampleLayout.assemble(parts, ExampleLayout.inputs(layout),
+                    ExampleLayout.outputs(layout));
             }
         }
         final int chunkRows = Math.max(1, CHUNK_BYTES / (rowFloats * Float.BYTES));
@@ -162,7 +165,7 @@ public final class ExampleExchange
             if (batches[step] != null)
             {
                 final INDArray[] parts = ExampleLayout.parts(batches[step]);
-                for (int part = 0; part < ExampleLayout.PARTS; part++)
+                for (int part = 0; part < partCount; part++)
                 {
                     if (parts[part] != null)
                     {
@@ -279,7 +282,7 @@ public final class ExampleExchange
         {
             final int step = plan.stepOf(global);
             final int local = localRow(step, global);
-            for (int part = 0; part < ExampleLayout.PARTS; part++)
+            for (int part = 0; part < widths.parts(); part++)
             {
                 final int width = widths.of(part);
                 if (width > 0)
@@ -304,16 +307,17 @@ public final class ExampleExchange
     /** Writes a partition's examples as rows of each part. */
     private static final class RowReader
     {
-        private final Iterator<DataSet> batches;
+        private final Iterator<MultiDataSet> batches;
         private final RowWidths widths;
-        private final FloatBuffer[] parts = new FloatBuffer[ExampleLayout.PARTS];
+        private final FloatBuffer[] parts;
         private int rowsInBatch;
         private int next;
 
-        RowReader(final List<DataSet> batches, final RowWidths widths)
+        RowReader(final List<MultiDataSet> batches, final RowWidths widths)
         {
             this.batches = batches.iterator();
             this.widths = widths;
+            this.parts = new FloatBuffer[widths.parts()];
         }
 
         /** The array's elements in row-major order, read in place when ND4J allows (bulk copies, not per float). */
@@ -336,18 +340,18 @@ public final class ExampleExchange
             {
                 if (next == rowsInBatch)
                 {
-                    final DataSet batch = batches.next();
+                    final MultiDataSet batch = batches.next();
                     final INDArray[] arrays = ExampleLayout.parts(batch);
-                    for (int part = 0; part < ExampleLayout.PARTS; part++)
+                    for (int part = 0; part < parts.length; part++)
                     {
                         parts[part] = arrays[part] == null ? null : rowMajorFloats(arrays[part]);
                     }
-                    rowsInBatch = batch.numExamples();
+                    rowsInBatch = Examples.count(batch);
                     next = 0;
                     continue;
                 }
                 final int count = Math.min(rows - written, rowsInBatch - next);
-                for (int part = 0; part < ExampleLayout.PARTS; part++)
+                for (int part = 0; part < parts.length; part++)
                 {
                     final int width = widths.of(part);
                     if (width > 0)

@@ -4,7 +4,7 @@ import io.paratrain.sparktrainer.exceptions.TrainerException;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import org.apache.spark.api.java.JavaFutureAction;
 import org.apache.spark.api.java.JavaRDD;
-import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 import scala.Tuple2;
 
 import java.nio.ByteBuffer;
@@ -16,7 +16,7 @@ import java.util.concurrent.ExecutionException;
 /**
  * Moves the training data to the replicas that the {@link ExamplePlan} assigns it to, without splitting it into
  * single examples: every input minibatch is cut into runs of consecutive examples that belong to one replica and
- * one step, each run travels as one DataSet keyed by its first example's global index. (Shuffling 8,000 single
+ * one step, each run travels as one MultiDataSet keyed by its first example's global index. (Shuffling 8,000 single
  * MNIST examples took about a second; runs are a few dozen objects.)
  */
 public final class ExampleRouting
@@ -35,7 +35,7 @@ public final class ExampleRouting
      * Starts the Spark job that counts each partition's examples and describes their shapes (features and labels
      * of any rank, with or without masks: {@link PartitionShape}), so the driver can prepare the model meanwhile.
      */
-    public static JavaFutureAction<List<long[]>> describePartitionsAsync(final JavaRDD<DataSet> data)
+    public static JavaFutureAction<List<long[]>> describePartitionsAsync(final JavaRDD<MultiDataSet> data)
     {
         return data.mapPartitions(batches ->
         {
@@ -46,8 +46,8 @@ public final class ExampleRouting
             long[] mismatchLayout = new long[0];
             for (long index = 0; batches.hasNext(); index++)
             {
-                final DataSet batch = batches.next();
-                examples += batch.numExamples();
+                final MultiDataSet batch = batches.next();
+                examples += Examples.count(batch);
                 final long[] own = ExampleLayout.of(batch);
                 if (index == 0)
                 {
@@ -106,8 +106,8 @@ public final class ExampleRouting
      * empty (a model-split stage has one task per shard but all data on rank 0). The runs are shuffled as bytes
      * ({@link MinibatchCodec}), whatever Spark's serializer, and decoded in the receiving task.
      */
-    public static JavaRDD<Tuple2<Long, DataSet>> route(final JavaRDD<DataSet> data, final long[] partitionCounts,
-        final ExamplePlan plan, final int partitions)
+    public static JavaRDD<Tuple2<Long, MultiDataSet>> route(final JavaRDD<MultiDataSet> data,
+        final long[] partitionCounts, final ExamplePlan plan, final int partitions)
     {
         final long[] firstIndex = new long[partitionCounts.length];
         for (int p = 1; p < partitionCounts.length; p++)
@@ -124,13 +124,13 @@ public final class ExampleRouting
     /** (first global index, encoded run) for every run of a partition's minibatches, cut as they are read. */
     private static final class Runs implements Iterator<Tuple2<Long, byte[]>>
     {
-        private final Iterator<DataSet> batches;
+        private final Iterator<MultiDataSet> batches;
         private final ExamplePlan plan;
         private long index;
-        private DataSet batch;
+        private MultiDataSet batch;
         private int start;
 
-        Runs(final Iterator<DataSet> batches, final long firstIndex, final ExamplePlan plan)
+        Runs(final Iterator<MultiDataSet> batches, final long firstIndex, final ExamplePlan plan)
         {
             this.batches = batches;
             this.index = firstIndex;
@@ -140,11 +140,11 @@ public final class ExampleRouting
         @Override
         public boolean hasNext()
         {
-            while (batch == null || start == batch.numExamples())
+            while (batch == null || start == Examples.count(batch))
             {
                 if (batch != null)
                 {
-                    index += batch.numExamples();
+                    index += Examples.count(batch);
                 }
                 if (!batches.hasNext())
                 {
@@ -164,20 +164,12 @@ public final class ExampleRouting
             {
                 throw new NoSuchElementException("no run left in this partition");
             }
-            final int size = batch.numExamples();
+            final int size = Examples.count(batch);
             final long global = index + start;
             final int end = (int)Math.min(size, plan.runEnd(global) - index);
-            final DataSet run = start == 0 && end == size ? batch : slice(batch, start, end);
+            final MultiDataSet run = start == 0 && end == size ? batch : Examples.slice(batch, start, end);
             start = end;
             return new Tuple2<>(global, MinibatchCodec.encode(run));
         }
-    }
-
-    private static DataSet slice(final DataSet batch, final int start, final int end)
-    {
-        final DataSet run = (DataSet)batch.getRange(start, end);
-        return new DataSet(run.getFeatures().dup(), run.getLabels().dup(),
-            run.getFeaturesMaskArray() == null ? null : run.getFeaturesMaskArray().dup(),
-            run.getLabelsMaskArray() == null ? null : run.getLabelsMaskArray().dup());
     }
 }

@@ -6,8 +6,12 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.core.loader.DataSetLoader;
+import org.deeplearning4j.core.loader.MultiDataSetLoader;
+import org.nd4j.common.loader.Loader;
 import org.nd4j.common.loader.Source;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -16,14 +20,16 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
 
 /**
- * DataSets exported to files (DL4J's {@code fitPaths}): an RDD of paths on any Hadoop file system becomes an RDD of
- * DataSets that loads each file with a {@link DataSetLoader} only when it is read, one at a time, so neither the
- * driver nor a task holds more than one file's DataSet. A fit reads the RDD twice (the count, then the routing),
- * so each file is loaded twice per fit.
+ * DataSets or MultiDataSets exported to files (DL4J's {@code fitPaths} and {@code fitPathsMultiDataSet}): an RDD of
+ * paths on any Hadoop file system becomes an RDD of MultiDataSets (a DataSet as the MultiDataSet of one input and one
+ * output, by reference) that loads each file with a {@link DataSetLoader} or {@link MultiDataSetLoader} only when it
+ * is read, one at a time, so neither the driver nor a task holds more than one file's examples. A fit reads the RDD
+ * twice (the count, then the routing), so each file is loaded twice per fit.
  */
 public final class ExportedDataSets
 {
@@ -32,33 +38,87 @@ public final class ExportedDataSets
     }
 
     /** The DataSets in {@code paths}, in the paths' order; the driver's Hadoop configuration opens the files. */
-    public static JavaRDD<DataSet> load(final JavaSparkContext sc, final JavaRDD<String> paths,
+    public static JavaRDD<MultiDataSet> load(final JavaSparkContext sc, final JavaRDD<String> paths,
         final DataSetLoader loader)
     {
-        final byte[] hadoopConf = encode(sc.hadoopConfiguration());
-        return paths.mapPartitions(partition -> new Loading(partition, loader, decode(hadoopConf)));
+        return load(sc, paths, loader, "DataSet");
     }
 
-    /** Loads one file; an unreadable one fails with its path. */
-    static DataSet loadOne(final String path, final DataSetLoader loader, final Configuration hadoopConf)
+    /** The MultiDataSets in {@code paths}, in the paths' order, as {@link #load} DataSets. */
+    public static JavaRDD<MultiDataSet> loadMulti(final JavaSparkContext sc, final JavaRDD<String> paths,
+        final MultiDataSetLoader loader)
     {
-        final DataSet loaded;
+        return load(sc, paths, loader, "MultiDataSet");
+    }
+
+    private static JavaRDD<MultiDataSet> load(final JavaSparkContext sc, final JavaRDD<String> paths,
+        final Loader<?> loader, final String kind)
+    {
+        final byte[] hadoopConf = encode(sc.hadoopConfiguration());
+        return paths.mapPartitions(partition -> new Loading(partition, loader, kind, decode(hadoopConf)));
+    }
+
+    /**
+     * Loads one file of {@code kind} ("DataSet" or "MultiDataSet", which {@code loader} returns); an unreadable
+     * one, or one without features or labels, fails with its path.
+     */
+    static MultiDataSet loadOne(final String path, final Loader<?> loader, final String kind,
+        final Configuration hadoopConf)
+    {
+        final Object loaded;
         try
         {
             loaded = loader.load(new HadoopFileSource(path, hadoopConf));
         }
         catch (final IOException | RuntimeException ex)
         {
-            throw new TrainingInputException("cannot load the exported DataSet " + path + " with " +
-                loader.getClass().getSimpleName() + " (expected a file that DataSet.save wrote): " + ex, ex);
+            throw new TrainingInputException("cannot load the exported " + kind + " " + path + " with " +
+                loader.getClass().getSimpleName() + " (expected a file that " + kind + ".save wrote): " + ex, ex);
         }
-        if (loaded == null || loaded.getFeatures() == null || loaded.getLabels() == null)
+        final MultiDataSet examples = loaded instanceof DataSet dataSet ? Examples.of(dataSet) :
+            loaded instanceof MultiDataSet multi ? withoutPlaceholders(multi) : null;
+        final String missing = examples == null ? kind : missing(examples.getFeatures()) ? "features" :
+            missing(examples.getLabels()) ? "labels" : null;
+        if (missing != null)
         {
-            throw new TrainingInputException("the exported DataSet " + path + " has no " +
-                (loaded == null ? "DataSet" : loaded.getFeatures() == null ? "features" : "labels") +
-                ": expected features and labels, as DataSet.save writes them");
+            throw new TrainingInputException("the exported " + kind + " " + path + " has no " + missing +
+                ": expected features and labels, as " + kind + ".save writes them");
         }
+        return examples;
+    }
+
+    /**
+     * DL4J's {@code MultiDataSet.save} writes an absent mask (of some inputs or outputs only) as a placeholder, the
+     * rank-1 array [-1], which {@code load} turns back into null only on a thread that has created the placeholder
+     * itself (a thread-local); elsewhere, as in a task, it comes back as the mask. No mask has rank 1: such an array
+     * is the placeholder, and is absent.
+     */
+    private static MultiDataSet withoutPlaceholders(final MultiDataSet loaded)
+    {
+        loaded.setFeaturesMaskArrays(withoutPlaceholders(loaded.getFeaturesMaskArrays()));
+        loaded.setLabelsMaskArray(withoutPlaceholders(loaded.getLabelsMaskArrays()));
         return loaded;
+    }
+
+    private static INDArray[] withoutPlaceholders(final INDArray[] masks)
+    {
+        if (masks == null)
+        {
+            return null;
+        }
+        final INDArray[] kept = new INDArray[masks.length];
+        for (int i = 0; i < masks.length; i++)
+        {
+            final boolean placeholder = masks[i] != null && masks[i].rank() == 1 && masks[i].length() == 1 &&
+                masks[i].getDouble(0) == -1;
+            kept[i] = placeholder ? null : masks[i];
+        }
+        return Arrays.stream(kept).allMatch(m -> m == null) ? null : kept;
+    }
+
+    private static boolean missing(final INDArray[] arrays)
+    {
+        return arrays == null || arrays.length == 0 || Arrays.stream(arrays).anyMatch(a -> a == null);
     }
 
     /** Hadoop's Configuration is Writable, not Serializable: it travels to the tasks as its bytes. */
@@ -108,16 +168,18 @@ public final class ExportedDataSets
     }
 
     /** The partition's paths, each loaded on {@link #next}. */
-    private static final class Loading implements Iterator<DataSet>
+    private static final class Loading implements Iterator<MultiDataSet>
     {
         private final Iterator<String> paths;
-        private final DataSetLoader loader;
+        private final Loader<?> loader;
+        private final String kind;
         private final Configuration conf;
 
-        Loading(final Iterator<String> paths, final DataSetLoader loader, final Configuration conf)
+        Loading(final Iterator<String> paths, final Loader<?> loader, final String kind, final Configuration conf)
         {
             this.paths = paths;
             this.loader = loader;
+            this.kind = kind;
             this.conf = conf;
         }
 
@@ -128,13 +190,13 @@ public final class ExportedDataSets
         }
 
         @Override
-        public DataSet next()
+        public MultiDataSet next()
         {
             if (!paths.hasNext())
             {
                 throw new NoSuchElementException("no path left in this partition");
             }
-            return loadOne(paths.next(), loader, conf);
+            return loadOne(paths.next(), loader, kind, conf);
         }
     }
 }

@@ -1,20 +1,20 @@
 package io.paratrain.sparktrainer.internal.data;
 
-import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 
 /** Every minibatch held in memory: small data, and the examples exchanged over the ring. */
 public final class HeldMinibatches implements Minibatches
 {
-    private final DataSet[] steps;
+    private final MultiDataSet[] steps;
 
     /** Element s is step s's minibatch or null; the array is not copied. */
-    public HeldMinibatches(final DataSet[] steps)
+    public HeldMinibatches(final MultiDataSet[] steps)
     {
         this.steps = steps;
     }
 
     @Override
-    public DataSet get(final int step)
+    public MultiDataSet get(final int step)
     {
         return steps[step];
     }

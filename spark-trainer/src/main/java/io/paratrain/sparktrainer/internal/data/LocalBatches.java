@@ -1,7 +1,7 @@
 package io.paratrain.sparktrainer.internal.data;
 
 import io.paratrain.sparktrainer.exceptions.TrainerException;
-import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 import scala.Tuple2;
 
 import java.util.Iterator;
@@ -23,7 +23,7 @@ public final class LocalBatches
      *
      * @param spillAboveBytes {@link io.paratrain.sparktrainer.TrainerConfig#spillAboveBytes}, resolved here.
      */
-    public static Minibatches build(final Iterator<Tuple2<Long, DataSet>> partition, final ExamplePlan plan,
+    public static Minibatches build(final Iterator<Tuple2<Long, MultiDataSet>> partition, final ExamplePlan plan,
         final int rank, final long spillAboveBytes)
     {
         final RunSink sink = new RunSink(plan, rank, SpillThreshold.resolve(spillAboveBytes));

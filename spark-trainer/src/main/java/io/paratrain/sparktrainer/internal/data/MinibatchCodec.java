@@ -3,17 +3,18 @@ package io.paratrain.sparktrainer.internal.data;
 import io.paratrain.sparktrainer.exceptions.TrainerException;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 
 import java.nio.ByteBuffer;
 
 /**
- * A DataSet's arrays as bytes, for the runs that the shuffle carries and the minibatches a replica spills: for each
- * of features, labels, features mask and labels mask a presence byte, then the data type (its ordinal), the rank,
- * the shape and the raw element bytes in C order, copied in bulk from and to ND4J's native buffers. Bit-exact, and
- * about ten times faster than {@code DataSet.save}/{@code load}, which go element by element (measured: 100-150 ms
- * to save or load a 1024 x 1024 float minibatch, ~40 MB/s, against 15-20 ms for the bulk copy). The bytes are read
+ * A MultiDataSet's arrays as bytes, for the runs that the shuffle carries and the minibatches a replica spills: the
+ * number of inputs and of outputs (a byte each), then for each of its {@link ExampleLayout#parts} a presence byte,
+ * then the data type (its ordinal), the rank, the shape and the raw element bytes in C order, copied in bulk from
+ * and to ND4J's native buffers. Bit-exact, and about ten times faster than {@code DataSet.save}/{@code load}, which
+ * go element by element (measured: 100-150 ms to save or load a 1024 x 1024 float minibatch, ~40 MB/s, against
+ * 15-20 ms for the bulk copy). The bytes are read
  * by the same code that wrote them (within one fit), in the machine's native byte order, which is little-endian on
  * every platform ND4J ships for.
  */
@@ -26,9 +27,9 @@ public final class MinibatchCodec
     }
 
     /** The encoded size of {@code batch}. */
-    public static long encodedBytes(final DataSet batch)
+    public static long encodedBytes(final MultiDataSet batch)
     {
-        long bytes = 0;
+        long bytes = 2;
         for (final INDArray part : ExampleLayout.parts(batch))
         {
             bytes += 1;
@@ -41,12 +42,12 @@ public final class MinibatchCodec
     }
 
     /** {@code batch} in a byte array of exactly its encoded size. */
-    public static byte[] encode(final DataSet batch)
+    public static byte[] encode(final MultiDataSet batch)
     {
         final long bytes = encodedBytes(batch);
         if (bytes > Integer.MAX_VALUE - 16)
         {
-            throw new TrainerException("a run of " + batch.numExamples() + " examples takes " + bytes +
+            throw new TrainerException("a run of " + Examples.count(batch) + " examples takes " + bytes +
                 " bytes, more than a Java array holds: use smaller input minibatches");
         }
         final ByteBuffer target = ByteBuffer.allocate((int)bytes);
@@ -55,8 +56,15 @@ public final class MinibatchCodec
     }
 
     /** Writes {@code batch} at {@code target}'s position, which must have {@link #encodedBytes} remaining. */
-    public static void encode(final DataSet batch, final ByteBuffer target)
+    public static void encode(final MultiDataSet batch, final ByteBuffer target)
     {
+        if (batch.numFeatureArrays() > Byte.MAX_VALUE || batch.numLabelsArrays() > Byte.MAX_VALUE)
+        {
+            throw new TrainerException("a MultiDataSet with " + batch.numFeatureArrays() + " inputs and " +
+                batch.numLabelsArrays() + " outputs: at most " + Byte.MAX_VALUE + " of each can be carried");
+        }
+        target.put((byte)batch.numFeatureArrays());
+        target.put((byte)batch.numLabelsArrays());
         for (final INDArray part : ExampleLayout.parts(batch))
         {
             target.put((byte)(part == null ? 0 : 1));
@@ -82,10 +90,12 @@ public final class MinibatchCodec
         }
     }
 
-    /** Reads a DataSet from {@code source}'s position, leaving it after the DataSet's bytes. */
-    public static DataSet decode(final ByteBuffer source)
+    /** Reads a MultiDataSet from {@code source}'s position, leaving it after its bytes. */
+    public static MultiDataSet decode(final ByteBuffer source)
     {
-        final INDArray[] parts = new INDArray[ExampleLayout.PARTS];
+        final int inputs = source.get();
+        final int outputs = source.get();
+        final INDArray[] parts = new INDArray[2 * (inputs + outputs)];
         for (int p = 0; p < parts.length; p++)
         {
             if (source.get() == 0)
@@ -109,6 +119,6 @@ public final class MinibatchCodec
             parts[p].data().asNio().duplicate().put(elements);
             source.position(source.position() + bytes);
         }
-        return new DataSet(parts[0], parts[1], parts[2], parts[3]);
+        return ExampleLayout.assemble(parts, inputs, outputs);
     }
 }

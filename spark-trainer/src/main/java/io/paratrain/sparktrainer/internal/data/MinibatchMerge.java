@@ -1,7 +1,7 @@
 package io.paratrain.sparktrainer.internal.data;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 
 import java.util.Arrays;
@@ -11,7 +11,9 @@ import java.util.List;
  * One replica's minibatch of a step from the runs of examples it received, in global order. Runs of one
  * {@link ExampleLayout} are concatenated along the example dimension (any rank, masks included); time series of
  * different lengths (and with masks on some runs only) are padded to the longest with zero masks by DL4J's own
- * {@code DataSet.merge}, as a single process that merges the step's examples pads them.
+ * {@code MultiDataSet.merge}, as a single process that merges the step's examples pads them. (For one input and one
+ * output it runs the same code as {@code DataSet.merge}, DL4J's {@code DataSetUtil.mergeFeatures/mergeLabels}, which
+ * treat an absent mask array and an array of absent masks alike: the same bits.)
  * <p>
  * Padding is exact for the sum all-reduce: a padded time step has a zero mask, so it adds exactly 0 to every
  * gradient sum and to the loss, and DL4J divides both by the number of sequences (the minibatch size), not by the
@@ -24,22 +26,22 @@ public final class MinibatchMerge
     {
     }
 
-    public static DataSet merge(final List<DataSet> runs)
+    public static MultiDataSet merge(final List<MultiDataSet> runs)
     {
         if (runs.size() == 1)
         {
             return runs.get(0);
         }
         final long[] layout = ExampleLayout.of(runs.get(0));
-        for (final DataSet run : runs)
+        for (final MultiDataSet run : runs)
         {
             if (!Arrays.equals(layout, ExampleLayout.of(run)))
             {
-                return DataSet.merge(runs);
+                return org.nd4j.linalg.dataset.MultiDataSet.merge(runs);
             }
         }
-        final INDArray[] merged = new INDArray[ExampleLayout.PARTS];
-        for (int part = 0; part < ExampleLayout.PARTS; part++)
+        final INDArray[] merged = new INDArray[ExampleLayout.partCount(layout)];
+        for (int part = 0; part < merged.length; part++)
         {
             if (ExampleLayout.parts(runs.get(0))[part] == null)
             {
@@ -52,6 +54,6 @@ public final class MinibatchMerge
             }
             merged[part] = Nd4j.concat(0, pieces);
         }
-        return new DataSet(merged[0], merged[1], merged[2], merged[3]);
+        return ExampleLayout.assemble(merged, ExampleLayout.inputs(layout), ExampleLayout.outputs(layout));
     }
 }

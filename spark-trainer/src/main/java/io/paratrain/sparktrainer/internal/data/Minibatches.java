@@ -1,6 +1,6 @@
 package io.paratrain.sparktrainer.internal.data;
 
-import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 
 /**
  * One replica's minibatch for every step of an epoch, built once from its partition and read every epoch: held in
@@ -11,7 +11,7 @@ import org.nd4j.linalg.dataset.DataSet;
 public interface Minibatches extends AutoCloseable
 {
     /** The replica's minibatch for step {@code step}, or null where the plan gives it none. */
-    DataSet get(int step);
+    MultiDataSet get(int step);
 
     /** Steps per epoch. */
     int steps();

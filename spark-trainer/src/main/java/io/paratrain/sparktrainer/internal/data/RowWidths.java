@@ -4,18 +4,21 @@ import io.paratrain.sparktrainer.exceptions.TrainerException;
 
 /**
  * For {@link ExampleExchange}: floats per example of each part of an {@link ExampleLayout} (0 for an absent mask),
- * and where a part's rows lie in a chunk (all rows' features, then all rows' labels, then the masks).
+ * and where a part's rows lie in a chunk (all rows' features, then all rows' labels, then the masks; input by input,
+ * output by output).
  */
 final class RowWidths
 {
-    private final int[] widths = new int[ExampleLayout.PARTS];
-    private final int[] before = new int[ExampleLayout.PARTS]; // floats of the parts before, per example
+    private final int[] widths;
+    private final int[] before; // floats of the parts before, per example
 
     RowWidths(final long[] layout)
     {
         final long[] elements = ExampleLayout.exampleElements(layout);
+        widths = new int[elements.length];
+        before = new int[elements.length];
         long row = 0;
-        for (int part = 0; part < ExampleLayout.PARTS; part++)
+        for (int part = 0; part < elements.length; part++)
         {
             before[part] = (int)row;
             widths[part] = (int)elements[part];
@@ -27,6 +30,12 @@ final class RowWidths
         }
     }
 
+    /** Parts of the layout, masks included. */
+    int parts()
+    {
+        return widths.length;
+    }
+
     int of(final int part)
     {
         return widths[part];
@@ -34,7 +43,7 @@ final class RowWidths
 
     int rowFloats()
     {
-        return before[ExampleLayout.PARTS - 1] + widths[ExampleLayout.PARTS - 1];
+        return before[widths.length - 1] + widths[widths.length - 1];
     }
 
     /** Offset of row {@code at}'s part {@code part} in a chunk of {@code rows} rows. */

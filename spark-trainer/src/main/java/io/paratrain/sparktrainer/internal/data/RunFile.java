@@ -1,7 +1,7 @@
 package io.paratrain.sparktrainer.internal.data;
 
 import io.paratrain.sparktrainer.exceptions.TrainerException;
-import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -42,12 +42,12 @@ final class RunFile
     }
 
     /** Appends {@code run}; it is run number {@link #runs()} - 1 from then on. */
-    void append(final DataSet run)
+    void append(final MultiDataSet run)
     {
         final long length = MinibatchCodec.encodedBytes(run);
         if (length > Integer.MAX_VALUE - 16)
         {
-            throw new TrainerException(owner + ": a run of " + run.numExamples() + " examples takes " + length +
+            throw new TrainerException(owner + ": a run of " + Examples.count(run) + " examples takes " + length +
                 " bytes, more than a Java array holds: use smaller input minibatches");
         }
         if (bytes.capacity() < length)
@@ -89,7 +89,7 @@ final class RunFile
     }
 
     /** Run {@code run} as it was appended. */
-    DataSet read(final int run)
+    MultiDataSet read(final int run)
     {
         final int length = (int)(offsets[run + 1] - offsets[run]);
         if (bytes.capacity() < length)

@@ -1,7 +1,7 @@
 package io.paratrain.sparktrainer.internal.data;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,7 +27,7 @@ final class RunSink
     private final long spillAboveBytes;
     private final String owner;
     private final List<Long> heldIndex = new ArrayList<>();
-    private final List<DataSet> heldRuns = new ArrayList<>();
+    private final List<MultiDataSet> heldRuns = new ArrayList<>();
     private long heldBytes;
     private RunFile spilled;
     private long[] spilledIndex = new long[64];
@@ -41,7 +41,7 @@ final class RunSink
         this.owner = "rank " + rank;
     }
 
-    void add(final long index, final DataSet run)
+    void add(final long index, final MultiDataSet run)
     {
         if (spilled != null)
         {
@@ -84,11 +84,11 @@ final class RunSink
         final int[] order = IntStream.range(0, heldRuns.size()).boxed()
             .sorted(Comparator.comparingLong(heldIndex::get)).mapToInt(Integer::intValue).toArray();
         final int[] start = LocalBatches.stepStarts(Arrays.stream(order).mapToLong(heldIndex::get).toArray(),
-            Arrays.stream(order).map(run -> heldRuns.get(run).numExamples()).toArray(), plan, rank);
-        final DataSet[] steps = new DataSet[plan.stepsPerEpoch()];
+            Arrays.stream(order).map(run -> Examples.count(heldRuns.get(run))).toArray(), plan, rank);
+        final MultiDataSet[] steps = new MultiDataSet[plan.stepsPerEpoch()];
         for (int step = 0; step < steps.length; step++)
         {
-            final List<DataSet> runs = new ArrayList<>();
+            final List<MultiDataSet> runs = new ArrayList<>();
             for (int i = start[step]; i < start[step + 1]; i++)
             {
                 runs.add(heldRuns.get(order[i]));
@@ -112,7 +112,7 @@ final class RunSink
         {
             for (int step = 0; step < plan.stepsPerEpoch(); step++)
             {
-                final List<DataSet> runs = new ArrayList<>();
+                final List<MultiDataSet> runs = new ArrayList<>();
                 for (int i = start[step]; i < start[step + 1]; i++)
                 {
                     runs.add(spilled.read(order[i]));
@@ -132,7 +132,7 @@ final class RunSink
         return writer.finish();
     }
 
-    private void spill(final long index, final DataSet run)
+    private void spill(final long index, final MultiDataSet run)
     {
         final int at = spilled.runs();
         if (at == spilledIndex.length)
@@ -141,12 +141,12 @@ final class RunSink
             spilledExamples = Arrays.copyOf(spilledExamples, at * 2);
         }
         spilledIndex[at] = index;
-        spilledExamples[at] = run.numExamples();
+        spilledExamples[at] = Examples.count(run);
         spilled.append(run);
     }
 
     /** The bytes of the run's arrays (features, labels, masks). */
-    static long bytes(final DataSet run)
+    static long bytes(final MultiDataSet run)
     {
         long bytes = 0;
         for (final INDArray part : ExampleLayout.parts(run))

@@ -1,7 +1,7 @@
 package io.paratrain.sparktrainer.internal.data;
 
 import io.paratrain.sparktrainer.exceptions.TrainerException;
-import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,7 +40,7 @@ public final class SpilledMinibatches implements Minibatches
     }
 
     @Override
-    public DataSet get(final int step)
+    public MultiDataSet get(final int step)
     {
         final long startNs = System.nanoTime();
         final int length = (int)(offsets[step + 1] - offsets[step]);
@@ -68,7 +68,7 @@ public final class SpilledMinibatches implements Minibatches
         {
             throw new TrainerException(owner + ": cannot read step " + step + " from spill file " + file, ex);
         }
-        final DataSet batch = MinibatchCodec.decode(ByteBuffer.wrap(buffer, 0, length));
+        final MultiDataSet batch = MinibatchCodec.decode(ByteBuffer.wrap(buffer, 0, length));
         readNs += System.nanoTime() - startNs;
         reads++;
         return batch;
@@ -150,7 +150,7 @@ public final class SpilledMinibatches implements Minibatches
         }
 
         /** The next step's minibatch, or null for a step without examples. */
-        public void append(final DataSet batch)
+        public void append(final MultiDataSet batch)
         {
             if (written == offsets.length - 1)
             {

@@ -6,7 +6,8 @@ import io.paratrain.sparktrainer.internal.batchnorm.SyncBatchNorm;
 import io.paratrain.sparktrainer.internal.snapshot.NetworkModel;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.dataset.DataSet;
+import io.paratrain.sparktrainer.internal.data.Examples;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 
 /**
  * One synchronous step of one replica: the mirrored strategy.
@@ -25,8 +26,8 @@ import org.nd4j.linalg.dataset.DataSet;
  * BatchNormalization layers normalize with the statistics of the global batch ({@link SyncBatchNorm}, installed
  * in this replica's network), so that they too train as one process at batch r.
  * <p>
- * The same for both of DL4J's model types ({@link NetworkModel}): a ComputationGraph's {@code fit(DataSet)} runs
- * the same solver step (gradient sum, updater with the batch size, subtract, iteration + 1, constraints).
+ * The same for both of DL4J's model types ({@link NetworkModel}): a ComputationGraph's {@code fit(MultiDataSet)}
+ * runs the same solver step (gradient sum, updater with the batch size, subtract, iteration + 1, constraints).
  */
 public final class ReplicaStep
 {
@@ -58,13 +59,13 @@ public final class ReplicaStep
      * @param globalExamples  examples in the step over all replicas.
      * @return the step's mean loss over all its examples.
      */
-    public double run(final DataSet local, final int globalExamples)
+    public double run(final MultiDataSet local, final int globalExamples)
     {
         final INDArray gradient = network.flattenedGradients();
         if (local != null)
         {
             computeGradientAndScore(local);
-            lossSum[0] = (float)(network.score() * local.numExamples());
+            lossSum[0] = (float)(network.score() * Examples.count(local));
             if (batchNorm != null)
             {
                 batchNorm.prepareContribution(gradient);
@@ -107,7 +108,7 @@ public final class ReplicaStep
         return lossSum[0] / globalExamples;
     }
 
-    private void computeGradientAndScore(final DataSet local)
+    private void computeGradientAndScore(final MultiDataSet local)
     {
         if (batchNorm == null)
         {

@@ -7,7 +7,7 @@ import io.paratrain.sparktrainer.internal.fit.RankTraining;
 import io.paratrain.sparktrainer.internal.snapshot.ModelSnapshot;
 import io.paratrain.sparktrainer.internal.snapshot.NetworkConfiguration;
 import io.paratrain.sparktrainer.internal.snapshot.NetworkModel;
-import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -51,7 +51,7 @@ final class ReplicaTraining implements RankTraining
     }
 
     @Override
-    public double step(final DataSet batch, final int examples)
+    public double step(final MultiDataSet batch, final int examples)
     {
         return replicaStep.run(batch, examples);
     }

@@ -11,6 +11,7 @@ import io.paratrain.sparktrainer.internal.checkpoint.CheckpointSeries;
 import io.paratrain.sparktrainer.internal.data.CountedSnapshot;
 import io.paratrain.sparktrainer.internal.data.DirectInput;
 import io.paratrain.sparktrainer.internal.data.ExamplePlan;
+import io.paratrain.sparktrainer.internal.data.ExampleLayout;
 import io.paratrain.sparktrainer.internal.data.ExampleRouting;
 import io.paratrain.sparktrainer.internal.data.PartitionShape;
 import io.paratrain.sparktrainer.internal.driver.ModelReceiver;
@@ -27,7 +28,7 @@ import io.paratrain.sparktrainer.internal.stage.BarrierTimers;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.util.LongAccumulator;
-import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -68,8 +69,8 @@ public final class BarrierFit
         listeners.add(listener);
     }
 
-    /** Trains {@code network} in place on {@code data} (DataSets of any minibatch size, in RDD order). */
-    public TrainingSummary fit(final NetworkModel network, final JavaRDD<DataSet> data)
+    /** Trains {@code network} in place on {@code data} (MultiDataSets of any minibatch size, in RDD order). */
+    public TrainingSummary fit(final NetworkModel network, final JavaRDD<MultiDataSet> data)
     {
         BarrierTimers.releaseWhenStopped(sc.sc());
         final long sessionId = new SecureRandom().nextLong() | 1L;
@@ -89,7 +90,7 @@ public final class BarrierFit
         }
     }
 
-    private TrainingSummary fit(final NetworkModel network, final JavaRDD<DataSet> data, final long sessionId)
+    private TrainingSummary fit(final NetworkModel network, final JavaRDD<MultiDataSet> data, final long sessionId)
     {
         final long planStartNs = System.nanoTime();
         // before the counting job: local mode fails at once, a cluster's executors join meanwhile
@@ -104,6 +105,7 @@ public final class BarrierFit
         }
         final ExamplePlan plan = layout.plan(total);
         PartitionShape.checkCombinable(partitions);
+        checkArity(network, partitions);
         final long[] direct = layout.refusesDirectExchange().isPresent() ? null :
             DirectInput.layout(data, partitions, total, layout.worldSize());
         LOG.info("{}: {} examples per epoch (all used), {} steps of {}, {} epochs (counted in {} ms); {}",
@@ -186,6 +188,27 @@ public final class BarrierFit
         return new TrainingSummary(total, plan.stepsPerEpoch(), settings.epochs(), seconds,
             total * settings.epochs() / seconds, lastLoss.value,
             channelCounters.report(channelKey.authenticated(), capitalized(layout.name())));
+    }
+
+    /** The examples must have as many inputs and outputs as the model. */
+    private static void checkArity(final NetworkModel network, final List<PartitionShape> partitions)
+    {
+        for (final PartitionShape shape : partitions)
+        {
+            if (shape.examples() > 0)
+            {
+                final int inputs = ExampleLayout.inputs(shape.layout());
+                final int outputs = ExampleLayout.outputs(shape.layout());
+                if (inputs != network.inputs() || outputs != network.outputs())
+                {
+                    throw new TrainingInputException("the " + network.network().getClass().getSimpleName() +
+                        " has " + network.inputs() + " input(s) and " + network.outputs() + " output(s), the " +
+                        "examples " + inputs + " and " + outputs + (network.inputs() + network.outputs() > 2 ?
+                        " (a DataSet has one of each: train a graph with several on MultiDataSets)" : ""));
+                }
+                return; // checkCombinable saw that every partition has as many
+            }
+        }
     }
 
     private static java.util.Iterator<byte[]> encoded(final java.util.Iterator<ModelSender.Delivery> deliveries)

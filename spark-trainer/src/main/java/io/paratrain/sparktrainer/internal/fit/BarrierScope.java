@@ -26,7 +26,7 @@ import io.paratrain.sparktrainer.internal.stage.ResourceBinding;
 import org.apache.spark.BarrierTaskContext;
 import org.apache.spark.util.LongAccumulator;
 import io.paratrain.sparktrainer.internal.snapshot.NetworkModel;
-import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -91,19 +91,19 @@ public final class BarrierScope implements Serializable
      * The task body over data routed by the Spark shuffle: (global index, run of examples) pairs. Ranks beyond the
      * plan's workers (model split's shards) hold no examples.
      */
-    Iterator<ModelSender.Delivery> train(final Iterator<Tuple2<Long, DataSet>> partition)
+    Iterator<ModelSender.Delivery> train(final Iterator<Tuple2<Long, MultiDataSet>> partition)
     {
         return run(rank -> rank < plan.workers() ? LocalBatches.build(partition, plan, rank,
             settings.spillAboveBytes()) : noExamples(partition, rank), null);
     }
 
-    private static Minibatches noExamples(final Iterator<Tuple2<Long, DataSet>> partition, final int rank)
+    private static Minibatches noExamples(final Iterator<Tuple2<Long, MultiDataSet>> partition, final int rank)
     {
         if (partition.hasNext())
         {
             throw new TrainerException("rank " + rank + " was given training data; the plan gives it none");
         }
-        return new HeldMinibatches(new DataSet[0]);
+        return new HeldMinibatches(new MultiDataSet[0]);
     }
 
     /**
@@ -111,12 +111,12 @@ public final class BarrierScope implements Serializable
      * their ranks over the ring once it is connected.
      *
      * @param counts examples in every partition, as the driver counted them.
-     * @param layout the {@code ExampleLayout} of every DataSet.
+     * @param layout the {@code ExampleLayout} of every MultiDataSet.
      */
-    Iterator<ModelSender.Delivery> trainOwnPartition(final Iterator<DataSet> partition, final long[] counts,
-        final long[] layout)
+    Iterator<ModelSender.Delivery> trainOwnPartition(final Iterator<MultiDataSet> partition,
+        final long[] counts, final long[] layout)
     {
-        final List<DataSet> mine = new ArrayList<>(); // read while the endpoint binds in the background
+        final List<MultiDataSet> mine = new ArrayList<>(); // read while the endpoint binds in the background
         partition.forEachRemaining(mine::add);
         return run(null, collective -> new HeldMinibatches(ExampleExchange.build(collective, mine.iterator(), plan,
             counts, layout)));

@@ -2,7 +2,7 @@ package io.paratrain.sparktrainer.internal.fit;
 
 import io.paratrain.sparktrainer.internal.snapshot.ModelSnapshot;
 import io.paratrain.sparktrainer.internal.snapshot.NetworkModel;
-import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 
 /**
  * One rank's part of a fit, built by {@link Layout#start}. A driving rank is called by the pipeline's
@@ -23,7 +23,7 @@ public interface RankTraining
      * @param examples the step's examples over all ranks (the global batch size DL4J's updater divides by).
      * @return the step's mean loss (without regularization terms).
      */
-    double step(DataSet batch, int examples);
+    double step(MultiDataSet batch, int examples);
 
     /** After a step, {@code stepsDone} steps into the fit (periodic replica checks). */
     default void afterStep(final long stepsDone, final int epoch, final int step)

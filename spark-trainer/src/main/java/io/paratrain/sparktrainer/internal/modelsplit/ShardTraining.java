@@ -8,7 +8,7 @@ import io.paratrain.sparktrainer.internal.snapshot.ModelSnapshot;
 import io.paratrain.sparktrainer.internal.snapshot.NetworkConfiguration;
 import io.paratrain.sparktrainer.internal.snapshot.NetworkModel;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,9 +33,9 @@ public class ShardTraining implements RankTraining
     }
 
     @Override
-    public double step(final DataSet batch, final int examples)
+    public double step(final MultiDataSet batch, final int examples)
     {
-        return splitRank.fit(batch);
+        return splitRank.fit(NetworkModel.dataSet(batch));
     }
 
     /** Model split moves activations between ranks in every step; its time is in the step's. */

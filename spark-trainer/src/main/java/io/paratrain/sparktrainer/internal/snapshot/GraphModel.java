@@ -1,6 +1,5 @@
 package io.paratrain.sparktrainer.internal.snapshot;
 
-import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.api.Updater;
 import org.deeplearning4j.nn.gradient.Gradient;
@@ -8,28 +7,18 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.graph.vertex.GraphVertex;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A {@link ComputationGraph} with one input and one output as a {@link NetworkModel}. Its parameters, gradients and
- * updater blocks are laid out in the graph's topological order (DL4J's {@code ComputationGraphUpdater} orders them
- * so), which is also the order of its forward pass.
+ * A {@link ComputationGraph} (any number of inputs and outputs) as a {@link NetworkModel}. Its parameters,
+ * gradients and updater blocks are laid out in the graph's topological order (DL4J's {@code ComputationGraphUpdater}
+ * orders them so), which is also the order of its forward pass.
  */
 record GraphModel(ComputationGraph network) implements NetworkModel
 {
-    GraphModel
-    {
-        if (network.getNumInputArrays() != 1 || network.getNumOutputArrays() != 1)
-        {
-            throw new TrainingInputException("the ComputationGraph has " + network.getNumInputArrays() +
-                " inputs and " + network.getNumOutputArrays() + " outputs; data-parallel training feeds it DataSets, " +
-                "which need exactly one of each (MultiDataSets are not supported)");
-        }
-    }
-
     @Override
     public ModelKind kind()
     {
@@ -64,14 +53,17 @@ record GraphModel(ComputationGraph network) implements NetworkModel
         return network.score();
     }
 
-    /** As {@code ComputationGraph.fit(DataSet)} sets inputs, labels and masks before its solver's step. */
+    /**
+     * As {@code ComputationGraph.fit(MultiDataSet)} (and {@code fit(DataSet)}, the case of one input and one output)
+     * sets inputs, labels and masks before its solver's step.
+     */
     @Override
-    public void computeGradientAndScore(final DataSet examples)
+    public void computeGradientAndScore(final MultiDataSet examples)
     {
         flattenedGradients();
         network.setInputs(examples.getFeatures());
         network.setLabels(examples.getLabels());
-        network.setLayerMaskArrays(one(examples.getFeaturesMaskArray()), one(examples.getLabelsMaskArray()));
+        network.setLayerMaskArrays(examples.getFeaturesMaskArrays(), examples.getLabelsMaskArrays());
         try
         {
             network.computeGradientAndScore();
@@ -80,11 +72,6 @@ record GraphModel(ComputationGraph network) implements NetworkModel
         {
             network.clearLayerMaskArrays();
         }
-    }
-
-    private static INDArray[] one(final INDArray mask)
-    {
-        return mask == null ? null : new INDArray[] {mask};
     }
 
     @Override
@@ -163,10 +150,22 @@ record GraphModel(ComputationGraph network) implements NetworkModel
     }
 
     @Override
-    public INDArray output(final DataSet examples)
+    public INDArray[] output(final MultiDataSet examples)
     {
-        return network.output(false, new INDArray[] {examples.getFeatures()}, one(examples.getFeaturesMaskArray()),
-            one(examples.getLabelsMaskArray()))[0];
+        return network.output(false, examples.getFeatures(), examples.getFeaturesMaskArrays(),
+            examples.getLabelsMaskArrays());
+    }
+
+    @Override
+    public int inputs()
+    {
+        return network.getNumInputArrays();
+    }
+
+    @Override
+    public int outputs()
+    {
+        return network.getNumOutputArrays();
     }
 
     @Override

@@ -7,6 +7,7 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 
 import java.util.List;
 
@@ -44,8 +45,9 @@ record MultiLayerModel(MultiLayerNetwork network) implements NetworkModel
     }
 
     @Override
-    public void computeGradientAndScore(final DataSet examples)
+    public void computeGradientAndScore(final MultiDataSet batch)
     {
+        final DataSet examples = NetworkModel.dataSet(batch);
         network.setInput(examples.getFeatures());
         network.setLabels(examples.getLabels());
         // as MultiLayerNetwork.fit(DataSet) does: the masks of variable-length time series (null when none)
@@ -127,10 +129,23 @@ record MultiLayerModel(MultiLayerNetwork network) implements NetworkModel
     }
 
     @Override
-    public INDArray output(final DataSet examples)
+    public INDArray[] output(final MultiDataSet batch)
     {
-        return network.output(examples.getFeatures(), false, examples.getFeaturesMaskArray(),
-            examples.getLabelsMaskArray());
+        final DataSet examples = NetworkModel.dataSet(batch);
+        return new INDArray[] {network.output(examples.getFeatures(), false, examples.getFeaturesMaskArray(),
+            examples.getLabelsMaskArray())};
+    }
+
+    @Override
+    public int inputs()
+    {
+        return 1;
+    }
+
+    @Override
+    public int outputs()
+    {
+        return 1;
     }
 
     @Override

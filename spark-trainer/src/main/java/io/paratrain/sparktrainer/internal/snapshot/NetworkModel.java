@@ -1,5 +1,6 @@
 package io.paratrain.sparktrainer.internal.snapshot;
 
+import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.api.Updater;
 import org.deeplearning4j.nn.gradient.Gradient;
@@ -8,12 +9,13 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 
 import java.util.List;
 
 /**
  * What data-parallel training needs of a DL4J model, for both of DL4J's model types ({@link MultiLayerNetwork},
- * {@link ComputationGraph} with one input and one output), so that the replica's step, the sharded update,
+ * {@link ComputationGraph}), so that the replica's step, the sharded update,
  * synchronized batch normalization, snapshots and checkpoints are written once. Both types keep their parameters,
  * gradients and updater state in flat views laid out in the same order as their updater's blocks.
  */
@@ -24,10 +26,27 @@ public sealed interface NetworkModel permits MultiLayerModel, GraphModel
         return new MultiLayerModel(network);
     }
 
-    /** Refuses graphs with several inputs or outputs: a DataSet feeds one of each. */
     static NetworkModel of(final ComputationGraph graph)
     {
         return new GraphModel(graph);
+    }
+
+    /**
+     * The DataSet of a MultiDataSet with one input and one output (references, no copy), for the models that train
+     * on DataSets (a MultiLayerNetwork, a model split's shards).
+     *
+     * @throws TrainingInputException when {@code batch} has other counts of inputs or outputs.
+     */
+    static DataSet dataSet(final MultiDataSet batch)
+    {
+        if (batch.numFeatureArrays() != 1 || batch.numLabelsArrays() != 1)
+        {
+            throw new TrainingInputException("a MultiLayerNetwork trains on one input and one output; the examples " +
+                "have " + batch.numFeatureArrays() + " inputs and " + batch.numLabelsArrays() + " outputs");
+        }
+        return new DataSet(batch.getFeatures(0), batch.getLabels(0),
+            batch.getFeaturesMaskArrays() == null ? null : batch.getFeaturesMaskArray(0),
+            batch.getLabelsMaskArrays() == null ? null : batch.getLabelsMaskArray(0));
     }
 
     ModelKind kind();
@@ -49,9 +68,16 @@ public sealed interface NetworkModel permits MultiLayerModel, GraphModel
 
     /**
      * Forward and backward pass on {@code examples} with their feature and label masks (as DL4J's own
-     * {@code fit(DataSet)} sets them), leaving the gradient SUM over the examples in {@link #flattenedGradients}.
+     * {@code fit(DataSet)} or {@code fit(MultiDataSet)} sets them), leaving the gradient SUM over the examples in
+     * {@link #flattenedGradients}. A MultiLayerNetwork takes one input and one output.
      */
-    void computeGradientAndScore(DataSet examples);
+    void computeGradientAndScore(MultiDataSet examples);
+
+    /** Inputs the model takes (1 for a MultiLayerNetwork). */
+    int inputs();
+
+    /** Outputs the model has (1 for a MultiLayerNetwork). */
+    int outputs();
 
     /** DL4J's updater, created when absent and {@code create}; null when absent and not {@code create}. */
     Updater updater(boolean create);
@@ -81,10 +107,10 @@ public sealed interface NetworkModel permits MultiLayerModel, GraphModel
     /** The layers in the order of the forward pass (a graph's topological order); backward is the reverse. */
     List<Layer> layersInForwardOrder();
 
-    /** Inference output for {@code examples}, with their masks (as DL4J's {@code evaluate}). */
-    INDArray output(DataSet examples);
+    /** Inference output of every output for {@code examples}, with their masks (as DL4J's {@code evaluate}). */
+    INDArray[] output(MultiDataSet examples);
 
-    /** Width of the (single) output layer: the number of classes for a classifier. */
+    /** Width of the (first) output layer: the number of classes for a classifier. */
     int outputSize();
 
     /** The seed of the model's configuration. */

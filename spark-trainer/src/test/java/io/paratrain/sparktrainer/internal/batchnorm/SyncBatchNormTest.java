@@ -230,7 +230,7 @@ class SyncBatchNormTest
         try (TestRing ring = TestRing.connect(TestRing.config(driverBase, Transport.AUTO).timeoutMs(1_500).build(), 2))
         {
             final List<Throwable> failures = ring.failuresOnEveryRank(rank -> rank == 0
-                ? new ReplicaStep(NetworkModel.of(network), ring.ranks.get(0), null).run(batch, 8) : null);
+                ? new ReplicaStep(NetworkModel.of(network), ring.ranks.get(0), null).run(batch.toMultiDataSet(), 8) : null);
             final CollectiveTimeoutException timeout = assertInstanceOf(CollectiveTimeoutException.class,
                 failures.get(0));
             assertEquals(1, timeout.peerRank(), timeout.getMessage());

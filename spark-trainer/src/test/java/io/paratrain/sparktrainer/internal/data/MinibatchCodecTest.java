@@ -4,6 +4,7 @@ import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
@@ -13,7 +14,10 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
-/** The shuffle's and the spill file's encoding of a DataSet gives back every array's shape, type and raw bits. */
+/**
+ * The shuffle's and the spill file's encoding of a MultiDataSet (or DataSet) gives back every array's shape, type and
+ * raw bits.
+ */
 class MinibatchCodecTest
 {
     @Test
@@ -27,18 +31,20 @@ class MinibatchCodecTest
         final INDArray features = whole.get(NDArrayIndex.interval(1, 4), NDArrayIndex.all(), NDArrayIndex.all());
         final INDArray labels = Nd4j.rand(DataType.DOUBLE, 3, 2, 4);
         final INDArray labelsMask = Nd4j.create(new float[] {1, 1, 0, 0, 1, 1, 1, 0, 1, 0, 0, 0}, new long[] {3, 4});
-        final DataSet batch = new DataSet(features, labels, null, labelsMask);
+        final MultiDataSet batch = Examples.of(new DataSet(features, labels, null, labelsMask));
 
         final byte[] bytes = MinibatchCodec.encode(batch);
         assertEquals(MinibatchCodec.encodedBytes(batch), bytes.length);
         final ByteBuffer source = ByteBuffer.wrap(bytes);
-        final DataSet decoded = MinibatchCodec.decode(source);
+        final MultiDataSet decoded = MinibatchCodec.decode(source);
 
         assertEquals(bytes.length, source.position(), "every byte read");
-        assertSameBits(features, decoded.getFeatures());
-        assertSameBits(labels, decoded.getLabels());
-        assertNull(decoded.getFeaturesMaskArray());
-        assertSameBits(labelsMask, decoded.getLabelsMaskArray());
+        assertEquals(1, decoded.numFeatureArrays());
+        assertEquals(1, decoded.numLabelsArrays());
+        assertSameBits(features, decoded.getFeatures(0));
+        assertSameBits(labels, decoded.getLabels(0));
+        assertNull(decoded.getFeaturesMaskArrays());
+        assertSameBits(labelsMask, decoded.getLabelsMaskArray(0));
     }
 
     @Test
@@ -48,12 +54,40 @@ class MinibatchCodecTest
         final DataSet source = new DataSet(features, Nd4j.rand(DataType.FLOAT, 5, 4, 7),
             Nd4j.rand(DataType.FLOAT, 5, 7), Nd4j.rand(DataType.FLOAT, 5, 7));
         final DataSet run = (DataSet)source.getRange(1, 4);
-        final DataSet decoded = MinibatchCodec.decode(ByteBuffer.wrap(MinibatchCodec.encode(run)));
-        assertArrayEquals(new long[] {3, 3, 7}, decoded.getFeatures().shape());
-        assertSameBits(run.getFeatures(), decoded.getFeatures());
-        assertSameBits(run.getLabels(), decoded.getLabels());
-        assertSameBits(run.getFeaturesMaskArray(), decoded.getFeaturesMaskArray());
-        assertSameBits(run.getLabelsMaskArray(), decoded.getLabelsMaskArray());
+        final MultiDataSet decoded = MinibatchCodec.decode(ByteBuffer.wrap(MinibatchCodec.encode(Examples.of(run))));
+        assertArrayEquals(new long[] {3, 3, 7}, decoded.getFeatures(0).shape());
+        assertSameBits(run.getFeatures(), decoded.getFeatures(0));
+        assertSameBits(run.getLabels(), decoded.getLabels(0));
+        assertSameBits(run.getFeaturesMaskArray(), decoded.getFeaturesMaskArray(0));
+        assertSameBits(run.getLabelsMaskArray(), decoded.getLabelsMaskArray(0));
+    }
+
+    /** Two inputs (a time series with a mask, an image without) and two outputs: every array in its place. */
+    @Test
+    void severalInputsAndOutputsComeBackInTheirPlacesWithTheirMasks()
+    {
+        final INDArray series = Nd4j.rand(DataType.FLOAT, 3, 2, 6);
+        final INDArray seriesMask = Nd4j.create(new float[] {1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0},
+            new long[] {3, 6});
+        final INDArray image = Nd4j.rand(DataType.FLOAT, 3, 1, 4, 4);
+        final INDArray classes = Nd4j.rand(DataType.FLOAT, 3, 5);
+        final INDArray value = Nd4j.rand(DataType.DOUBLE, 3, 1);
+        final MultiDataSet batch = new org.nd4j.linalg.dataset.MultiDataSet(new INDArray[] {series, image},
+            new INDArray[] {classes, value}, new INDArray[] {seriesMask, null}, null);
+
+        final byte[] bytes = MinibatchCodec.encode(batch);
+        assertEquals(MinibatchCodec.encodedBytes(batch), bytes.length);
+        final MultiDataSet decoded = MinibatchCodec.decode(ByteBuffer.wrap(bytes));
+
+        assertEquals(2, decoded.numFeatureArrays());
+        assertEquals(2, decoded.numLabelsArrays());
+        assertSameBits(series, decoded.getFeatures(0));
+        assertSameBits(image, decoded.getFeatures(1));
+        assertSameBits(classes, decoded.getLabels(0));
+        assertSameBits(value, decoded.getLabels(1));
+        assertSameBits(seriesMask, decoded.getFeaturesMaskArray(0));
+        assertNull(decoded.getFeaturesMaskArray(1));
+        assertNull(decoded.getLabelsMaskArrays());
     }
 
     private static void assertSameBits(final INDArray expected, final INDArray actual)
