@@ -152,8 +152,8 @@ public sealed interface JobModel permits JobModel.Network, JobModel.Graph
 
     /**
      * A ComputationGraphConfiguration's graph (one input, one output: {@link GraphShape}): data-parallel training
-     * from examples. Not yet from exported files (no {@code DataParallelTrainer.fitPaths} for graphs) nor model-split
-     * (it cuts a MultiLayerNetwork's layers): {@link #requireTrainableWith} refuses both.
+     * from examples or exported files; not model-split (it cuts a MultiLayerNetwork's layers), which
+     * {@link #requireTrainableWith} refuses.
      */
     final class Graph implements JobModel
     {
@@ -202,11 +202,6 @@ public sealed interface JobModel permits JobModel.Network, JobModel.Graph
                     "MultiLayerNetwork; --model " + name + " is a ComputationGraph: train it with --mode " +
                     JobOptions.DATA_PARALLEL);
             }
-            if (options.exported())
-            {
-                throw new TrainingInputException("--format " + JobOptions.EXPORTED + " trains a MultiLayerNetwork " +
-                    "for now; --model " + name + " is a ComputationGraph: give its data as CSV, LibSVM or Parquet");
-            }
         }
 
         @Override
@@ -230,7 +225,7 @@ public sealed interface JobModel permits JobModel.Network, JobModel.Graph
         @Override
         public TrainingSummary fitPaths(final DataParallelTrainer trainer, final JavaRDD<String> paths)
         {
-            throw new IllegalStateException("requireTrainableWith refuses exported files for a ComputationGraph");
+            return trainer.fitPaths(graph, paths);
         }
 
         @Override

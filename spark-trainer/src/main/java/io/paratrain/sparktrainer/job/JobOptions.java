@@ -137,8 +137,8 @@ public record JobOptions(
           it except names starting with _ or . (no subfolders), in name order (zero-pad numbered names), and
           every file is trained, whatever its extension. Every file is loaded and checked before training (it
           must load, hold finite features and, for matrices, nIn feature and nOut label columns); the first bad
-          one is named. The data trains as saved: no --feature-scale; data-parallel and MultiLayerNetwork models
-          only for now (a ComputationGraph is refused with these files).
+          one is named. The data trains as saved: no --feature-scale; data-parallel only; a MultiLayerNetwork or a
+          ComputationGraph (one input, one output) JSON.
         """.formatted(Defaults.EPOCHS, Defaults.BATCH_SIZE, Defaults.WORKERS, Defaults.WORKERS,
         Defaults.SLOT_WAIT_MS / 1000, Defaults.CHECKPOINTS_KEPT, Defaults.COLLECTIVE_TIMEOUT_MS / 1000);
 
