@@ -24,10 +24,17 @@ import java.util.regex.Pattern;
  * (default 3) and are compared by their medians: on this shared 2-core machine the same all-reduce fit took
  * anywhere from 7.2 to 10.4 s within an hour. Each repeated run prints its line with {@code run=k/N}, then the
  * median run's line follows with {@code median_of=N}.
+ * <p>
+ * For the CNN a third mode alternates with those two: the all-reduce with DL4J's own im2col op in its convolution
+ * layers ({@code allreduce-dl4j-im2col}), the convolution code the single JVM and parameter averaging run, so that
+ * the all-reduce's gain from its direct im2col and its gain from the way it trains in parallel show apart; its
+ * ratios follow the model's line: {@code train model=lenet allreduce-dl4j-im2col allreduce_vs_single=..}.
  */
 public final class TrainBenchmark
 {
     private static final Pattern SPEED = Pattern.compile(" samples_per_s=([0-9.]+)");
+    /** The all-reduce with DL4J's own im2col op in its convolution layers (TrainerConfig.directIm2col(false)). */
+    private static final String DL4J_IM2COL = "allreduce-dl4j-im2col";
     private static final Pattern STEADY_SPEED = Pattern.compile("last_epoch_samples_per_s=([0-9.]+)");
 
     /**
@@ -88,9 +95,12 @@ public final class TrainBenchmark
         for (final Model model : models)
         {
             final Map<String, List<String>> lines = new HashMap<>();
+            // a CNN also trains with DL4J's own im2col in the replicas: the conv code single and paramavg run
+            final List<String> ownModes = BenchModels.LENET.equals(model.architecture()) ?
+                List.of("single", "allreduce", DL4J_IM2COL) : List.of("single", "allreduce");
             for (int run = 1; run <= repeats; run++)
             {
-                for (final String mode : List.of("single", "allreduce"))
+                for (final String mode : ownModes)
                 {
                     final String line = runOwnJvm(model, mode, workers, epochs);
                     System.out.println(repeats == 1 ? line : line + " run=" + run + "/" + repeats);
@@ -98,7 +108,7 @@ public final class TrainBenchmark
                 }
             }
             lines.put("paramavg", List.of(runOwnJvm(model, "paramavg", workers, epochs)));
-            for (final String mode : List.of("single", "allreduce", "paramavg"))
+            for (final String mode : concat(ownModes, "paramavg"))
             {
                 final List<String> runs = lines.get(mode);
                 final String median = median(runs);
@@ -125,6 +135,13 @@ public final class TrainBenchmark
             System.out.printf(Locale.ROOT, "train model=%s allreduce_vs_single=%.3f allreduce_vs_paramavg=%.3f%n",
                 model.name(), speed.get(model.name() + "/allreduce") / speed.get(model.name() + "/single"),
                 speed.get(model.name() + "/allreduce") / speed.get(model.name() + "/paramavg"));
+            if (speed.containsKey(model.name() + "/" + DL4J_IM2COL))
+            {
+                System.out.printf(Locale.ROOT, "train model=%s %s allreduce_vs_single=%.3f " +
+                    "allreduce_vs_paramavg=%.3f%n", model.name(), DL4J_IM2COL,
+                    speed.get(model.name() + "/" + DL4J_IM2COL) / speed.get(model.name() + "/single"),
+                    speed.get(model.name() + "/" + DL4J_IM2COL) / speed.get(model.name() + "/paramavg"));
+            }
         }
         if (!speed.containsKey(headline + "/allreduce"))
         {
@@ -137,6 +154,13 @@ public final class TrainBenchmark
         System.out.printf(Locale.ROOT, "train allreduce_vs_single=%.3f allreduce_vs_paramavg=%.3f%n",
             speed.get(headline + "/allreduce") / speed.get(headline + "/single"),
             speed.get(headline + "/allreduce") / speed.get(headline + "/paramavg"));
+    }
+
+    private static List<String> concat(final List<String> modes, final String last)
+    {
+        final List<String> all = new ArrayList<>(modes);
+        all.add(last);
+        return all;
     }
 
     private static List<Model> selected(final List<String> names)

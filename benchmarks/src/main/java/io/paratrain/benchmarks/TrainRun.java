@@ -33,7 +33,9 @@ import java.util.Locale;
  * {@code train model=M mode=X workers=N samples_per_s=S last_epoch_samples_per_s=L accuracy=A}: S over the whole
  * fit (start-up and JIT warm-up included), L over the last epoch alone (steady state).
  * {@code -Dparatrain.bench.wholeUpdate=true} makes every all-reduce replica run the whole optimizer step instead of
- * its shard (for comparing the two).
+ * its shard (for comparing the two). Mode {@code allreduce-dl4j-im2col} is the all-reduce with its convolution
+ * layers on DL4J's own im2col op ({@code TrainerConfig.directIm2col(false)}): the convolution code the other modes
+ * run.
  */
 public final class TrainRun
 {
@@ -57,7 +59,10 @@ public final class TrainRun
         final double seconds = switch (mode)
         {
             case "single" -> single(network, train, workers * batch, epochs, clock);
-            case "allreduce" -> withSpark(workers, sc -> allReduce(sc, network, train, workers, batch, epochs, clock));
+            case "allreduce" -> withSpark(workers, sc -> allReduce(sc, network, train, workers, batch, epochs, clock,
+                true));
+            case "allreduce-dl4j-im2col" -> withSpark(workers, sc -> allReduce(sc, network, train, workers, batch,
+                epochs, clock, false));
             case "paramavg" -> withSpark(workers, sc -> parameterAveraging(sc, network, train, workers, batch, epochs,
                 clock));
             default -> throw new IllegalArgumentException("unknown mode " + mode);
@@ -117,12 +122,13 @@ public final class TrainRun
     }
 
     private static double allReduce(final JavaSparkContext sc, final Model network,
-        final List<DataSet> train, final int workers, final int batch, final int epochs, final EpochClock clock)
+        final List<DataSet> train, final int workers, final int batch, final int epochs, final EpochClock clock,
+        final boolean directIm2col)
     {
         final JavaRDD<DataSet> rdd = cachedBatches(sc, train, batch, workers);
         final DataParallelTrainer trainer = new DataParallelTrainer(sc, TrainerConfig.builder()
             .workers(workers).batchSizePerWorker(batch).epochs(epochs).ompThreadsPerWorker(1)
-            .shardedUpdate(!Boolean.getBoolean("paratrain.bench.wholeUpdate")).build());
+            .shardedUpdate(!Boolean.getBoolean("paratrain.bench.wholeUpdate")).directIm2col(directIm2col).build());
         trainer.addListener(new TrainingListener()
         {
             @Override

@@ -28,6 +28,10 @@ import java.io.Serializable;
  *                             {@link #SPILL_ALWAYS} spills any data,
  *                             {@link #SPILL_NEVER} holds every minibatch. Examples exchanged over the ring (small
  *                             one-shape data) are always held.
+ * @param directIm2col         each replica's plain 2D convolution layers build their im2col matrix in Java, in the
+ *                             layout their GEMM reads, instead of through libnd4j's strided im2col op (over half of
+ *                             a LeNet step's CPU): bitwise the same results (see DirectIm2Col for where it applies);
+ *                             false = DL4J's own path.
  */
 public record TrainerConfig(
     int workers,
@@ -39,7 +43,8 @@ public record TrainerConfig(
     long slotWaitMs,
     CheckpointConfig checkpoint,
     boolean shardedUpdate,
-    long spillAboveBytes) implements Serializable
+    long spillAboveBytes,
+    boolean directIm2col) implements Serializable
 {
     /** {@link #spillAboveBytes}: derived from the executor's memory. */
     public static final long SPILL_DERIVED = -1;
@@ -93,6 +98,7 @@ public record TrainerConfig(
         private CheckpointConfig checkpoint;
         private boolean shardedUpdate = true;
         private long spillAboveBytes = SPILL_DERIVED;
+        private boolean directIm2col = true;
 
         public Builder workers(final int workers)
         {
@@ -154,10 +160,17 @@ public record TrainerConfig(
             return this;
         }
 
+        public Builder directIm2col(final boolean directIm2col)
+        {
+            this.directIm2col = directIm2col;
+            return this;
+        }
+
         public TrainerConfig build()
         {
             return new TrainerConfig(workers, batchSizePerWorker, epochs, checksumEverySteps, collectiveTimeoutMs,
-                ompThreadsPerWorker, slotWaitMs, checkpoint, shardedUpdate, spillAboveBytes);
+                ompThreadsPerWorker, slotWaitMs, checkpoint, shardedUpdate, spillAboveBytes,
+                directIm2col);
         }
     }
 }

@@ -37,7 +37,7 @@ final class EpochByEpoch
         final TrainerConfig oneEpoch = new TrainerConfig(config.workers(), config.batchSizePerWorker(), 1,
             config.checksumEverySteps(), config.collectiveTimeoutMs(), config.ompThreadsPerWorker(),
             config.slotWaitMs(), null, config.shardedUpdate(),
-            config.spillAboveBytes()); // the job refuses --plot with checkpoints
+            config.spillAboveBytes(), config.directIm2col()); // the job refuses --plot with checkpoints
         final DataParallelTrainer trainer = new DataParallelTrainer(sc, oneEpoch).addListener(shifted);
         TrainingSummary last = null;
         Evaluation evaluation = null;

@@ -2,6 +2,7 @@ package io.paratrain.sparktrainer.internal.dataparallel;
 
 import io.paratrain.gradientsharing.Collective;
 import io.paratrain.sparktrainer.TrainerConfig;
+import io.paratrain.sparktrainer.internal.convolution.DirectIm2Col;
 import io.paratrain.sparktrainer.internal.fit.RankStart;
 import io.paratrain.sparktrainer.internal.fit.RankTraining;
 import io.paratrain.sparktrainer.internal.snapshot.ModelSnapshot;
@@ -34,6 +35,15 @@ final class ReplicaTraining implements RankTraining
         this.configuration = start.configuration();
         this.rank = start.rank();
         this.checksumEverySteps = config.checksumEverySteps();
+        if (config.directIm2col())
+        {
+            final int layers = DirectIm2Col.installWherePossible(network);
+            if (rank == 0 && layers > 0)
+            {
+                LOG.info("{} convolution layers build their im2col matrix directly (same results as DL4J's op)",
+                    layers);
+            }
+        }
         this.replicaStep = new ReplicaStep(network, collective, config.shardedUpdate() && config.workers() > 1 ?
             shardedUpdate() : null);
     }
