@@ -3,6 +3,7 @@ package io.paratrain.sparktrainer.job;
 import io.paratrain.sparktrainer.exceptions.BadRecordException;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.io.Text;
 import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.sql.Row;
@@ -89,6 +90,36 @@ final class ChunkBuilder implements FlatMapFunction<Iterator<Row>, ExampleChunk>
             chunks.add(chunk.finish());
         }
         return chunks.iterator();
+    }
+
+    /**
+     * The lines of one part of a text file (CSV or LibSVM), as Hadoop's line reader gives them, as one chunk. A blank
+     * line is no example, but it is a row of the part (the line numbers count it).
+     */
+    ExampleChunk lines(final String file, final long partStart, final Iterator<Text> lines)
+    {
+        final ExampleChunk chunk = new ExampleChunk(file, partStart, checks.features());
+        long rowInPart = 0;
+        while (lines.hasNext() && chunk.bad() == null)
+        {
+            final Text line = lines.next();
+            if (!RecordChecks.blank(line.getBytes(), line.getLength()))
+            {
+                final int offset = chunk.nextRowOffset();
+                try
+                {
+                    chunk.keep(layout == Layout.CSV ?
+                        checks.csvLine(line.getBytes(), line.getLength(), "", chunk.page(), offset) :
+                        checks.libSvmLine(line.toString(), "", chunk.page(), offset));
+                }
+                catch (final BadRecordException ex)
+                {
+                    chunk.refuse(BadRecord.inPart(file, partStart, rowInPart, ex.problem()));
+                }
+            }
+            rowInPart++;
+        }
+        return chunk.finish();
     }
 
     /** Checks one row and keeps it in {@code chunk}, or refuses the chunk with it. */

@@ -5,11 +5,12 @@ import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.hadoop.io.Text;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.NumericType;
 import org.apache.spark.sql.types.StructField;
@@ -59,37 +60,61 @@ public final class ExampleReader implements Serializable
     public CheckedExamples read(final JavaSparkContext sc, final String path, final String format)
     {
         final String resolved = "auto".equals(format) ? formatOf(path) : format;
-        final SparkSession spark = SparkSession.builder().sparkContext(sc.sc()).getOrCreate();
         final String[] paths = java.util.Arrays.stream(path.split(",")).map(String::trim).toArray(String[]::new);
         final Configuration hadoop = sc.hadoopConfiguration();
         return switch (resolved)
         {
-            case "csv" -> files(spark.read().text(paths), ChunkBuilder.Layout.CSV, List.of(), hadoop);
-            case "libsvm" -> files(spark.read().text(paths), ChunkBuilder.Layout.LIBSVM, List.of(), hadoop);
-            case "parquet" -> readParquet(spark, path, paths, hadoop);
+            case "csv" -> text(sc, paths, ChunkBuilder.Layout.CSV, hadoop);
+            case "libsvm" -> text(sc, paths, ChunkBuilder.Layout.LIBSVM, hadoop);
+            case "parquet" -> readParquet(SparkSession.builder().sparkContext(sc.sc()).getOrCreate(), path, paths,
+                hadoop);
             default -> throw new TrainingInputException("unknown format " + resolved + " for " + path);
         };
     }
 
     /**
-     * Reads a CSV resource bundled in the jar (gzip) through the driver: it works the same in local mode and on a
-     * cluster whose executors cannot see the driver's files. Slices of the lines in order are the parts.
+     * Reads a CSV resource bundled in the jar (gzip): the driver reads it (to count the examples per partition and,
+     * when one is refused, to name its line) and broadcasts its compressed bytes, so it works the same in local mode
+     * and on a cluster whose executors cannot see the driver's files. Each of the {@code partitions} tasks parses
+     * the lines of its share of the examples, as {@link CheckedExamples#examples} splits them: the parsed
+     * partitions are already in data order, and {@code examples(partitions)} needs no shuffle.
      */
     public CheckedExamples readBundledCsv(final JavaSparkContext sc, final String resource, final int partitions)
     {
-        final List<String> lines = BundledData.lines(resource);
-        // The lines travel inside the tasks: keep each under Spark's 1 MiB task-size warning.
-        final long chars = lines.stream().mapToLong(String::length).sum();
-        final int slices = (int)Math.max(partitions, chars / (512 * 1024) + 1);
+        final byte[] compressed = BundledData.compressed(resource);
+        final List<String> lines = BundledData.lines(compressed, resource);
+        final List<int[]> lineRanges = lineRanges(lines, partitions);
+        final Broadcast<byte[]> shipped = sc.broadcast(compressed);
         final String name = "bundled " + resource;
-        final JavaRDD<Row> rows = sc.parallelize(lines, slices).mapPartitionsWithIndex((slice, text) ->
+        final ChunkBuilder builder = new ChunkBuilder(checks, ChunkBuilder.Layout.CSV, false, List.of());
+        final JavaRDD<ExampleChunk> chunks = sc.parallelize(lineRanges, partitions).map(range ->
         {
-            final List<Row> positioned = new ArrayList<>();
-            text.forEachRemaining(line -> positioned.add(RowFactory.create(name, (long)slice, line)));
-            return positioned.iterator();
-        }, true);
-        return new CheckedExamples(rows.mapPartitions(new ChunkBuilder(checks, ChunkBuilder.Layout.CSV, false,
-            List.of())), checks, bad -> firstBadLine(lines, name, bad));
+            final List<String> all = BundledData.lines(shipped.value(), resource);
+            return builder.lines(name, range[0], all.subList(range[0], range[1]).stream().map(Text::new).iterator());
+        });
+        return new CheckedExamples(chunks, checks, bad -> firstBadLine(lines, name, bad), partitions);
+    }
+
+    /**
+     * The line ranges {@code [from, to)} that hold the examples (the lines that are not blank) of each of
+     * {@code partitions} partitions, split as {@link DataOrder.Split} splits the examples.
+     */
+    static List<int[]> lineRanges(final List<String> lines, final int partitions)
+    {
+        final int[] exampleLines = java.util.stream.IntStream.range(0, lines.size())
+            .filter(i -> !lines.get(i).isBlank()).toArray();
+        final DataOrder.Split split = new DataOrder.Split(exampleLines.length, partitions);
+        final List<int[]> ranges = new ArrayList<>();
+        for (int p = 0; p < partitions; p++)
+        {
+            final long first = split.start(p);
+            final long end = split.start(p + 1);
+            final int from = p == 0 ? 0 : first < exampleLines.length ? exampleLines[(int)first] : lines.size();
+            final int to = p == partitions - 1 ? lines.size() : end < exampleLines.length ?
+                exampleLines[(int)end] : lines.size();
+            ranges.add(new int[] {from, to});
+        }
+        return ranges;
     }
 
     /** One CSV line as an example; throws {@link BadRecordException} naming {@code where}. */
@@ -116,14 +141,22 @@ public final class ExampleReader implements Serializable
         return "csv";
     }
 
-    /** The rows of files, each with its file and the first byte of its part. */
+    /** The lines of text files, parsed in their Hadoop file splits ({@link TextParts}). */
+    private CheckedExamples text(final JavaSparkContext sc, final String[] paths, final ChunkBuilder.Layout layout,
+        final Configuration hadoop)
+    {
+        return new CheckedExamples(TextParts.read(sc, paths, new ChunkBuilder(checks, layout, true, List.of())),
+            checks, bad -> LineLocator.describe(bad, hadoop), 0);
+    }
+
+    /** The rows of Parquet files, each with its file and the first byte of its part. */
     private CheckedExamples files(final Dataset<Row> data, final ChunkBuilder.Layout layout,
         final List<String> featureColumns, final Configuration hadoop)
     {
         final Dataset<Row> rows = positioned(data, col("_metadata.file_path"), col("_metadata.file_block_start"),
             layout, featureColumns);
         return new CheckedExamples(rows.javaRDD().mapPartitions(new ChunkBuilder(checks, layout, true,
-            featureColumns)), checks, bad -> LineLocator.describe(bad, hadoop));
+            featureColumns)), checks, bad -> LineLocator.describe(bad, hadoop), 0);
     }
 
     /** The columns {@link ChunkBuilder} reads: file, part start, then those of the layout. */

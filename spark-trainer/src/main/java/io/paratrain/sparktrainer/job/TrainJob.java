@@ -126,12 +126,12 @@ public final class TrainJob
 
         sc.setJobDescription("Paratrain: reading and checking the data");
         final CheckedExamples trainInput = options.bundledData() ?
-            reader.readBundledCsv(sc, BundledData.TRAIN, options.tasks() * 2) :
+            reader.readBundledCsv(sc, BundledData.TRAIN, options.tasks()) :
             reader.read(sc, options.trainPath(), options.format());
         final String testName = options.bundledData() ? "bundled " + BundledData.TEST :
             options.testPath() != null ? options.testPath() : options.trainPath() + " (no --test: training data)";
         final CheckedExamples testInput = options.bundledData() ?
-            reader.readBundledCsv(sc, BundledData.TEST, options.tasks() * 2) :
+            reader.readBundledCsv(sc, BundledData.TEST, options.tasks()) :
             options.testPath() != null ? reader.read(sc, options.testPath(), options.format()) : trainInput;
         final CheckedExamples.Summary trainChecked = trainInput.check();
         final long trainExamples = trainChecked.examples();
