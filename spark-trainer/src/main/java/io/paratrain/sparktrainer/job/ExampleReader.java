@@ -59,13 +59,27 @@ public final class ExampleReader implements Serializable
 
     public CheckedExamples read(final JavaSparkContext sc, final String path, final String format)
     {
+        return read(sc, path, format, 0);
+    }
+
+    /**
+     * As {@link #read(JavaSparkContext, String, String)}, for {@code examples(partitions)}: when that many tasks
+     * use every core ({@code partitions >= } Spark's default parallelism), CSV and LibSVM lines are read and parsed
+     * in those partitions, consecutive parts of the files in each, and the examples need no shuffle into data
+     * order (the partitions then hold about equal bytes, not exactly equal example counts, which the trainer does
+     * not need). Otherwise, and for Parquet, the parts are read on every core and put in order by a shuffle.
+     */
+    public CheckedExamples read(final JavaSparkContext sc, final String path, final String format,
+        final int partitions)
+    {
+        final int direct = partitions >= sc.defaultParallelism() ? partitions : 0;
         final String resolved = "auto".equals(format) ? formatOf(path) : format;
         final String[] paths = java.util.Arrays.stream(path.split(",")).map(String::trim).toArray(String[]::new);
         final Configuration hadoop = sc.hadoopConfiguration();
         return switch (resolved)
         {
-            case "csv" -> text(sc, paths, ChunkBuilder.Layout.CSV, hadoop);
-            case "libsvm" -> text(sc, paths, ChunkBuilder.Layout.LIBSVM, hadoop);
+            case "csv" -> text(sc, paths, ChunkBuilder.Layout.CSV, direct, hadoop);
+            case "libsvm" -> text(sc, paths, ChunkBuilder.Layout.LIBSVM, direct, hadoop);
             case "parquet" -> readParquet(SparkSession.builder().sparkContext(sc.sc()).getOrCreate(), path, paths,
                 hadoop);
             default -> throw new TrainingInputException("unknown format " + resolved + " for " + path);
@@ -141,12 +155,12 @@ public final class ExampleReader implements Serializable
         return "csv";
     }
 
-    /** The lines of text files, parsed in their Hadoop file splits ({@link TextParts}). */
+    /** The lines of text files, parsed in their parts ({@link TextParts}), in {@code partitions} or one per part. */
     private CheckedExamples text(final JavaSparkContext sc, final String[] paths, final ChunkBuilder.Layout layout,
-        final Configuration hadoop)
+        final int partitions, final Configuration hadoop)
     {
-        return new CheckedExamples(TextParts.read(sc, paths, new ChunkBuilder(checks, layout, true, List.of())),
-            checks, bad -> LineLocator.describe(bad, hadoop), 0);
+        return new CheckedExamples(TextParts.read(sc, paths, partitions, new ChunkBuilder(checks, layout, true,
+            List.of())), checks, bad -> LineLocator.describe(bad, hadoop), partitions);
     }
 
     /** The rows of Parquet files, each with its file and the first byte of its part. */

@@ -127,12 +127,13 @@ public final class TrainJob
         sc.setJobDescription("Paratrain: reading and checking the data");
         final CheckedExamples trainInput = options.bundledData() ?
             reader.readBundledCsv(sc, BundledData.TRAIN, options.tasks()) :
-            reader.read(sc, options.trainPath(), options.format());
+            reader.read(sc, options.trainPath(), options.format(), options.tasks());
         final String testName = options.bundledData() ? "bundled " + BundledData.TEST :
             options.testPath() != null ? options.testPath() : options.trainPath() + " (no --test: training data)";
         final CheckedExamples testInput = options.bundledData() ?
             reader.readBundledCsv(sc, BundledData.TEST, options.tasks()) :
-            options.testPath() != null ? reader.read(sc, options.testPath(), options.format()) : trainInput;
+            options.testPath() != null ? reader.read(sc, options.testPath(), options.format(), options.tasks()) :
+            trainInput;
         final CheckedExamples.Summary trainChecked = trainInput.check();
         final long trainExamples = trainChecked.examples();
         final long testExamples = testInput == trainInput ? trainExamples : testInput.check().examples();
