@@ -103,7 +103,7 @@ final class ChunkBuilder implements FlatMapFunction<Iterator<Row>, ExampleChunk>
         while (lines.hasNext() && chunk.bad() == null)
         {
             final Text line = lines.next();
-            if (!RecordChecks.blank(line.getBytes(), line.getLength()))
+            if (!RecordChecks.blank(line.getBytes(), 0, line.getLength()))
             {
                 final int offset = chunk.nextRowOffset();
                 try

@@ -6,7 +6,6 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
-import org.apache.hadoop.io.Text;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
@@ -96,39 +95,14 @@ public final class ExampleReader implements Serializable
     public CheckedExamples readBundledCsv(final JavaSparkContext sc, final String resource, final int partitions)
     {
         final byte[] compressed = BundledData.compressed(resource);
-        final List<String> lines = BundledData.lines(compressed, resource);
-        final List<int[]> lineRanges = lineRanges(lines, partitions);
+        final List<int[]> lineRanges = BundledLines.of(compressed, resource).ranges(partitions);
         final Broadcast<byte[]> shipped = sc.broadcast(compressed);
         final String name = "bundled " + resource;
         final ChunkBuilder builder = new ChunkBuilder(checks, ChunkBuilder.Layout.CSV, false, List.of());
         final JavaRDD<ExampleChunk> chunks = sc.parallelize(lineRanges, partitions).map(range ->
-        {
-            final List<String> all = BundledData.lines(shipped.value(), resource);
-            return builder.lines(name, range[0], all.subList(range[0], range[1]).stream().map(Text::new).iterator());
-        });
-        return new CheckedExamples(chunks, checks, bad -> firstBadLine(lines, name, bad), partitions);
-    }
-
-    /**
-     * The line ranges {@code [from, to)} that hold the examples (the lines that are not blank) of each of
-     * {@code partitions} partitions, split as {@link DataOrder.Split} splits the examples.
-     */
-    static List<int[]> lineRanges(final List<String> lines, final int partitions)
-    {
-        final int[] exampleLines = java.util.stream.IntStream.range(0, lines.size())
-            .filter(i -> !lines.get(i).isBlank()).toArray();
-        final DataOrder.Split split = new DataOrder.Split(exampleLines.length, partitions);
-        final List<int[]> ranges = new ArrayList<>();
-        for (int p = 0; p < partitions; p++)
-        {
-            final long first = split.start(p);
-            final long end = split.start(p + 1);
-            final int from = p == 0 ? 0 : first < exampleLines.length ? exampleLines[(int)first] : lines.size();
-            final int to = p == partitions - 1 ? lines.size() : end < exampleLines.length ?
-                exampleLines[(int)end] : lines.size();
-            ranges.add(new int[] {from, to});
-        }
-        return ranges;
+            builder.lines(name, range[0], BundledLines.of(shipped.value(), resource).lines(range[0], range[1])));
+        return new CheckedExamples(chunks, checks,
+            bad -> firstBadLine(BundledData.lines(compressed, resource), name, bad), partitions);
     }
 
     /** One CSV line as an example; throws {@link BadRecordException} naming {@code where}. */

@@ -120,16 +120,16 @@ final class RecordChecks implements Serializable
     }
 
     /**
-     * Whether a line (UTF-8 bytes) is blank as {@link String#isBlank} says: only white space (ASCII white space
+     * Whether a line (UTF-8 bytes {@code from .. to - 1}) is blank as {@link String#isBlank} says: only white space (ASCII white space
      * checked on the bytes, anything beyond ASCII on the decoded line).
      */
-    static boolean blank(final byte[] line, final int length)
+    static boolean blank(final byte[] line, final int from, final int to)
     {
-        for (int i = 0; i < length; i++)
+        for (int i = from; i < to; i++)
         {
             if (line[i] < 0)
             {
-                return new String(line, 0, length, StandardCharsets.UTF_8).isBlank();
+                return new String(line, from, to - from, StandardCharsets.UTF_8).isBlank();
             }
             if (!Character.isWhitespace(line[i]))
             {

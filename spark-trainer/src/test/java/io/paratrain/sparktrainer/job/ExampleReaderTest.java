@@ -1,6 +1,7 @@
 package io.paratrain.sparktrainer.job;
 
 import io.paratrain.sparktrainer.LocalSpark;
+import io.paratrain.sparktrainer.RawBits;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import org.apache.spark.Dependency;
 import org.apache.spark.ShuffleDependency;
@@ -226,6 +227,45 @@ class ExampleReaderTest
             }
             assertArrayEquals(expected, labelAndFeatures(partitions), folder.toString());
         }
+    }
+
+    /**
+     * The bundled training data read for 2 partitions: each task parses its half of the lines, the examples come
+     * in the file's order, 4,000 per partition, without a shuffle, and each is the line's values bit for bit.
+     */
+    @Test
+    void bundledDataIsParsedInItsPartitionsInDataOrderWithoutAShuffle()
+    {
+        final List<String> lines = BundledData.lines(BundledData.TRAIN);
+        final CheckedExamples examples = new ExampleReader(784, 10, 1.0).readBundledCsv(sc, BundledData.TRAIN, 2);
+        assertEquals(8000, examples.check().examples());
+        final JavaRDD<DataSet> data = examples.examples(2);
+        assertEquals(List.of(), shuffles(data.rdd()));
+        final List<List<DataSet>> partitions = data.glom().collect();
+        assertEquals(List.of(4000L, 4000L), partitions.stream()
+            .map(p -> p.stream().mapToLong(DataSet::numExamples).sum()).toList());
+        int row = 0;
+        for (final List<DataSet> partition : partitions)
+        {
+            for (final DataSet batch : partition)
+            {
+                final float[] x = batch.getFeatures().reshape(-1).toFloatVector();
+                final float[] y = batch.getLabels().reshape(-1).toFloatVector();
+                for (int r = 0; r < batch.numExamples(); r++, row++)
+                {
+                    final String[] fields = lines.get(row).split(",");
+                    final float[] expected = new float[784];
+                    for (int f = 0; f < 784; f++)
+                    {
+                        expected[f] = Float.parseFloat(fields[f + 1]);
+                    }
+                    assertArrayEquals(RawBits.of(expected), RawBits.of(java.util.Arrays.copyOfRange(x, r * 784,
+                        (r + 1) * 784)), "line " + (row + 1));
+                    assertEquals(1f, y[r * 10 + Integer.parseInt(fields[0])], "line " + (row + 1));
+                }
+            }
+        }
+        assertEquals(8000, row);
     }
 
     /** The shuffle dependencies in the lineage of {@code rdd}. */
