@@ -24,8 +24,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Figures, not a test of speed: how long the job takes to read and check its input against how long its 3-epoch
  * fit takes, on the bundled MNIST subset (8,000 + 2,000 rows) and on a 60,000-row MNIST-size CSV made of six
- * shifted copies of the bundled 10,000 digits. It prints one {@code input ...} line per data set; the machine is
- * shared and noisy, so nothing here asserts a duration. Run with
+ * shifted copies of the bundled 10,000 digits, then the bundled data again in the now warm JVM. It prints one
+ * {@code input ...} line per run, with the Spark jobs the preparation ran (their stages' task times, GC, bytes)
+ * and the driver's time outside them; the machine is shared and noisy, so nothing here asserts a duration. Run with
  * {@code mvn -o -B -q -pl spark-trainer -am test -Dtest=InputPreparationFigures -Dtest.excludedGroups=none
  * -Dsurefire.failIfNoSpecifiedTests=false}.
  * <p>
@@ -69,6 +70,8 @@ class InputPreparationFigures
         figures.add(measure("bundled", "--epochs", "3"));
         figures.add(measure("csv-60k", "--epochs", "3", "--train", train.toString(), "--test", test.toString(),
             "--feature-scale", Double.toString(1.0 / 255)));
+        // The bundled data once more, in a JVM that has run the job: what the first run paid for a cold JVM.
+        figures.add(measure("bundled-warm", "--epochs", "3"));
         System.clearProperty("spark.extraListeners");
         figures.forEach(System.out::println);
     }
