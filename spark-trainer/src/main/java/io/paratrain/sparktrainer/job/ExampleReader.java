@@ -35,15 +35,17 @@ import static org.apache.spark.sql.functions.col;
  *   <li>Parquet: a numeric {@code label} column and either a Spark ML vector column {@code features} or n more
  *       numeric columns.</li>
  * </ul>
- * CSV and LibSVM lines come from Spark's text reader and are parsed in the tasks ({@link RecordChecks}), not by
- * Spark's CSV and libsvm readers: measured on 60,000 MNIST rows (785 columns), Spark's CSV reader with an explicit
- * float schema parsed ~3,300 rows/s on 2 cores and its analysis of the 786-column plan took ~20 s more, against
- * ~25,000 rows/s per core for the line parser; and Spark's libsvm reader throws on the first malformed line, which
- * fails the task, has Spark retry it and names neither file nor line.
+ * CSV and LibSVM lines are read by Hadoop's line reader (the one under Spark's {@code textFile} and text source) in
+ * parts of the files listed in name order ({@link TextParts}), and parsed in the tasks ({@link RecordChecks}, from
+ * the lines' bytes), not by Spark's CSV and libsvm readers: measured on 60,000 MNIST rows (785 columns), Spark's CSV
+ * reader with an explicit float schema parsed ~3,300 rows/s on 2 cores and its analysis of the 786-column plan took
+ * ~20 s more; and Spark's libsvm reader throws on the first malformed line, which fails the task, has Spark retry it
+ * and names neither file nor line. Parquet rows come from Spark's reader, each with its file and the first byte of
+ * its part (Spark's {@code _metadata}).
  * <p>
- * Each row carries its file and the first byte of its part (Spark's {@code _metadata}), and the tasks count rows
- * within parts, so the driver can name a bad row's line ({@link LineLocator}) and put the parts in data order
- * ({@link DataOrder}): Spark's scan orders its file parts by size.
+ * The tasks count rows within parts, so the driver can name a bad line ({@link LineLocator}) and put the parts in
+ * data order ({@link DataOrder}: Spark's Parquet scan orders its file parts by size) unless they were read in that
+ * order already, in the partitions the examples go to (text read for its partitions, the bundled data).
  */
 public final class ExampleReader implements Serializable
 {
@@ -98,7 +100,7 @@ public final class ExampleReader implements Serializable
         final List<int[]> lineRanges = BundledLines.of(compressed, resource).ranges(partitions);
         final Broadcast<byte[]> shipped = sc.broadcast(compressed);
         final String name = "bundled " + resource;
-        final ChunkBuilder builder = new ChunkBuilder(checks, ChunkBuilder.Layout.CSV, false, List.of());
+        final ChunkBuilder builder = new ChunkBuilder(checks, ChunkBuilder.Layout.CSV, List.of());
         final JavaRDD<ExampleChunk> chunks = sc.parallelize(lineRanges, partitions).map(range ->
             builder.lines(name, range[0], BundledLines.of(shipped.value(), resource).lines(range[0], range[1])));
         return new CheckedExamples(chunks, checks,
@@ -133,35 +135,24 @@ public final class ExampleReader implements Serializable
     private CheckedExamples text(final JavaSparkContext sc, final String[] paths, final ChunkBuilder.Layout layout,
         final int partitions, final Configuration hadoop)
     {
-        return new CheckedExamples(TextParts.read(sc, paths, partitions, new ChunkBuilder(checks, layout, true,
-            List.of())), checks, bad -> LineLocator.describe(bad, hadoop), partitions);
+        return new CheckedExamples(TextParts.read(sc, paths, partitions, new ChunkBuilder(checks, layout, List.of())),
+            checks, bad -> LineLocator.describe(bad, hadoop), partitions);
     }
 
     /** The rows of Parquet files, each with its file and the first byte of its part. */
     private CheckedExamples files(final Dataset<Row> data, final ChunkBuilder.Layout layout,
         final List<String> featureColumns, final Configuration hadoop)
     {
-        final Dataset<Row> rows = positioned(data, col("_metadata.file_path"), col("_metadata.file_block_start"),
-            layout, featureColumns);
-        return new CheckedExamples(rows.javaRDD().mapPartitions(new ChunkBuilder(checks, layout, true,
-            featureColumns)), checks, bad -> LineLocator.describe(bad, hadoop), 0);
+        return new CheckedExamples(positioned(data, featureColumns).javaRDD().mapPartitions(new ChunkBuilder(checks,
+            layout, featureColumns)), checks, bad -> LineLocator.describe(bad, hadoop), 0);
     }
 
-    /** The columns {@link ChunkBuilder} reads: file, part start, then those of the layout. */
-    private Dataset<Row> positioned(final Dataset<Row> data, final Column file, final Column partStart,
-        final ChunkBuilder.Layout layout, final List<String> featureColumns)
+    /** The columns {@link ChunkBuilder} reads: file, part start, row index, label, then the feature columns. */
+    private static Dataset<Row> positioned(final Dataset<Row> data, final List<String> featureColumns)
     {
-        final List<Column> selected = new ArrayList<>(List.of(file, partStart));
-        switch (layout)
-        {
-            case CSV, LIBSVM -> selected.add(col("value"));
-            case PARQUET_VECTOR, PARQUET_COLUMNS ->
-            {
-                selected.add(col("_metadata.row_index"));
-                selected.add(col("label"));
-                featureColumns.forEach(c -> selected.add(col(c)));
-            }
-        }
+        final List<Column> selected = new ArrayList<>(List.of(col("_metadata.file_path"),
+            col("_metadata.file_block_start"), col("_metadata.row_index"), col("label")));
+        featureColumns.forEach(c -> selected.add(col(c)));
         return data.select(selected.toArray(Column[]::new));
     }
 
