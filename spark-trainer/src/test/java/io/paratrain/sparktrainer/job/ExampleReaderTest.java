@@ -231,16 +231,19 @@ class ExampleReaderTest
 
     /**
      * The bundled training data read for 2 partitions: each task parses its half of the lines, the examples come
-     * in the file's order, 4,000 per partition, without a shuffle, and each is the line's values bit for bit.
+     * in the file's order, 4,000 per partition, without a shuffle, and each is the line's values bit for bit. Read
+     * for 4 partitions and taken in 2 (as notebook 02 does), a shuffle puts the same examples in the same order.
      */
-    @Test
-    void bundledDataIsParsedInItsPartitionsInDataOrderWithoutAShuffle()
+    @ParameterizedTest(name = "read for {0} partitions")
+    @CsvSource({"2, 0", "4, 1"})
+    void bundledDataIsParsedInItsPartitionsInDataOrderWithoutAShuffle(final int readFor, final int shuffles)
     {
         final List<String> lines = BundledData.lines(BundledData.TRAIN);
-        final CheckedExamples examples = new ExampleReader(784, 10, 1.0).readBundledCsv(sc, BundledData.TRAIN, 2);
+        final CheckedExamples examples = new ExampleReader(784, 10, 1.0).readBundledCsv(sc, BundledData.TRAIN,
+            readFor);
         assertEquals(8000, examples.check().examples());
         final JavaRDD<DataSet> data = examples.examples(2);
-        assertEquals(List.of(), shuffles(data.rdd()));
+        assertEquals(shuffles, shuffles(data.rdd()).size());
         final List<List<DataSet>> partitions = data.glom().collect();
         assertEquals(List.of(4000L, 4000L), partitions.stream()
             .map(p -> p.stream().mapToLong(DataSet::numExamples).sum()).toList());
