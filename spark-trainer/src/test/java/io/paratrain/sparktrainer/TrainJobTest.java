@@ -384,7 +384,8 @@ class TrainJobTest
         }
         assertRefusedWithNothingWritten(code, "error: file:" + data + " line 300: field 3 'abc' is not a finite " +
             "number\n");
-        assertTrue(TaskAttemptCounter.ENDED.get() >= 8, "tasks of the check: " + TaskAttemptCounter.ENDED.get());
+        // The file's 2 KiB parts are read in the 2 workers' partitions (consecutive parts in each, no shuffle after).
+        assertTrue(TaskAttemptCounter.ENDED.get() >= 2, "tasks of the check: " + TaskAttemptCounter.ENDED.get());
         assertEquals(0, TaskAttemptCounter.FAILED.get(), "bad data fails no task, so Spark retries none");
     }
 

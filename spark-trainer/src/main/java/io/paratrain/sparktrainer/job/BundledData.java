@@ -3,6 +3,7 @@ package io.paratrain.sparktrainer.job;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 
 import java.io.BufferedReader;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
@@ -24,17 +25,33 @@ public final class BundledData
     /** The lines of a bundled gzip CSV file. */
     public static List<String> lines(final String name)
     {
+        return lines(compressed(name), name);
+    }
+
+    /** The bytes of a bundled gzip CSV file, as stored. */
+    static byte[] compressed(final String name)
+    {
         try (InputStream raw = BundledData.class.getResourceAsStream(FOLDER + name))
         {
             if (raw == null)
             {
                 throw new TrainingInputException("bundled data " + name + " is missing from the classpath");
             }
-            try (BufferedReader in = new BufferedReader(
-                new InputStreamReader(new GZIPInputStream(raw), StandardCharsets.US_ASCII)))
-            {
-                return in.lines().toList();
-            }
+            return raw.readAllBytes();
+        }
+        catch (final IOException ex)
+        {
+            throw new TrainingInputException("cannot read bundled data " + name + ": " + ex.getMessage(), ex);
+        }
+    }
+
+    /** The lines of {@link #compressed} bytes. */
+    static List<String> lines(final byte[] compressed, final String name)
+    {
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(
+            new GZIPInputStream(new ByteArrayInputStream(compressed)), StandardCharsets.US_ASCII)))
+        {
+            return in.lines().toList();
         }
         catch (final IOException ex)
         {

@@ -15,7 +15,8 @@ import java.util.function.Function;
  * The examples of one input, parsed into cached parts ({@link ExampleChunk}), and the check that runs before
  * training: one Spark job parses every row, counts the examples, finds the first refused record in data order and
  * the range of the features. Its tasks return refused records as values, so bad data fails the job at once on the
- * driver instead of making Spark retry each task. After the check, {@link #examples} puts the parts in data order.
+ * driver instead of making Spark retry each task. After the check, {@link #examples} puts the parts in data order
+ * (with no shuffle when the reader made them so already: the bundled data).
  */
 public final class CheckedExamples
 {
@@ -23,15 +24,21 @@ public final class CheckedExamples
     private final RecordChecks checks;
     /** The message for a refused record (on the driver: finds its line). */
     private final Function<BadRecord, String> describe;
+    /**
+     * n when the parts are already what {@link #examples}(n) makes: one per partition, in n partitions of the
+     * examples split as {@link DataOrder.Split} splits them; 0 when they must be put in order.
+     */
+    private final int orderedPartitions;
     private List<ExampleChunk> checked;
     private JavaRDD<ExampleChunk.Page> ordered;
 
     CheckedExamples(final JavaRDD<ExampleChunk> chunks, final RecordChecks checks,
-        final Function<BadRecord, String> describe)
+        final Function<BadRecord, String> describe, final int orderedPartitions)
     {
         this.chunks = chunks.persist(StorageLevel.MEMORY_ONLY());
         this.checks = checks;
         this.describe = describe;
+        this.orderedPartitions = orderedPartitions;
     }
 
     /** Counts the examples; throws the first refused record (in data order) with its file and line or row. */
@@ -60,13 +67,17 @@ public final class CheckedExamples
      * The checked examples in data order as DataSets of up to {@link ExampleChunk#PAGE_ROWS} rows, in
      * {@code partitions} partitions of consecutive examples (one per replica: the trainer can then hand them over
      * its ring without a Spark shuffle of its own). Reorders the parts with one shuffle, caches the result and
-     * drops the parsed parts.
+     * drops the parsed parts; or, when the parts are in that order already, takes their cached pages as they are.
      */
     public JavaRDD<DataSet> examples(final int partitions)
     {
         if (checked == null)
         {
             throw new IllegalStateException("check() the examples before using them");
+        }
+        if (ordered == null && partitions == orderedPartitions)
+        {
+            ordered = chunks.flatMap(chunk -> chunk.pages().iterator()); // the cached parts, as they are
         }
         if (ordered == null)
         {

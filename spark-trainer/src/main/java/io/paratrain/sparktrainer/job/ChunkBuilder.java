@@ -3,6 +3,7 @@ package io.paratrain.sparktrainer.job;
 import io.paratrain.sparktrainer.exceptions.BadRecordException;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.io.Text;
 import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.sql.Row;
@@ -15,13 +16,14 @@ import java.util.Iterator;
 import java.util.List;
 
 /**
- * In a task: the rows of a Spark scan, each with its file and the first byte of its part (a Spark file split),
- * as one {@link ExampleChunk} per part. Text lines (CSV, LibSVM) are parsed here, by {@link RecordChecks}. Every row is checked ({@link RecordChecks}); the first bad row of a part is
- * kept as a {@link BadRecord} value and the rest of that part is skipped, while the task goes on with its other
- * parts (a task's parts come in Spark's order, by size, not in the data's order, so any of them may hold the
- * data's first bad row).
+ * In a task: the examples of one part of the input as one {@link ExampleChunk}, every row checked
+ * ({@link RecordChecks}); the first bad row of a part is kept as a {@link BadRecord} value and the rest of that part
+ * is skipped, while the task goes on with its other parts (any of them may hold the data's first bad row). Text
+ * lines (CSV, LibSVM) come one part at a time ({@link #lines}); Parquet rows come from Spark's scan, each with its
+ * file and the first byte of its part (a Spark file split), the parts in Spark's order (by size).
  * <p>
- * Columns: 0 the file, 1 the part's first byte, then by {@link Layout}.
+ * Parquet columns: 0 the file (a URI, from Spark's {@code _metadata.file_path}), 1 the part's first byte, then by
+ * {@link Layout}.
  */
 final class ChunkBuilder implements FlatMapFunction<Iterator<Row>, ExampleChunk>, Serializable
 {
@@ -30,9 +32,9 @@ final class ChunkBuilder implements FlatMapFunction<Iterator<Row>, ExampleChunk>
     /** What follows the two position columns. */
     enum Layout
     {
-        /** 2 the line (Spark's text reader), parsed here as CSV. */
+        /** Text lines ({@link #lines}), parsed here as CSV. */
         CSV,
-        /** 2 the line (Spark's text reader), parsed here as LibSVM. */
+        /** Text lines ({@link #lines}), parsed here as LibSVM. */
         LIBSVM,
         /** 2 the row's index in its file, 3 the label, 4 a Spark ML vector of the features. */
         PARQUET_VECTOR,
@@ -42,17 +44,13 @@ final class ChunkBuilder implements FlatMapFunction<Iterator<Row>, ExampleChunk>
 
     private final RecordChecks checks;
     private final Layout layout;
-    /** Whether column 0 is a file URI from Spark's {@code _metadata.file_path} (else a name to keep as it is). */
-    private final boolean fileUris;
     /** The feature columns' names, for the Parquet messages. */
     private final List<String> featureColumns;
 
-    ChunkBuilder(final RecordChecks checks, final Layout layout, final boolean fileUris,
-        final List<String> featureColumns)
+    ChunkBuilder(final RecordChecks checks, final Layout layout, final List<String> featureColumns)
     {
         this.checks = checks;
         this.layout = layout;
-        this.fileUris = fileUris;
         this.featureColumns = List.copyOf(featureColumns);
     }
 
@@ -62,7 +60,6 @@ final class ChunkBuilder implements FlatMapFunction<Iterator<Row>, ExampleChunk>
         final List<ExampleChunk> chunks = new ArrayList<>();
         ExampleChunk chunk = null;
         String rawFile = null;
-        long rowInPart = 0;
         while (rows.hasNext())
         {
             final Row row = rows.next();
@@ -74,15 +71,13 @@ final class ChunkBuilder implements FlatMapFunction<Iterator<Row>, ExampleChunk>
                 {
                     chunks.add(chunk.finish());
                 }
-                chunk = new ExampleChunk(fileUris ? pathOf(file) : file, partStart, checks.features());
+                chunk = new ExampleChunk(pathOf(file), partStart, checks.features());
                 rawFile = file;
-                rowInPart = 0;
             }
             if (chunk.bad() == null)
             {
-                read(row, chunk, rawFile, rowInPart);
+                read(row, chunk, rawFile);
             }
-            rowInPart++;
         }
         if (chunk != null)
         {
@@ -91,31 +86,47 @@ final class ChunkBuilder implements FlatMapFunction<Iterator<Row>, ExampleChunk>
         return chunks.iterator();
     }
 
-    /** Checks one row and keeps it in {@code chunk}, or refuses the chunk with it. */
-    private void read(final Row row, final ExampleChunk chunk, final String rawFile, final long rowInPart)
+    /**
+     * The lines of one part of a text file (CSV or LibSVM), as Hadoop's line reader gives them, as one chunk. A blank
+     * line is no example, but it is a row of the part (the line numbers count it).
+     */
+    ExampleChunk lines(final String file, final long partStart, final Iterator<Text> lines)
     {
-        final boolean text = layout == Layout.CSV || layout == Layout.LIBSVM;
-        if (text && row.getString(2).isBlank())
+        final ExampleChunk chunk = new ExampleChunk(file, partStart, checks.features());
+        long rowInPart = 0;
+        while (lines.hasNext() && chunk.bad() == null)
         {
-            return; // as the line reader always did: a blank line is no example (but it is a row of the part)
+            final Text line = lines.next();
+            if (!RecordChecks.blank(line.getBytes(), 0, line.getLength()))
+            {
+                final int offset = chunk.nextRowOffset();
+                try
+                {
+                    chunk.keep(layout == Layout.CSV ?
+                        checks.csvLine(line.getBytes(), line.getLength(), "", chunk.page(), offset) :
+                        checks.libSvmLine(line.toString(), "", chunk.page(), offset));
+                }
+                catch (final BadRecordException ex)
+                {
+                    chunk.refuse(BadRecord.inPart(file, partStart, rowInPart, ex.problem()));
+                }
+            }
+            rowInPart++;
         }
+        return chunk.finish();
+    }
+
+    /** Checks one Parquet row and keeps it in {@code chunk}, or refuses the chunk with it. */
+    private void read(final Row row, final ExampleChunk chunk, final String rawFile)
+    {
         final int offset = chunk.nextRowOffset();
-        final float[] x = chunk.page();
         try
         {
-            final int label = switch (layout)
-            {
-                case CSV -> checks.csvLine(row.getString(2), "", x, offset);
-                case LIBSVM -> checks.libSvmLine(row.getString(2), "", x, offset);
-                case PARQUET_VECTOR, PARQUET_COLUMNS -> parquetRow(row, x, offset, rawFile + " row " +
-                    (row.getLong(2) + 1));
-            };
-            chunk.keep(label);
+            chunk.keep(parquetRow(row, chunk.page(), offset, rawFile + " row " + (row.getLong(2) + 1)));
         }
         catch (final BadRecordException ex)
         {
-            chunk.refuse(text ? BadRecord.inPart(chunk.file(), chunk.partStart(), rowInPart, ex.problem()) :
-                BadRecord.at(ex.where(), ex.problem()));
+            chunk.refuse(BadRecord.at(ex.where(), ex.problem()));
         }
     }
 

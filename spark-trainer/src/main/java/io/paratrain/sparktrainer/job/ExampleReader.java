@@ -5,11 +5,11 @@ import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.NumericType;
 import org.apache.spark.sql.types.StructField;
@@ -35,15 +35,17 @@ import static org.apache.spark.sql.functions.col;
  *   <li>Parquet: a numeric {@code label} column and either a Spark ML vector column {@code features} or n more
  *       numeric columns.</li>
  * </ul>
- * CSV and LibSVM lines come from Spark's text reader and are parsed in the tasks ({@link RecordChecks}), not by
- * Spark's CSV and libsvm readers: measured on 60,000 MNIST rows (785 columns), Spark's CSV reader with an explicit
- * float schema parsed ~3,300 rows/s on 2 cores and its analysis of the 786-column plan took ~20 s more, against
- * ~25,000 rows/s per core for the line parser; and Spark's libsvm reader throws on the first malformed line, which
- * fails the task, has Spark retry it and names neither file nor line.
+ * CSV and LibSVM lines are read by Hadoop's line reader (the one under Spark's {@code textFile} and text source) in
+ * parts of the files listed in name order ({@link TextParts}), and parsed in the tasks ({@link RecordChecks}, from
+ * the lines' bytes), not by Spark's CSV and libsvm readers: measured on 60,000 MNIST rows (785 columns), Spark's CSV
+ * reader with an explicit float schema parsed ~3,300 rows/s on 2 cores and its analysis of the 786-column plan took
+ * ~20 s more; and Spark's libsvm reader throws on the first malformed line, which fails the task, has Spark retry it
+ * and names neither file nor line. Parquet rows come from Spark's reader, each with its file and the first byte of
+ * its part (Spark's {@code _metadata}).
  * <p>
- * Each row carries its file and the first byte of its part (Spark's {@code _metadata}), and the tasks count rows
- * within parts, so the driver can name a bad row's line ({@link LineLocator}) and put the parts in data order
- * ({@link DataOrder}): Spark's scan orders its file parts by size.
+ * The tasks count rows within parts, so the driver can name a bad line ({@link LineLocator}) and put the parts in
+ * data order ({@link DataOrder}: Spark's Parquet scan orders its file parts by size) unless they were read in that
+ * order already, in the partitions the examples go to (text read for its partitions, the bundled data).
  */
 public final class ExampleReader implements Serializable
 {
@@ -58,38 +60,51 @@ public final class ExampleReader implements Serializable
 
     public CheckedExamples read(final JavaSparkContext sc, final String path, final String format)
     {
+        return read(sc, path, format, 0);
+    }
+
+    /**
+     * As {@link #read(JavaSparkContext, String, String)}, for {@code examples(partitions)}: when that many tasks
+     * use every core ({@code partitions >= } Spark's default parallelism), CSV and LibSVM lines are read and parsed
+     * in those partitions, consecutive parts of the files in each, and the examples need no shuffle into data
+     * order (the partitions then hold about equal bytes, not exactly equal example counts, which the trainer does
+     * not need). Otherwise, and for Parquet, the parts are read on every core and put in order by a shuffle.
+     */
+    public CheckedExamples read(final JavaSparkContext sc, final String path, final String format,
+        final int partitions)
+    {
+        final int direct = partitions >= sc.defaultParallelism() ? partitions : 0;
         final String resolved = "auto".equals(format) ? formatOf(path) : format;
-        final SparkSession spark = SparkSession.builder().sparkContext(sc.sc()).getOrCreate();
         final String[] paths = java.util.Arrays.stream(path.split(",")).map(String::trim).toArray(String[]::new);
         final Configuration hadoop = sc.hadoopConfiguration();
         return switch (resolved)
         {
-            case "csv" -> files(spark.read().text(paths), ChunkBuilder.Layout.CSV, List.of(), hadoop);
-            case "libsvm" -> files(spark.read().text(paths), ChunkBuilder.Layout.LIBSVM, List.of(), hadoop);
-            case "parquet" -> readParquet(spark, path, paths, hadoop);
+            case "csv" -> text(sc, paths, ChunkBuilder.Layout.CSV, direct, hadoop);
+            case "libsvm" -> text(sc, paths, ChunkBuilder.Layout.LIBSVM, direct, hadoop);
+            case "parquet" -> readParquet(SparkSession.builder().sparkContext(sc.sc()).getOrCreate(), path, paths,
+                hadoop);
             default -> throw new TrainingInputException("unknown format " + resolved + " for " + path);
         };
     }
 
     /**
-     * Reads a CSV resource bundled in the jar (gzip) through the driver: it works the same in local mode and on a
-     * cluster whose executors cannot see the driver's files. Slices of the lines in order are the parts.
+     * Reads a CSV resource bundled in the jar (gzip): the driver reads it (to count the examples per partition and,
+     * when one is refused, to name its line) and broadcasts its compressed bytes, so it works the same in local mode
+     * and on a cluster whose executors cannot see the driver's files. Each of the {@code partitions} tasks parses
+     * the lines of its share of the examples, as {@link CheckedExamples#examples} splits them: the parsed
+     * partitions are already in data order, and {@code examples(partitions)} needs no shuffle.
      */
     public CheckedExamples readBundledCsv(final JavaSparkContext sc, final String resource, final int partitions)
     {
-        final List<String> lines = BundledData.lines(resource);
-        // The lines travel inside the tasks: keep each under Spark's 1 MiB task-size warning.
-        final long chars = lines.stream().mapToLong(String::length).sum();
-        final int slices = (int)Math.max(partitions, chars / (512 * 1024) + 1);
+        final byte[] compressed = BundledData.compressed(resource);
+        final List<int[]> lineRanges = BundledLines.of(compressed, resource).ranges(partitions);
+        final Broadcast<byte[]> shipped = sc.broadcast(compressed);
         final String name = "bundled " + resource;
-        final JavaRDD<Row> rows = sc.parallelize(lines, slices).mapPartitionsWithIndex((slice, text) ->
-        {
-            final List<Row> positioned = new ArrayList<>();
-            text.forEachRemaining(line -> positioned.add(RowFactory.create(name, (long)slice, line)));
-            return positioned.iterator();
-        }, true);
-        return new CheckedExamples(rows.mapPartitions(new ChunkBuilder(checks, ChunkBuilder.Layout.CSV, false,
-            List.of())), checks, bad -> firstBadLine(lines, name, bad));
+        final ChunkBuilder builder = new ChunkBuilder(checks, ChunkBuilder.Layout.CSV, List.of());
+        final JavaRDD<ExampleChunk> chunks = sc.parallelize(lineRanges, partitions).map(range ->
+            builder.lines(name, range[0], BundledLines.of(shipped.value(), resource).lines(range[0], range[1])));
+        return new CheckedExamples(chunks, checks,
+            bad -> firstBadLine(BundledData.lines(compressed, resource), name, bad), partitions);
     }
 
     /** One CSV line as an example; throws {@link BadRecordException} naming {@code where}. */
@@ -116,31 +131,28 @@ public final class ExampleReader implements Serializable
         return "csv";
     }
 
-    /** The rows of files, each with its file and the first byte of its part. */
+    /** The lines of text files, parsed in their parts ({@link TextParts}), in {@code partitions} or one per part. */
+    private CheckedExamples text(final JavaSparkContext sc, final String[] paths, final ChunkBuilder.Layout layout,
+        final int partitions, final Configuration hadoop)
+    {
+        return new CheckedExamples(TextParts.read(sc, paths, partitions, new ChunkBuilder(checks, layout, List.of())),
+            checks, bad -> LineLocator.describe(bad, hadoop), partitions);
+    }
+
+    /** The rows of Parquet files, each with its file and the first byte of its part. */
     private CheckedExamples files(final Dataset<Row> data, final ChunkBuilder.Layout layout,
         final List<String> featureColumns, final Configuration hadoop)
     {
-        final Dataset<Row> rows = positioned(data, col("_metadata.file_path"), col("_metadata.file_block_start"),
-            layout, featureColumns);
-        return new CheckedExamples(rows.javaRDD().mapPartitions(new ChunkBuilder(checks, layout, true,
-            featureColumns)), checks, bad -> LineLocator.describe(bad, hadoop));
+        return new CheckedExamples(positioned(data, featureColumns).javaRDD().mapPartitions(new ChunkBuilder(checks,
+            layout, featureColumns)), checks, bad -> LineLocator.describe(bad, hadoop), 0);
     }
 
-    /** The columns {@link ChunkBuilder} reads: file, part start, then those of the layout. */
-    private Dataset<Row> positioned(final Dataset<Row> data, final Column file, final Column partStart,
-        final ChunkBuilder.Layout layout, final List<String> featureColumns)
+    /** The columns {@link ChunkBuilder} reads: file, part start, row index, label, then the feature columns. */
+    private static Dataset<Row> positioned(final Dataset<Row> data, final List<String> featureColumns)
     {
-        final List<Column> selected = new ArrayList<>(List.of(file, partStart));
-        switch (layout)
-        {
-            case CSV, LIBSVM -> selected.add(col("value"));
-            case PARQUET_VECTOR, PARQUET_COLUMNS ->
-            {
-                selected.add(col("_metadata.row_index"));
-                selected.add(col("label"));
-                featureColumns.forEach(c -> selected.add(col(c)));
-            }
-        }
+        final List<Column> selected = new ArrayList<>(List.of(col("_metadata.file_path"),
+            col("_metadata.file_block_start"), col("_metadata.row_index"), col("label")));
+        featureColumns.forEach(c -> selected.add(col(c)));
         return data.select(selected.toArray(Column[]::new));
     }
 

@@ -35,13 +35,14 @@ record JobInput(TrainingData train, JavaRDD<DataSet> test, long trainExamples, S
             options.effectiveFeatureScale());
         final String trainName = options.bundledData() ? "bundled " + BundledData.TRAIN : options.trainPath();
         final CheckedExamples trainInput = options.bundledData() ?
-            reader.readBundledCsv(sc, BundledData.TRAIN, options.tasks() * 2) :
-            reader.read(sc, options.trainPath(), options.format());
+            reader.readBundledCsv(sc, BundledData.TRAIN, options.tasks()) :
+            reader.read(sc, options.trainPath(), options.format(), options.tasks());
         final String testName = options.bundledData() ? "bundled " + BundledData.TEST :
             options.testPath() != null ? options.testPath() : options.trainPath() + " (no --test: training data)";
         final CheckedExamples testInput = options.bundledData() ?
-            reader.readBundledCsv(sc, BundledData.TEST, options.tasks() * 2) :
-            options.testPath() != null ? reader.read(sc, options.testPath(), options.format()) : trainInput;
+            reader.readBundledCsv(sc, BundledData.TEST, options.tasks()) :
+            options.testPath() != null ? reader.read(sc, options.testPath(), options.format(), options.tasks()) :
+            trainInput;
         final CheckedExamples.Summary trainChecked = trainInput.check();
         final long trainExamples = trainChecked.examples();
         final long testExamples = testInput == trainInput ? trainExamples : testInput.check().examples();

@@ -3,6 +3,7 @@ package io.paratrain.sparktrainer.job;
 import io.paratrain.sparktrainer.exceptions.BadRecordException;
 
 import java.io.Serializable;
+import java.nio.charset.StandardCharsets;
 
 /**
  * The rules every example obeys, with the messages that name what was expected and found: {@code features}
@@ -12,6 +13,8 @@ import java.io.Serializable;
 final class RecordChecks implements Serializable
 {
     private static final long serialVersionUID = 1L;
+    /** 10^0..10^10, each an exact float (5^10 < 2^24). */
+    private static final float[] POWERS_OF_TEN = {1f, 1e1f, 1e2f, 1e3f, 1e4f, 1e5f, 1e6f, 1e7f, 1e8f, 1e9f, 1e10f};
     private final int features;
     private final int classes;
     private final float scale;
@@ -66,6 +69,132 @@ final class RecordChecks implements Serializable
         final int label = label(line.substring(0, labelEnd), where);
         check(x, offset, label, where);
         return label;
+    }
+
+    /**
+     * {@link #csvLine(String, String, float[], int)} on a line's UTF-8 bytes (Hadoop's {@code Text}), with the same
+     * values and messages, without a String per field: a field in plain decimal notation of at most 7 significant
+     * digits and 10 decimals ({@link #plainDecimal}) is read from the bytes, any other through
+     * {@link Float#parseFloat} as before. A line with a byte beyond ASCII goes the String way whole.
+     */
+    int csvLine(final byte[] line, final int length, final String where, final float[] x, final int offset)
+    {
+        int fields = 1;
+        int labelEnd = -1;
+        for (int i = 0; i < length; i++)
+        {
+            if (line[i] < 0)
+            {
+                return csvLine(new String(line, 0, length, StandardCharsets.UTF_8), where, x, offset);
+            }
+            if (line[i] == ',')
+            {
+                labelEnd = fields == 1 ? i : labelEnd;
+                fields++;
+            }
+        }
+        if (fields != features + 1)
+        {
+            return csvLine(new String(line, 0, length, StandardCharsets.US_ASCII), where, x, offset); // refused
+        }
+        int start = labelEnd + 1;
+        for (int f = 0; f < features; f++)
+        {
+            int end = start;
+            while (end < length && line[end] != ',')
+            {
+                end++;
+            }
+            float value = plainDecimal(line, start, end);
+            if (Float.isNaN(value))
+            {
+                value = number(new String(line, start, end - start, StandardCharsets.US_ASCII), where,
+                    "field " + (f + 2));
+            }
+            x[offset + f] = value * scale;
+            start = end + 1;
+        }
+        final int label = label(new String(line, 0, labelEnd, StandardCharsets.US_ASCII), where);
+        check(x, offset, label, where);
+        return label;
+    }
+
+    /**
+     * Whether a line (UTF-8 bytes {@code from .. to - 1}) is blank as {@link String#isBlank} says: only white space (ASCII white space
+     * checked on the bytes, anything beyond ASCII on the decoded line).
+     */
+    static boolean blank(final byte[] line, final int from, final int to)
+    {
+        for (int i = from; i < to; i++)
+        {
+            if (line[i] < 0)
+            {
+                return new String(line, from, to - from, StandardCharsets.UTF_8).isBlank();
+            }
+            if (!Character.isWhitespace(line[i]))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The float {@link Float#parseFloat} gives for {@code bytes[from..to)} when that is, after trimming as
+     * {@link String#trim} does, {@code [+-]digits[.digits]} (or {@code [+-].digits}) with at most 7 significant
+     * digits and at most 10 decimals; NaN for anything else (the caller then asks {@link Float#parseFloat}). With
+     * mantissa {@code m < 10^7} and {@code k <= 10} decimals both {@code m} and {@code 10^k} are exact floats, so
+     * one IEEE float division gives the correctly rounded value of the decimal, as {@link Float#parseFloat} does
+     * (the JDK takes this very path for such numbers).
+     */
+    static float plainDecimal(final byte[] bytes, final int from, final int to)
+    {
+        int start = from;
+        int end = to;
+        while (start < end && (bytes[start] & 0xff) <= ' ')
+        {
+            start++;
+        }
+        while (end > start && (bytes[end - 1] & 0xff) <= ' ')
+        {
+            end--;
+        }
+        final boolean negative = start < end && bytes[start] == '-';
+        if (start < end && (bytes[start] == '-' || bytes[start] == '+'))
+        {
+            start++;
+        }
+        int mantissa = 0;
+        int digits = 0;
+        int decimals = -1; // -1 before the point
+        for (int i = start; i < end; i++)
+        {
+            final int b = bytes[i];
+            if (b >= '0' && b <= '9')
+            {
+                mantissa = mantissa * 10 + (b - '0');
+                digits++;
+                if (mantissa >= 10_000_000 || decimals >= 10)
+                {
+                    return Float.NaN;
+                }
+                decimals += decimals >= 0 ? 1 : 0;
+            }
+            else if (b == '.' && decimals < 0)
+            {
+                decimals = 0;
+            }
+            else
+            {
+                return Float.NaN;
+            }
+        }
+        if (digits == 0)
+        {
+            return Float.NaN;
+        }
+        final float value = decimals <= 0 ? (float)mantissa : (float)mantissa / POWERS_OF_TEN[decimals];
+        return negative ? -value : value;
     }
 
     /** Parses {@code label i:v i:v ...} (1-based ascending indices) into {@code x[offset..offset+n)}. */

@@ -24,8 +24,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Figures, not a test of speed: how long the job takes to read and check its input against how long its 3-epoch
  * fit takes, on the bundled MNIST subset (8,000 + 2,000 rows) and on a 60,000-row MNIST-size CSV made of six
- * shifted copies of the bundled 10,000 digits. It prints one {@code input ...} line per data set; the machine is
- * shared and noisy, so nothing here asserts a duration. Run with
+ * shifted copies of the bundled 10,000 digits, then the bundled data again in the now warm JVM. It prints one
+ * {@code input ...} line per run, with the Spark jobs the preparation ran (their stages' task times, GC, bytes)
+ * and the driver's time outside them; the machine is shared and noisy, so nothing here asserts a duration. Run with
  * {@code mvn -o -B -q -pl spark-trainer -am test -Dtest=InputPreparationFigures -Dtest.excludedGroups=none
  * -Dsurefire.failIfNoSpecifiedTests=false}.
  * <p>
@@ -65,9 +66,13 @@ class InputPreparationFigures
         Files.write(test, BundledData.lines(BundledData.TEST), StandardCharsets.US_ASCII);
 
         final List<String> figures = new ArrayList<>();
+        System.setProperty("spark.extraListeners", JobTimeline.class.getName());
         figures.add(measure("bundled", "--epochs", "3"));
         figures.add(measure("csv-60k", "--epochs", "3", "--train", train.toString(), "--test", test.toString(),
             "--feature-scale", Double.toString(1.0 / 255)));
+        // The bundled data once more, in a JVM that has run the job: what the first run paid for a cold JVM.
+        figures.add(measure("bundled-warm", "--epochs", "3"));
+        System.clearProperty("spark.extraListeners");
         figures.forEach(System.out::println);
     }
 
@@ -91,6 +96,7 @@ class InputPreparationFigures
     private String measure(final String name, final String... args)
     {
         final TimedLines out = new TimedLines();
+        JobTimeline.JOBS.clear();
         final ByteArrayOutputStream err = new ByteArrayOutputStream();
         final List<String> all = new ArrayList<>(List.of(args));
         all.addAll(List.of("--output", dir.resolve(name + ".zip").toString(), "--metrics",
@@ -106,7 +112,38 @@ class InputPreparationFigures
         final double fitSeconds = (out.atNs("trained: ") - out.atNs("model: ")) / 1e9;
         return String.format(Locale.ROOT, "input %s: %,d rows read and checked in %.2f s (%,.0f rows/s); " +
             "3-epoch fit %.2f s; input preparation = %.1f%% of the fit", name, rows, prepSeconds,
-            rows / prepSeconds, fitSeconds, 100 * prepSeconds / fitSeconds);
+            rows / prepSeconds, fitSeconds, 100 * prepSeconds / fitSeconds) + phases(out);
+    }
+
+    /**
+     * Where the input preparation went: each Spark job started between the {@code spark:} and {@code data:} lines
+     * (its action, when it started after the {@code spark:} line, how long it ran, its stages' task figures), and the
+     * time the driver spent outside those jobs (reading bundled data, planning, the driver side of the check).
+     */
+    private static String phases(final TimedLines out)
+    {
+        final long fromMs = out.atMs("spark: ");
+        final long toMs = out.atMs("data: ");
+        final StringBuilder text = new StringBuilder();
+        long inJobsMs = 0;
+        long coveredUntilMs = fromMs;
+        final List<JobTimeline.Job> jobs = new ArrayList<>(JobTimeline.JOBS);
+        jobs.sort(java.util.Comparator.comparingLong(JobTimeline.Job::startMs));
+        for (final JobTimeline.Job job : jobs)
+        {
+            if (job.startMs() < fromMs || job.startMs() > toMs)
+            {
+                continue;
+            }
+            text.append(String.format(Locale.ROOT, "%n  +%6.2f s job %d '%s': %.2f s", (job.startMs() - fromMs) / 1e3,
+                job.id(), job.name(), (job.endMs() - job.startMs()) / 1e3));
+            job.stages().forEach(stage -> text.append("\n      ").append(stage));
+            inJobsMs += Math.max(0, job.endMs() - Math.max(job.startMs(), coveredUntilMs));
+            coveredUntilMs = Math.max(coveredUntilMs, job.endMs());
+        }
+        text.append(String.format(Locale.ROOT, "%n  in Spark jobs %.2f s, on the driver outside them %.2f s",
+            inJobsMs / 1e3, (toMs - fromMs - inJobsMs) / 1e3));
+        return text.toString();
     }
 
     /** The job's output lines with the time each arrived. */
@@ -115,6 +152,7 @@ class InputPreparationFigures
         private final ByteArrayOutputStream current = new ByteArrayOutputStream();
         private final List<String> lines = new ArrayList<>();
         private final List<Long> arrivalsNs = new ArrayList<>();
+        private final List<Long> arrivalsMs = new ArrayList<>();
 
         @Override
         public synchronized void write(final int b)
@@ -123,6 +161,7 @@ class InputPreparationFigures
             {
                 lines.add(current.toString(StandardCharsets.UTF_8));
                 arrivalsNs.add(System.nanoTime());
+                arrivalsMs.add(System.currentTimeMillis()); // the clock of Spark's listener events
                 current.reset();
             }
             else
@@ -139,6 +178,11 @@ class InputPreparationFigures
         synchronized long atNs(final String prefix)
         {
             return arrivalsNs.get(index(prefix));
+        }
+
+        synchronized long atMs(final String prefix)
+        {
+            return arrivalsMs.get(index(prefix));
         }
 
         private int index(final String prefix)
