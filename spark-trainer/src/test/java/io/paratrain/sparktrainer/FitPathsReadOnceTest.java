@@ -1,5 +1,6 @@
 package io.paratrain.sparktrainer;
 
+import org.deeplearning4j.core.loader.DataSetLoader;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -11,6 +12,7 @@ import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.learning.config.Adam;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -52,6 +54,36 @@ class FitPathsReadOnceTest
         new DataParallelTrainer(SPARK.sc(), TrainerConfig.builder().workers(2).batchSizePerWorker(8).epochs(2)
             .build()).fitPaths(Networks.mlp(new Adam(0.01), 11), SPARK.sc().parallelize(paths(files), 3));
         assertReadOnce(files, dataBytes, "DataSet");
+    }
+
+    /** A loader of the user's own cannot be header-read: it loads each file for the count and for the training. */
+    @Test
+    void aLoaderOfTheUsersOwnLoadsEachFileTwice(@TempDir final Path dir) throws IOException
+    {
+        final List<DataSet> examples = Networks.examples(60, 37);
+        final List<Path> files = new ArrayList<>();
+        for (int start = 0; start < examples.size(); start += 20)
+        {
+            final Path file = dir.resolve("batch-" + files.size() + ".bin");
+            DataSet.merge(examples.subList(start, start + 20)).save(file.toFile());
+            files.add(file);
+        }
+        final DataSetLoader own = source ->
+        {
+            final DataSet loaded = new DataSet();
+            try (InputStream in = source.getInputStream())
+            {
+                loaded.load(in);
+            }
+            return loaded;
+        };
+        new DataParallelTrainer(SPARK.sc(), TrainerConfig.builder().workers(2).batchSizePerWorker(8).epochs(1)
+            .build()).fitPaths(Networks.mlp(new Adam(0.01), 11), SPARK.sc().parallelize(paths(files), 2), own);
+        for (final Path file : files)
+        {
+            assertEquals(2 * Files.size(file), CountingBytesFileSystem.takeBytesRead(file.toString()),
+                "bytes of " + file + " read in one fit");
+        }
     }
 
     @Test
