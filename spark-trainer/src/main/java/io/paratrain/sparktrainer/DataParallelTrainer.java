@@ -95,18 +95,24 @@ public final class DataParallelTrainer
      * {@code fitPaths} reads them), one DataSet per path on any Hadoop file system, in the paths' order. Each file is
      * loaded only where it is read, so neither the driver nor a replica holds the epoch; a replica whose examples
      * exceed {@link TrainerConfig#spillAboveBytes} spills them. A file that cannot be loaded fails the fit with its
-     * path.
+     * path. The count before the training reads only each file's array headers (shapes and data types), so each
+     * file's data is read once per fit.
      */
     public TrainingSummary fitPaths(final MultiLayerNetwork network, final JavaRDD<String> paths)
     {
         return fitPaths(network, paths, new SerializedDataSetLoader());
     }
 
-    /** As {@link #fitPaths(MultiLayerNetwork, JavaRDD)}, loading each file with {@code loader}. */
+    /**
+     * As {@link #fitPaths(MultiLayerNetwork, JavaRDD)}, loading each file with {@code loader}. Unless it is DL4J's
+     * {@link SerializedDataSetLoader} (whose files' headers give the count), {@code loader} loads each file twice per
+     * fit: for the count, then for the training.
+     */
     public TrainingSummary fitPaths(final MultiLayerNetwork network, final JavaRDD<String> paths,
         final DataSetLoader loader)
     {
-        return barrierFit.fit(NetworkModel.of(network), ExportedDataSets.load(sc, paths, loader));
+        return barrierFit.fit(NetworkModel.of(network), ExportedDataSets.load(sc, paths, loader),
+            ExportedDataSets.shapes(sc, paths, loader));
     }
 
     /**
@@ -118,11 +124,15 @@ public final class DataParallelTrainer
         return fitPaths(graph, paths, new SerializedDataSetLoader());
     }
 
-    /** As {@link #fitPaths(ComputationGraph, JavaRDD)}, loading each file with {@code loader}. */
+    /**
+     * As {@link #fitPaths(ComputationGraph, JavaRDD)}, loading each file with {@code loader} (twice per fit unless
+     * it is DL4J's {@link SerializedDataSetLoader}, as for a MultiLayerNetwork).
+     */
     public TrainingSummary fitPaths(final ComputationGraph graph, final JavaRDD<String> paths,
         final DataSetLoader loader)
     {
-        return barrierFit.fit(NetworkModel.of(graph), ExportedDataSets.load(sc, paths, loader));
+        return barrierFit.fit(NetworkModel.of(graph), ExportedDataSets.load(sc, paths, loader),
+            ExportedDataSets.shapes(sc, paths, loader));
     }
 
     /**
@@ -135,11 +145,15 @@ public final class DataParallelTrainer
         return fitPathsMultiDataSet(graph, paths, new SerializedMultiDataSetLoader());
     }
 
-    /** As {@link #fitPathsMultiDataSet(ComputationGraph, JavaRDD)}, loading each file with {@code loader}. */
+    /**
+     * As {@link #fitPathsMultiDataSet(ComputationGraph, JavaRDD)}, loading each file with {@code loader} (twice per
+     * fit unless it is DL4J's {@link SerializedMultiDataSetLoader}, as for DataSets).
+     */
     public TrainingSummary fitPathsMultiDataSet(final ComputationGraph graph, final JavaRDD<String> paths,
         final MultiDataSetLoader loader)
     {
-        return barrierFit.fit(NetworkModel.of(graph), ExportedDataSets.loadMulti(sc, paths, loader));
+        return barrierFit.fit(NetworkModel.of(graph), ExportedDataSets.loadMulti(sc, paths, loader),
+            ExportedDataSets.shapesMulti(sc, paths, loader));
     }
 
     /**

@@ -5,7 +5,6 @@ import io.paratrain.sparktrainer.internal.snapshot.NetworkModel;
 
 import org.apache.spark.api.java.JavaFutureAction;
 import org.apache.spark.api.java.JavaRDD;
-import org.nd4j.linalg.dataset.api.MultiDataSet;
 
 import java.util.List;
 
@@ -17,10 +16,14 @@ import java.util.List;
  */
 public record CountedSnapshot(ModelSnapshot snapshot, List<PartitionShape> partitions)
 {
-    /** The counting job is cancelled when the snapshot fails (say, the network is not initialised). */
-    public static CountedSnapshot take(final NetworkModel network, final JavaRDD<MultiDataSet> data)
+    /**
+     * The counting job is cancelled when the snapshot fails (say, the network is not initialised).
+     *
+     * @param batchShapes the {@link BatchShapes} of the training data's MultiDataSets, partition for partition.
+     */
+    public static CountedSnapshot take(final NetworkModel network, final JavaRDD<long[]> batchShapes)
     {
-        final JavaFutureAction<List<long[]>> counting = ExampleRouting.describePartitionsAsync(data);
+        final JavaFutureAction<List<long[]>> counting = ExampleRouting.describePartitionsAsync(batchShapes);
         final ModelSnapshot snapshot;
         try
         {

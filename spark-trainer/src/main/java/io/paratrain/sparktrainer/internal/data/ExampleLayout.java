@@ -28,20 +28,38 @@ public final class ExampleLayout
 
     public static long[] of(final MultiDataSet batch)
     {
-        final List<Long> fields = new ArrayList<>();
-        fields.add((long)batch.numFeatureArrays());
-        fields.add((long)batch.numLabelsArrays());
-        boolean floats = true;
-        for (final INDArray array : parts(batch))
+        final INDArray[] parts = parts(batch);
+        final long[][] shapes = new long[parts.length][];
+        final DataType[] types = new DataType[parts.length];
+        for (int part = 0; part < parts.length; part++)
         {
-            fields.add(array == null ? 0L : array.rank());
-            if (array != null)
+            shapes[part] = parts[part] == null ? null : parts[part].shape();
+            types[part] = parts[part] == null ? null : parts[part].dataType();
+        }
+        return of(batch.numFeatureArrays(), batch.numLabelsArrays(), shapes, types);
+    }
+
+    /**
+     * The layout of a MultiDataSet whose {@link #parts} have {@code shapes} (example dimension included; null for an
+     * absent mask) and data {@code types}, known without its arrays (say, from an exported file's headers).
+     */
+    public static long[] of(final int inputs, final int outputs, final long[][] shapes, final DataType[] types)
+    {
+        final List<Long> fields = new ArrayList<>();
+        fields.add((long)inputs);
+        fields.add((long)outputs);
+        boolean floats = true;
+        for (int part = 0; part < shapes.length; part++)
+        {
+            final long[] shape = shapes[part];
+            fields.add(shape == null ? 0L : shape.length);
+            if (shape != null)
             {
-                for (int d = 1; d < array.rank(); d++)
+                for (int d = 1; d < shape.length; d++)
                 {
-                    fields.add(array.size(d));
+                    fields.add(shape[d]);
                 }
-                floats &= array.dataType() == DataType.FLOAT;
+                floats &= types[part] == DataType.FLOAT;
             }
         }
         fields.add(floats ? 1L : 0L);

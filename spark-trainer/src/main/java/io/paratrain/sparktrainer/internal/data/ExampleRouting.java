@@ -34,21 +34,23 @@ public final class ExampleRouting
     /**
      * Starts the Spark job that counts each partition's examples and describes their shapes (features and labels
      * of any rank, with or without masks: {@link PartitionShape}), so the driver can prepare the model meanwhile.
+     *
+     * @param batchShapes the {@link BatchShapes} of the training data's MultiDataSets, partition for partition.
      */
-    public static JavaFutureAction<List<long[]>> describePartitionsAsync(final JavaRDD<MultiDataSet> data)
+    public static JavaFutureAction<List<long[]>> describePartitionsAsync(final JavaRDD<long[]> batchShapes)
     {
-        return data.mapPartitions(batches ->
+        return batchShapes.mapPartitions(shapes ->
         {
             long examples = 0;
             long[] layout = new long[0];
             boolean uniform = true;
             long mismatchIndex = -1;
             long[] mismatchLayout = new long[0];
-            for (long index = 0; batches.hasNext(); index++)
+            for (long index = 0; shapes.hasNext(); index++)
             {
-                final MultiDataSet batch = batches.next();
-                examples += Examples.count(batch);
-                final long[] own = ExampleLayout.of(batch);
+                final long[] shape = shapes.next();
+                examples += BatchShapes.examples(shape);
+                final long[] own = BatchShapes.layout(shape);
                 if (index == 0)
                 {
                     layout = own;

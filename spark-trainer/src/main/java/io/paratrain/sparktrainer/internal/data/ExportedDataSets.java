@@ -2,11 +2,15 @@ package io.paratrain.sparktrainer.internal.data;
 
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataInputStream;
+import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.core.loader.DataSetLoader;
 import org.deeplearning4j.core.loader.MultiDataSetLoader;
+import org.deeplearning4j.core.loader.impl.SerializedDataSetLoader;
+import org.deeplearning4j.core.loader.impl.SerializedMultiDataSetLoader;
 import org.nd4j.common.loader.Loader;
 import org.nd4j.common.loader.Source;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -28,8 +32,11 @@ import java.util.NoSuchElementException;
  * DataSets or MultiDataSets exported to files (DL4J's {@code fitPaths} and {@code fitPathsMultiDataSet}): an RDD of
  * paths on any Hadoop file system becomes an RDD of MultiDataSets (a DataSet as the MultiDataSet of one input and one
  * output, by reference) that loads each file with a {@link DataSetLoader} or {@link MultiDataSetLoader} only when it
- * is read, one at a time, so neither the driver nor a task holds more than one file's examples. A fit reads the RDD
- * twice (the count, then the routing), so each file is loaded twice per fit.
+ * is read, one at a time, so neither the driver nor a task holds more than one file's examples. The fit's count
+ * needs only each file's example count and array shapes ({@link #shapes}): with DL4J's own loaders it reads them
+ * from the arrays' headers and seeks past their data ({@link ExportedHeaders}), so each file's data is read once
+ * per fit, by the training; a file whose headers cannot be read fails the fit with its path. Another loader (say,
+ * one for compressed files) is asked for each file twice per fit, for the count and for the training.
  */
 public final class ExportedDataSets
 {
@@ -56,6 +63,91 @@ public final class ExportedDataSets
     {
         final byte[] hadoopConf = encode(sc.hadoopConfiguration());
         return paths.mapPartitions(partition -> new Loading(partition, loader, kind, decode(hadoopConf)));
+    }
+
+    /**
+     * The {@link BatchShapes} of the DataSets that {@link #load} gives, partition for partition: from the files'
+     * array headers when {@code loader} is DL4J's {@link SerializedDataSetLoader} (exactly that class: a subclass
+     * may read another format), else from each file loaded with {@code loader}.
+     */
+    public static JavaRDD<long[]> shapes(final JavaSparkContext sc, final JavaRDD<String> paths,
+        final DataSetLoader loader)
+    {
+        return loader.getClass() == SerializedDataSetLoader.class ? headerShapes(sc, paths, loader, "DataSet") :
+            BatchShapes.of(load(sc, paths, loader));
+    }
+
+    /**
+     * The {@link BatchShapes} of the MultiDataSets that {@link #loadMulti} gives, as {@link #shapes} those of
+     * DataSets: from the headers with DL4J's {@link SerializedMultiDataSetLoader}, else from each file loaded.
+     */
+    public static JavaRDD<long[]> shapesMulti(final JavaSparkContext sc, final JavaRDD<String> paths,
+        final MultiDataSetLoader loader)
+    {
+        return loader.getClass() == SerializedMultiDataSetLoader.class ?
+            headerShapes(sc, paths, loader, "MultiDataSet") : BatchShapes.of(loadMulti(sc, paths, loader));
+    }
+
+    private static JavaRDD<long[]> headerShapes(final JavaSparkContext sc, final JavaRDD<String> paths,
+        final Loader<?> loader, final String kind)
+    {
+        final byte[] hadoopConf = encode(sc.hadoopConfiguration());
+        final String loaderName = loader.getClass().getSimpleName();
+        return paths.mapPartitions(partition ->
+        {
+            final Configuration conf = decode(hadoopConf);
+            return new Iterator<long[]>()
+            {
+                @Override
+                public boolean hasNext()
+                {
+                    return partition.hasNext();
+                }
+
+                @Override
+                public long[] next()
+                {
+                    return headerShape(partition.next(), loaderName, kind, conf);
+                }
+            };
+        });
+    }
+
+    /**
+     * The {@link BatchShapes} of the file of {@code kind} at {@code path} from its headers, as {@link #loadOne}
+     * gives the file's examples: it fails alike, with the same message, when the file cannot be read or has no
+     * features or labels.
+     */
+    static long[] headerShape(final String path, final String loaderName, final String kind,
+        final Configuration hadoopConf)
+    {
+        final ExportedHeaders.Parts parts;
+        final long[] shape;
+        try
+        {
+            final Path file = new Path(path);
+            final FileSystem fs = file.getFileSystem(hadoopConf);
+            try (FSDataInputStream in = fs.open(file))
+            {
+                final long fileBytes = fs.getFileStatus(file).getLen();
+                parts = kind.equals("DataSet") ? ExportedHeaders.dataSet(in, fileBytes) :
+                    ExportedHeaders.multiDataSet(in, fileBytes);
+            }
+            shape = ExportedHeaders.Parts.missing(parts.features()) || ExportedHeaders.Parts.missing(parts.labels())
+                ? null : parts.batchShape();
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            throw new TrainingInputException("cannot load the exported " + kind + " " + path + " with " +
+                loaderName + " (expected a file that " + kind + ".save wrote): " + ex, ex);
+        }
+        if (shape == null)
+        {
+            throw new TrainingInputException("the exported " + kind + " " + path + " has no " +
+                (ExportedHeaders.Parts.missing(parts.features()) ? "features" : "labels") + ": expected features " +
+                "and labels, as " + kind + ".save writes them");
+        }
+        return shape;
     }
 
     /**

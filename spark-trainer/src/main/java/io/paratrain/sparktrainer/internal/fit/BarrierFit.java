@@ -8,6 +8,7 @@ import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import io.paratrain.sparktrainer.internal.channel.ChannelCounters;
 import io.paratrain.sparktrainer.internal.channel.ChannelKey;
 import io.paratrain.sparktrainer.internal.checkpoint.CheckpointSeries;
+import io.paratrain.sparktrainer.internal.data.BatchShapes;
 import io.paratrain.sparktrainer.internal.data.CountedSnapshot;
 import io.paratrain.sparktrainer.internal.data.DirectInput;
 import io.paratrain.sparktrainer.internal.data.ExamplePlan;
@@ -72,6 +73,16 @@ public final class BarrierFit
     /** Trains {@code network} in place on {@code data} (MultiDataSets of any minibatch size, in RDD order). */
     public TrainingSummary fit(final NetworkModel network, final JavaRDD<MultiDataSet> data)
     {
+        return fit(network, data, BatchShapes.of(data));
+    }
+
+    /**
+     * As {@link #fit(NetworkModel, JavaRDD)}, counting the examples from {@code batchShapes}: the {@link BatchShapes}
+     * of {@code data}'s MultiDataSets, partition for partition, which may be known without loading them.
+     */
+    public TrainingSummary fit(final NetworkModel network, final JavaRDD<MultiDataSet> data,
+        final JavaRDD<long[]> batchShapes)
+    {
         BarrierTimers.releaseWhenStopped(sc.sc());
         final long sessionId = new SecureRandom().nextLong() | 1L;
         // local mode: the media driver starts while the examples are counted
@@ -79,7 +90,7 @@ public final class BarrierFit
             settings.collectiveTimeoutMs()) : null;
         try
         {
-            return fit(network, data, sessionId);
+            return fit(network, data, batchShapes, sessionId);
         }
         finally
         {
@@ -90,12 +101,13 @@ public final class BarrierFit
         }
     }
 
-    private TrainingSummary fit(final NetworkModel network, final JavaRDD<MultiDataSet> data, final long sessionId)
+    private TrainingSummary fit(final NetworkModel network, final JavaRDD<MultiDataSet> data,
+        final JavaRDD<long[]> batchShapes, final long sessionId)
     {
         final long planStartNs = System.nanoTime();
         // before the counting job: local mode fails at once, a cluster's executors join meanwhile
         BarrierSlots.await(sc, layout.worldSize(), settings.slotWaitMs(), "the " + layout.name());
-        final CountedSnapshot start = CountedSnapshot.take(network, data);
+        final CountedSnapshot start = CountedSnapshot.take(network, batchShapes);
         final List<PartitionShape> partitions = start.partitions();
         final long[] partitionCounts = start.counts();
         final long total = Arrays.stream(partitionCounts).sum();
