@@ -3,10 +3,8 @@ package io.paratrain.sparktrainer;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FSInputStream;
 import org.apache.hadoop.fs.Path;
-import org.apache.hadoop.fs.RawLocalFileSystem;
 
 import java.io.IOException;
-import java.net.URI;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -15,21 +13,14 @@ import java.util.concurrent.ConcurrentHashMap;
  * META-INF/services), counting the bytes each file hands to its readers (what they read, not what a buffer below
  * them reads ahead; a seek skips bytes without reading them), by path.
  */
-public final class CountingBytesFileSystem extends RawLocalFileSystem
+public final class CountingBytesFileSystem extends LocalFileSystemUnderScheme
 {
     public static final String SCHEME = "countingbytes";
     private static final Map<String, Long> READ = new ConcurrentHashMap<>();
 
-    @Override
-    public URI getUri()
+    public CountingBytesFileSystem()
     {
-        return URI.create(SCHEME + ":///");
-    }
-
-    @Override
-    public String getScheme()
-    {
-        return SCHEME;
+        super(SCHEME);
     }
 
     @Override

@@ -2,10 +2,8 @@ package io.paratrain.sparktrainer;
 
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.Path;
-import org.apache.hadoop.fs.RawLocalFileSystem;
 
 import java.io.IOException;
-import java.net.URI;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
@@ -14,20 +12,13 @@ import java.util.List;
  * Test file system: the local one under the scheme {@code reversed:}, listing a folder in reverse name order, as
  * another file system might (a local one lists in its own order, an object store in key order).
  */
-public final class ReversedListingFileSystem extends RawLocalFileSystem
+public final class ReversedListingFileSystem extends LocalFileSystemUnderScheme
 {
     public static final String SCHEME = "reversed";
 
-    @Override
-    public URI getUri()
+    public ReversedListingFileSystem()
     {
-        return URI.create(SCHEME + ":///");
-    }
-
-    @Override
-    public String getScheme()
-    {
-        return SCHEME;
+        super(SCHEME);
     }
 
     @Override

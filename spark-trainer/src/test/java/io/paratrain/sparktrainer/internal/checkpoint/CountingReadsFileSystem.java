@@ -1,11 +1,10 @@
 package io.paratrain.sparktrainer.internal.checkpoint;
 
+import io.paratrain.sparktrainer.LocalFileSystemUnderScheme;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.Path;
-import org.apache.hadoop.fs.RawLocalFileSystem;
 
 import java.io.IOException;
-import java.net.URI;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -13,21 +12,14 @@ import java.util.concurrent.ConcurrentHashMap;
  * Test file system: the local one under the scheme {@code counting:} (registered in the test resources'
  * META-INF/services), counting the files opened for reading, by path.
  */
-public final class CountingReadsFileSystem extends RawLocalFileSystem
+public final class CountingReadsFileSystem extends LocalFileSystemUnderScheme
 {
     public static final String SCHEME = "counting";
     private static final Map<String, Integer> OPENED = new ConcurrentHashMap<>();
 
-    @Override
-    public URI getUri()
+    public CountingReadsFileSystem()
     {
-        return URI.create(SCHEME + ":///");
-    }
-
-    @Override
-    public String getScheme()
-    {
-        return SCHEME;
+        super(SCHEME);
     }
 
     @Override
