@@ -67,7 +67,7 @@ public final class DataParallelTrainer
      */
     public TrainingSummary fit(final MultiLayerNetwork network, final JavaRDD<DataSet> data)
     {
-        return barrierFit.fit(NetworkModel.of(network), Examples.of(data));
+        return barrierFit.fit(NetworkModel.of(network), Examples.of(data), BarrierFit.DATA_SET);
     }
 
     /**
@@ -76,7 +76,7 @@ public final class DataParallelTrainer
      */
     public TrainingSummary fit(final ComputationGraph graph, final JavaRDD<DataSet> data)
     {
-        return barrierFit.fit(NetworkModel.of(graph), Examples.of(data));
+        return barrierFit.fit(NetworkModel.of(graph), Examples.of(data), BarrierFit.DATA_SET);
     }
 
     /**
@@ -87,7 +87,7 @@ public final class DataParallelTrainer
      */
     public TrainingSummary fitMultiDataSet(final ComputationGraph graph, final JavaRDD<MultiDataSet> data)
     {
-        return barrierFit.fit(NetworkModel.of(graph), data);
+        return barrierFit.fit(NetworkModel.of(graph), data, BarrierFit.MULTI_DATA_SET);
     }
 
     /**
@@ -106,7 +106,8 @@ public final class DataParallelTrainer
     public TrainingSummary fitPaths(final MultiLayerNetwork network, final JavaRDD<String> paths,
         final DataSetLoader loader)
     {
-        return barrierFit.fit(NetworkModel.of(network), ExportedDataSets.load(sc, paths, loader));
+        return barrierFit.fit(NetworkModel.of(network), ExportedDataSets.load(sc, paths, loader),
+            BarrierFit.DATA_SET);
     }
 
     /**
@@ -122,7 +123,8 @@ public final class DataParallelTrainer
     public TrainingSummary fitPaths(final ComputationGraph graph, final JavaRDD<String> paths,
         final DataSetLoader loader)
     {
-        return barrierFit.fit(NetworkModel.of(graph), ExportedDataSets.load(sc, paths, loader));
+        return barrierFit.fit(NetworkModel.of(graph), ExportedDataSets.load(sc, paths, loader),
+            BarrierFit.DATA_SET);
     }
 
     /**
@@ -139,7 +141,8 @@ public final class DataParallelTrainer
     public TrainingSummary fitPathsMultiDataSet(final ComputationGraph graph, final JavaRDD<String> paths,
         final MultiDataSetLoader loader)
     {
-        return barrierFit.fit(NetworkModel.of(graph), ExportedDataSets.loadMulti(sc, paths, loader));
+        return barrierFit.fit(NetworkModel.of(graph), ExportedDataSets.loadMulti(sc, paths, loader),
+            BarrierFit.MULTI_DATA_SET);
     }
 
     /**

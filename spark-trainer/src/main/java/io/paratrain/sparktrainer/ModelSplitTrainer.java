@@ -88,6 +88,6 @@ public final class ModelSplitTrainer
     public TrainingSummary fit(final MultiLayerNetwork network, final JavaRDD<DataSet> data)
     {
         check(network.getLayerWiseConfigurations(), config.split());
-        return barrierFit.fit(NetworkModel.of(network), Examples.of(data));
+        return barrierFit.fit(NetworkModel.of(network), Examples.of(data), BarrierFit.DATA_SET);
     }
 }

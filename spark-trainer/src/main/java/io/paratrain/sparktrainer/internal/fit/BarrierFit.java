@@ -49,6 +49,9 @@ import java.util.concurrent.CopyOnWriteArrayList;
  */
 public final class BarrierFit
 {
+    /** The records a caller passes: {@link #fit}'s {@code record}. */
+    public static final String DATA_SET = "DataSet";
+    public static final String MULTI_DATA_SET = "MultiDataSet";
     private static final Logger LOG = LoggerFactory.getLogger(BarrierFit.class);
 
     private final JavaSparkContext sc;
@@ -69,8 +72,13 @@ public final class BarrierFit
         listeners.add(listener);
     }
 
-    /** Trains {@code network} in place on {@code data} (MultiDataSets of any minibatch size, in RDD order). */
-    public TrainingSummary fit(final NetworkModel network, final JavaRDD<MultiDataSet> data)
+    /**
+     * Trains {@code network} in place on {@code data} (MultiDataSets of any minibatch size, in RDD order).
+     *
+     * @param record what the caller passed, "DataSet" or "MultiDataSet" (each converted to a MultiDataSet here):
+     *               errors about a record's shape name it by that word.
+     */
+    public TrainingSummary fit(final NetworkModel network, final JavaRDD<MultiDataSet> data, final String record)
     {
         BarrierTimers.releaseWhenStopped(sc.sc());
         final long sessionId = new SecureRandom().nextLong() | 1L;
@@ -79,7 +87,7 @@ public final class BarrierFit
             settings.collectiveTimeoutMs()) : null;
         try
         {
-            return fit(network, data, sessionId);
+            return fit(network, data, record, sessionId);
         }
         finally
         {
@@ -90,7 +98,8 @@ public final class BarrierFit
         }
     }
 
-    private TrainingSummary fit(final NetworkModel network, final JavaRDD<MultiDataSet> data, final long sessionId)
+    private TrainingSummary fit(final NetworkModel network, final JavaRDD<MultiDataSet> data, final String record,
+        final long sessionId)
     {
         final long planStartNs = System.nanoTime();
         // before the counting job: local mode fails at once, a cluster's executors join meanwhile
@@ -104,8 +113,8 @@ public final class BarrierFit
             throw new TrainingInputException("the training data is empty: nothing to train on");
         }
         final ExamplePlan plan = layout.plan(total);
-        PartitionShape.checkCombinable(partitions);
-        checkArity(network, partitions);
+        PartitionShape.checkCombinable(partitions, record);
+        checkArity(network, partitions, record);
         final long[] direct = layout.refusesDirectExchange().isPresent() ? null :
             DirectInput.layout(data, partitions, total, layout.worldSize());
         LOG.info("{}: {} examples per epoch (all used), {} steps of {}, {} epochs (counted in {} ms); {}",
@@ -191,7 +200,8 @@ public final class BarrierFit
     }
 
     /** The examples must have as many inputs and outputs as the model. */
-    private static void checkArity(final NetworkModel network, final List<PartitionShape> partitions)
+    private static void checkArity(final NetworkModel network, final List<PartitionShape> partitions,
+        final String record)
     {
         for (final PartitionShape shape : partitions)
         {
@@ -203,7 +213,7 @@ public final class BarrierFit
                 {
                     throw new TrainingInputException("the " + network.network().getClass().getSimpleName() +
                         " has " + network.inputs() + " input(s) and " + network.outputs() + " output(s), the " +
-                        "examples " + inputs + " and " + outputs + (network.inputs() + network.outputs() > 2 ?
+                        "examples " + inputs + " and " + outputs + (network.inputs() + network.outputs() > 2 && DATA_SET.equals(record) ?
                         " (a DataSet has one of each: train a graph with several on MultiDataSets)" : ""));
                 }
                 return; // checkCombinable saw that every partition has as many
