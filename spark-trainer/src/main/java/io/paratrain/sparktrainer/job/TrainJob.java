@@ -25,13 +25,15 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
 
 /**
  * The job: {@code spark-submit --class io.paratrain.sparktrainer.job.TrainJob paratrain-spark-trainer-all.jar
  * [train] [options]} or {@code bin/paratrain train [options]} (local Spark). Reads and checks all data before the
- * first step, trains, evaluates, writes the model and ends with the line {@code accuracy=<test accuracy>}.
+ * first step, trains, evaluates, writes the model and ends with the line {@code accuracy=<test accuracy>} (a graph
+ * with several outputs trained on MultiDataSets is not evaluated: the job says so instead).
  * Exit codes: 0 done, 2 bad options or input (nothing written), 1 training failed.
  */
 public final class TrainJob
@@ -118,9 +120,9 @@ public final class TrainJob
         out.println(SparkPlacement.describe(sc)); // after the slot wait: a cluster's executors have registered
         sc.setJobDescription("Paratrain: reading and checking the data");
         final JobInput data = JobInput.read(sc, options, model);
-        out.printf(Locale.ROOT, "data: %,d training examples (%s), %,d test examples (%s), %d features, " +
-            "%d classes%n", data.trainExamples(), data.trainName(), data.testExamples(), data.testName(),
-            model.inputs(), model.classes());
+        out.printf(Locale.ROOT, "data: %,d training examples (%s), %,d test examples (%s), %s%n",
+            data.trainExamples(), data.trainName(), data.testExamples(), data.testName(), options.exportedMulti() ?
+            model.multiShape().describe() : model.inputs() + " features, " + model.classes() + " classes");
         FeatureRange.warning(data.minFeature(), data.maxFeature(), options)
             .ifPresent(warning -> err.println("warning: " + warning));
         final TrainingData train = data.train();
@@ -155,13 +157,13 @@ public final class TrainJob
         try
         {
             final TrainingSummary summary;
-            final Evaluation evaluation;
+            final Optional<Evaluation> evaluation;
             if (options.plot() != null)
             {
                 final EpochByEpoch.Result result = EpochByEpoch.fit(sc, config, listeners, metrics, model, train,
                     test);
                 summary = result.summary();
-                evaluation = result.evaluation();
+                evaluation = Optional.of(result.evaluation());
                 if (metrics != null)
                 {
                     metrics.channel(summary.channel());
@@ -173,12 +175,12 @@ public final class TrainJob
                 summary = split != null ?
                     model.fit(modelSplitTrainer(sc, split, config, listeners), train.examples()) :
                     train.fit(model, trainer);
-                evaluation = model.evaluate(trainer, test);
+                evaluation = options.exportedMulti() ? model.evaluateMultiDataSet(trainer, data.testMulti()) :
+                    Optional.of(model.evaluate(trainer, test));
                 if (metrics != null)
                 {
                     metrics.channel(summary.channel());
-                    metrics.evaluation(evaluation.accuracy(), evaluation.precision(), evaluation.recall(),
-                        evaluation.f1());
+                    evaluation.ifPresent(e -> metrics.evaluation(e.accuracy(), e.precision(), e.recall(), e.f1()));
                 }
             }
             out.printf(Locale.ROOT, "trained: %,d steps in %.1f s, %,.0f samples/s, final loss %.4f%n",
@@ -204,10 +206,19 @@ public final class TrainJob
                 }
                 out.println("model: written to " + options.output());
             }
+            if (evaluation.isEmpty())
+            {
+                // no figure rather than one output's accuracy passed off as the model's
+                out.printf(Locale.ROOT, "test: %s: evaluation skipped: the graph has %d outputs %s and the job " +
+                    "evaluates a graph with one output (evaluate each output with DL4J's ComputationGraph" +
+                    ".evaluate on the written model)%n", data.testName(), model.multiShape().outputs().size(),
+                    model.multiShape().outputs());
+                return 0;
+            }
             out.printf(Locale.ROOT, "test: %s%nprecision=%.4f recall=%.4f f1=%.4f%n", data.testName(),
-                evaluation.precision(), evaluation.recall(), evaluation.f1());
-            out.println(evaluation.confusionToString());
-            out.printf(Locale.ROOT, "accuracy=%.4f%n", evaluation.accuracy());
+                evaluation.get().precision(), evaluation.get().recall(), evaluation.get().f1());
+            out.println(evaluation.get().confusionToString());
+            out.printf(Locale.ROOT, "accuracy=%.4f%n", evaluation.get().accuracy());
             return 0;
         }
         finally

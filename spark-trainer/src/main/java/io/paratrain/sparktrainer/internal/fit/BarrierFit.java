@@ -213,8 +213,9 @@ public final class BarrierFit
                 {
                     throw new TrainingInputException("the " + network.network().getClass().getSimpleName() +
                         " has " + network.inputs() + " input(s) and " + network.outputs() + " output(s), the " +
-                        "examples " + inputs + " and " + outputs + (network.inputs() + network.outputs() > 2 && DATA_SET.equals(record) ?
-                        " (a DataSet has one of each: train a graph with several on MultiDataSets)" : ""));
+                        "examples " + inputs + " and " + outputs + (network.inputs() + network.outputs() > 2 &&
+                        DATA_SET.equals(record) ? " (a DataSet has one of each: train a graph with several on " +
+                        "MultiDataSets)" : ""));
                 }
                 return; // checkCombinable saw that every partition has as many
             }
