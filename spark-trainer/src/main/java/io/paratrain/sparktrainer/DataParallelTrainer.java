@@ -50,6 +50,19 @@ public final class DataParallelTrainer
     }
 
     /** Called on the driver with every step's and epoch's metrics. */
+    /**
+     * Waits now, up to slotWaitMs, for the cluster to offer a task slot per worker, as each fit does first: a caller
+     * that prepares its data before the fit (reading, checking) fails at once on a cluster that cannot run it, and
+     * the next fit does not wait again.
+     *
+     * @param what what needs the slots, for the message when there are too few (e.g. "training with 4 workers").
+     * @throws io.paratrain.sparktrainer.exceptions.InsufficientSlotsException when there are still too few.
+     */
+    public void awaitSlots(final String what)
+    {
+        barrierFit.awaitSlots(what);
+    }
+
     public DataParallelTrainer addListener(final TrainingListener listener)
     {
         barrierFit.addListener(listener);

@@ -12,7 +12,6 @@ import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
 import io.paratrain.sparktrainer.exceptions.TrainerException;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import io.paratrain.sparktrainer.plot.MetricsCharts;
-import io.paratrain.sparktrainer.internal.stage.BarrierSlots;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -113,10 +112,28 @@ public final class TrainJob
         {
             InputPaths.requireExisting("--test", options.testPath(), sc.hadoopConfiguration());
         }
-        // Before reading any data: a cluster that cannot run the barrier stage fails the job now, not later.
-        BarrierSlots.await(sc, options.tasks(), options.slotWaitSeconds() * 1000L, options.modelSplit() ?
-            "model-split training with " + options.tasks() + " shards" : "training with " + options.tasks() +
-            " workers");
+        final TrainerConfig config = TrainerConfig.builder()
+            .workers(options.workers())
+            .batchSizePerWorker(options.batchSize())
+            .epochs(options.epochs())
+            .ompThreadsPerWorker(sc.master().startsWith("local") ? 1 : 0)
+            .slotWaitMs(options.slotWaitSeconds() * 1000L)
+            .collectiveTimeoutMs(options.collectiveTimeoutSeconds() * 1000L)
+            .checkpoint(options.checkpointDir() == null ? null : new CheckpointConfig(options.checkpointDir(),
+                options.checkpointEverySteps(), options.checkpointsKept(), options.resume()))
+            .build();
+        final DataParallelTrainer trainer = new DataParallelTrainer(sc, config);
+        final ModelSplitTrainer splitTrainer = split != null ? modelSplitTrainer(sc, split, config) : null;
+        // Before reading any data: a cluster that cannot run the barrier stage fails the job now, not later; the
+        // trainer that waited does not wait again in its fit.
+        if (splitTrainer != null)
+        {
+            splitTrainer.awaitSlots("model-split training with " + options.tasks() + " shards");
+        }
+        else
+        {
+            trainer.awaitSlots("training with " + options.tasks() + " workers");
+        }
         out.println(SparkPlacement.describe(sc)); // after the slot wait: a cluster's executors have registered
         sc.setJobDescription("Paratrain: reading and checking the data");
         final JobInput data = JobInput.read(sc, options, model);
@@ -133,17 +150,6 @@ public final class TrainJob
                 + (split.paired() ? " (paired)" : "") + ", batch " +
             options.batchSize() : options.workers() + " workers x batch " + options.batchSize(), options.epochs());
         // Both modes report progress and evaluate (on executors, with the whole trained model).
-        final TrainerConfig config = TrainerConfig.builder()
-            .workers(options.workers())
-            .batchSizePerWorker(options.batchSize())
-            .epochs(options.epochs())
-            .ompThreadsPerWorker(sc.master().startsWith("local") ? 1 : 0)
-            .slotWaitMs(options.slotWaitSeconds() * 1000L)
-            .collectiveTimeoutMs(options.collectiveTimeoutSeconds() * 1000L)
-            .checkpoint(options.checkpointDir() == null ? null : new CheckpointConfig(options.checkpointDir(),
-                options.checkpointEverySteps(), options.checkpointsKept(), options.resume()))
-            .build();
-        final DataParallelTrainer trainer = new DataParallelTrainer(sc, config);
         final List<TrainingListener> listeners = new ArrayList<>();
         listeners.add(new ConsoleProgress(out, System.console() != null, options.epochs()));
         // The charts are drawn from the metrics file: --plot writes one into its folder when --no-metrics is given.
@@ -172,8 +178,12 @@ public final class TrainJob
             else
             {
                 listeners.forEach(trainer::addListener);
+                if (splitTrainer != null)
+                {
+                    listeners.forEach(splitTrainer::addListener);
+                }
                 summary = split != null ?
-                    model.fit(modelSplitTrainer(sc, split, config, listeners), train.examples()) :
+                    model.fit(splitTrainer, train.examples()) :
                     train.fit(model, trainer);
                 evaluation = options.exportedMulti() ? model.evaluateMultiDataSet(trainer, data.testMulti()) :
                     Optional.of(model.evaluate(trainer, test));
@@ -232,9 +242,9 @@ public final class TrainJob
 
     /** The model-split trainer with the job's settings (those shared with data parallel come from {@code config}). */
     private static ModelSplitTrainer modelSplitTrainer(final JavaSparkContext sc, final SplitConfig split,
-        final TrainerConfig config, final List<TrainingListener> listeners)
+        final TrainerConfig config)
     {
-        final ModelSplitTrainer trainer = new ModelSplitTrainer(sc, ModelSplitConfig.builder(split)
+        return new ModelSplitTrainer(sc, ModelSplitConfig.builder(split)
             .epochs(config.epochs())
             .batchSize(config.batchSizePerWorker())
             .collectiveTimeoutMs(config.collectiveTimeoutMs())
@@ -242,8 +252,6 @@ public final class TrainJob
             .ompThreadsPerShard(config.ompThreadsPerWorker())
             .checkpoint(config.checkpoint())
             .build());
-        listeners.forEach(trainer::addListener);
-        return trainer;
     }
 
     /**

@@ -39,6 +39,7 @@ import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The driver's side of every fit, whatever the {@link Layout}: waits for slots, counts the examples while the model
@@ -58,12 +59,27 @@ public final class BarrierFit
     private final Layout layout;
     private final FitSettings settings;
     private final List<TrainingListener> listeners = new CopyOnWriteArrayList<>();
+    /** Set by {@link #awaitSlots}, taken by the next fit, which then does not wait again. */
+    private final AtomicBoolean slotsAwaited = new AtomicBoolean();
 
     public BarrierFit(final JavaSparkContext sc, final Layout layout, final FitSettings settings)
     {
         this.sc = sc;
         this.layout = layout;
         this.settings = settings;
+    }
+
+    /**
+     * Waits now, as a fit does first, up to the settings' slotWaitMs for the cluster to offer a task slot per rank,
+     * so that a caller can fail before it prepares its data; the next fit then does not check again (the caller has
+     * just waited; should executors leave meanwhile, Spark's own barrier check fails the stage).
+     *
+     * @param what what needs the slots, for the message when there are too few.
+     */
+    public void awaitSlots(final String what)
+    {
+        BarrierSlots.await(sc, layout.worldSize(), settings.slotWaitMs(), what);
+        slotsAwaited.set(true);
     }
 
     /** Called on the driver with every step's and epoch's metrics of the fits that follow. */
@@ -103,7 +119,10 @@ public final class BarrierFit
     {
         final long planStartNs = System.nanoTime();
         // before the counting job: local mode fails at once, a cluster's executors join meanwhile
-        BarrierSlots.await(sc, layout.worldSize(), settings.slotWaitMs(), "the " + layout.name());
+        if (!slotsAwaited.getAndSet(false))
+        {
+            BarrierSlots.await(sc, layout.worldSize(), settings.slotWaitMs(), "the " + layout.name());
+        }
         final CountedSnapshot start = CountedSnapshot.take(network, data);
         final List<PartitionShape> partitions = start.partitions();
         final long[] partitionCounts = start.counts();
