@@ -5,6 +5,7 @@ import io.paratrain.sparktrainer.LocalSpark;
 import io.paratrain.sparktrainer.NothingLeftBehind;
 import io.paratrain.sparktrainer.RawBits;
 import io.paratrain.sparktrainer.TrainerConfig;
+import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
@@ -110,6 +111,29 @@ class MultiExportedJobTest
         assertFalse(out.contains("accuracy="), out);
     }
 
+    /** A graph with two inputs and one output is evaluated on the MultiDataSets (evaluateMultiDataSet). */
+    @Test
+    void aOneOutputGraphIsEvaluatedOnTheMultiDataSets() throws Exception
+    {
+        final List<MultiDataSet> batches = new ArrayList<>();
+        for (final MultiDataSet batch : unevenBatches(examples(197, 9)))
+        {
+            batches.add(new org.nd4j.linalg.dataset.MultiDataSet(batch.getFeatures(), new INDArray[] {
+                batch.getLabels(0)}));
+        }
+        final List<String> files = export(batches, Files.createDirectory(dir.resolve("mds")));
+        final Path json = Files.writeString(dir.resolve("graph.json"), oneOutputGraph().toJson());
+        assertEquals(0, train("--model", json.toString(), "--format", "exported-multi", "--train",
+            dir.resolve("mds").toString(), "--workers", "2", "--batch-size", "8", "--epochs", "1"));
+        final ComputationGraph saved = ModelSerializer.restoreComputationGraph(dir.resolve("model.zip").toFile(),
+            true);
+        assertEquals(1, saved.getNumOutputArrays());
+        final double accuracy = new DataParallelTrainer(sc, TrainerConfig.builder().workers(2).batchSizePerWorker(8)
+            .epochs(1).ompThreadsPerWorker(1).build()).evaluateMultiDataSet(saved, sc.parallelize(batches, 2))
+            .accuracy();
+        assertTrue(out.endsWith(String.format(Locale.ROOT, "accuracy=%.4f%n", accuracy)), out);
+    }
+
     @Test
     void aBadMultiDataSetFileIsRefusedNamingIt() throws Exception
     {
@@ -157,6 +181,22 @@ class MultiExportedJobTest
         assertTrue(JobOptions.HELP.contains("BatchAndExportMultiDataSetsFunction"), JobOptions.HELP);
     }
 
+    @Test
+    void exportedMultiOptionsThatCannotApplyAreRefused()
+    {
+        assertOptionRefused("invalid --plot plots: expected not with --format exported-multi (its per-epoch " +
+            "evaluation reads DataSets)", "--format", "exported-multi", "--train", "x", "--plot", "plots");
+        assertOptionRefused("invalid --format exported-multi: expected only with --mode data-parallel (model-split " +
+            "has no fitPaths)", "--format", "exported-multi", "--train", "x", "--mode", "model-split");
+        assertOptionRefused("invalid --format exported-multi: expected --train with it (the bundled data is CSV)",
+            "--format", "exported-multi");
+    }
+
+    private static void assertOptionRefused(final String message, final String... args)
+    {
+        assertEquals(message, assertThrows(TrainerConfigException.class, () -> JobOptions.parse(args)).getMessage());
+    }
+
     private void assertRefused(final String message, final String... args)
     {
         final TrainingInputException error = assertThrows(TrainingInputException.class, () -> train(args));
@@ -196,6 +236,21 @@ class MultiExportedJobTest
             .addLayer("value", new OutputLayer.Builder(LossFunctions.LossFunction.MSE).nIn(11).nOut(VALUES)
                 .activation(Activation.IDENTITY).build(), "merge")
             .setOutputs("class", "value")
+            .build();
+    }
+
+    /** As {@link #graph} without "value". */
+    private static ComputationGraphConfiguration oneOutputGraph()
+    {
+        return new NeuralNetConfiguration.Builder().seed(11).dataType(DataType.FLOAT).updater(new Adam(0.05))
+            .weightInit(WeightInit.XAVIER).graphBuilder()
+            .addInputs("a", "b")
+            .addLayer("denseA", new DenseLayer.Builder().nIn(A).nOut(6).activation(Activation.RELU).build(), "a")
+            .addLayer("denseB", new DenseLayer.Builder().nIn(B).nOut(5).activation(Activation.TANH).build(), "b")
+            .addVertex("merge", new MergeVertex(), "denseA", "denseB")
+            .addLayer("class", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(11).nOut(CLASSES)
+                .activation(Activation.SOFTMAX).build(), "merge")
+            .setOutputs("class")
             .build();
     }
 
