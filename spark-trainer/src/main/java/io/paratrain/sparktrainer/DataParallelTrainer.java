@@ -50,6 +50,19 @@ public final class DataParallelTrainer
     }
 
     /** Called on the driver with every step's and epoch's metrics. */
+    /**
+     * Waits now, up to slotWaitMs, for the cluster to offer a task slot per worker, as each fit does first: a caller
+     * that prepares its data before the fit (reading, checking) fails at once on a cluster that cannot run it, and
+     * the next fit does not wait again.
+     *
+     * @param what what needs the slots, for the message when there are too few (e.g. "training with 4 workers").
+     * @throws io.paratrain.sparktrainer.exceptions.InsufficientSlotsException when there are still too few.
+     */
+    public void awaitSlots(final String what)
+    {
+        barrierFit.awaitSlots(what);
+    }
+
     public DataParallelTrainer addListener(final TrainingListener listener)
     {
         barrierFit.addListener(listener);
@@ -67,7 +80,7 @@ public final class DataParallelTrainer
      */
     public TrainingSummary fit(final MultiLayerNetwork network, final JavaRDD<DataSet> data)
     {
-        return barrierFit.fit(NetworkModel.of(network), Examples.of(data));
+        return barrierFit.fit(NetworkModel.of(network), Examples.of(data), BarrierFit.DATA_SET);
     }
 
     /**
@@ -76,7 +89,7 @@ public final class DataParallelTrainer
      */
     public TrainingSummary fit(final ComputationGraph graph, final JavaRDD<DataSet> data)
     {
-        return barrierFit.fit(NetworkModel.of(graph), Examples.of(data));
+        return barrierFit.fit(NetworkModel.of(graph), Examples.of(data), BarrierFit.DATA_SET);
     }
 
     /**
@@ -87,7 +100,7 @@ public final class DataParallelTrainer
      */
     public TrainingSummary fitMultiDataSet(final ComputationGraph graph, final JavaRDD<MultiDataSet> data)
     {
-        return barrierFit.fit(NetworkModel.of(graph), data);
+        return barrierFit.fit(NetworkModel.of(graph), data, BarrierFit.MULTI_DATA_SET);
     }
 
     /**
@@ -112,7 +125,7 @@ public final class DataParallelTrainer
         final DataSetLoader loader)
     {
         return barrierFit.fit(NetworkModel.of(network), ExportedDataSets.load(sc, paths, loader),
-            ExportedDataSets.shapes(sc, paths, loader));
+            BarrierFit.DATA_SET, ExportedDataSets.shapes(sc, paths, loader));
     }
 
     /**
@@ -132,7 +145,7 @@ public final class DataParallelTrainer
         final DataSetLoader loader)
     {
         return barrierFit.fit(NetworkModel.of(graph), ExportedDataSets.load(sc, paths, loader),
-            ExportedDataSets.shapes(sc, paths, loader));
+            BarrierFit.DATA_SET, ExportedDataSets.shapes(sc, paths, loader));
     }
 
     /**
@@ -153,7 +166,7 @@ public final class DataParallelTrainer
         final MultiDataSetLoader loader)
     {
         return barrierFit.fit(NetworkModel.of(graph), ExportedDataSets.loadMulti(sc, paths, loader),
-            ExportedDataSets.shapesMulti(sc, paths, loader));
+            BarrierFit.MULTI_DATA_SET, ExportedDataSets.shapesMulti(sc, paths, loader));
     }
 
     /**

@@ -59,6 +59,19 @@ public final class ModelSplitTrainer
     }
 
     /** Called on the driver with every step's and epoch's metrics (rank 0 drives the steps). */
+    /**
+     * Waits now, up to slotWaitMs, for the cluster to offer a task slot per shard, as each fit does first: a caller
+     * that prepares its data before the fit (reading, checking) fails at once on a cluster that cannot run it, and
+     * the next fit does not wait again.
+     *
+     * @param what what needs the slots, for the message when there are too few (e.g. "training with 4 shards").
+     * @throws io.paratrain.sparktrainer.exceptions.InsufficientSlotsException when there are still too few.
+     */
+    public void awaitSlots(final String what)
+    {
+        barrierFit.awaitSlots(what);
+    }
+
     public ModelSplitTrainer addListener(final TrainingListener listener)
     {
         barrierFit.addListener(listener);
@@ -88,6 +101,6 @@ public final class ModelSplitTrainer
     public TrainingSummary fit(final MultiLayerNetwork network, final JavaRDD<DataSet> data)
     {
         check(network.getLayerWiseConfigurations(), config.split());
-        return barrierFit.fit(NetworkModel.of(network), Examples.of(data));
+        return barrierFit.fit(NetworkModel.of(network), Examples.of(data), BarrierFit.DATA_SET);
     }
 }

@@ -194,4 +194,31 @@ class MultiDataSetEquivalenceTest
         assertEquals("the ComputationGraph has 2 input(s) and 2 output(s), the examples 1 and 1 (a DataSet has one " +
             "of each: train a graph with several on MultiDataSets)", refused.getMessage());
     }
+
+    /**
+     * A MultiDataSet that cannot go into one minibatch with the others is named as a MultiDataSet, the record the
+     * caller passed (before, the message said "DataSet 3"), and nothing is trained.
+     */
+    @Test
+    void aMisshapenMultiDataSetIsNamedAsAMultiDataSet()
+    {
+        final ComputationGraph graph = MultiDataSets.graph(new Adam(0.01), 79);
+        final INDArray before = graph.params().dup();
+        final List<MultiDataSet> records = new ArrayList<>(MultiDataSets.minibatches(MultiDataSets.examples(24, 83,
+            false), 4));
+        final MultiDataSet good = records.get(4);
+        records.set(4, new org.nd4j.linalg.dataset.MultiDataSet(new INDArray[] {good.getFeatures(0),
+            good.getFeatures(1)}, new INDArray[] {good.getLabels(0), good.getLabels(1).getColumns(0)},
+            good.getFeaturesMaskArrays(), null));
+        final TrainingInputException refused = assertThrows(TrainingInputException.class, () ->
+            new DataParallelTrainer(SPARK.sc(), TrainerConfig.builder().workers(2).batchSizePerWorker(4).epochs(1)
+                .build()).fitMultiDataSet(graph, SPARK.sc().parallelize(records, 2)));
+        assertEquals("partition 1, MultiDataSet 1: cannot combine its examples into a minibatch with the " +
+            "partition's MultiDataSet 0: labels 1 dimension 1 is 2 and 1; MultiDataSet 0 has features 0 [n, 6], " +
+            "features 1 [n, 3, 6], labels 0 [n, 4], labels 1 [n, 2], no features 0 mask, features 1 mask [n, 6], " +
+            "no labels 0 mask, no labels 1 mask, MultiDataSet 1 has features 0 [n, 6], features 1 [n, 3, 6], " +
+            "labels 0 [n, 4], labels 1 [n, 1], no features 0 mask, features 1 mask [n, 6], no labels 0 mask, no " +
+            "labels 1 mask", refused.getMessage());
+        RawBits.assertSameBits(before, graph.params(), "nothing trained");
+    }
 }

@@ -15,13 +15,13 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * The check of exported DataSet files before training, as {@link CheckedExamples#check} checks rows: one Spark job
- * loads every file once and returns what it found as a value (so a bad file fails the job at once instead of making
- * Spark retry its task); the driver throws the first bad file in training order, naming it and what was expected.
- * A file must load, hold features and labels with as many examples each, finite features and, for matrices, the
- * model's nIn feature columns (unless an input preprocessor reshapes them) and its number of label columns. Images
- * and sequences (rank 3 and 4) are left to the model's layers, whose expected layout (channels or time first)
- * the configuration does not say in one place.
+ * The check of exported DataSet (and, with {@link MultiFileCheck}, MultiDataSet) files before training, as
+ * {@link CheckedExamples#check} checks rows: one Spark job loads every file once and returns what it found as a value
+ * (so a bad file fails the job at once instead of making Spark retry its task); the driver throws the first bad file
+ * in training order, naming it and what was expected. A file must load, hold features and labels with as many examples
+ * each, finite features and, for matrices, the model's nIn feature columns (unless an input preprocessor reshapes
+ * them) and its number of label columns. Images and sequences (rank 3 and 4) are left to the model's layers, whose
+ * expected layout (channels or time first) the configuration does not say in one place.
  */
 final class ExportedCheck
 {
@@ -40,12 +40,30 @@ final class ExportedCheck
         final SerializableWritable<Configuration> hadoop = new SerializableWritable<>(sc.hadoopConfiguration());
         final int inputs = model.reshapesInput() ? -1 : model.inputs();
         final int classes = model.classes();
-        final List<FileReport> reports = sc.parallelize(files, partitions)
-            .map(file -> report(file, hadoop.value(), inputs, classes)).collect();
+        return summary(sc.parallelize(files, partitions)
+            .map(file -> report(file, hadoop.value(), inputs, classes)).collect());
+    }
+
+    /**
+     * As {@link #check} for MultiDataSet files and a graph of any number of inputs and outputs: one features array
+     * per input and one labels array per output, as many examples in each, finite features and, for matrices, the
+     * widths {@code shape} states.
+     */
+    static Summary checkMulti(final JavaSparkContext sc, final List<String> files, final int partitions,
+        final MultiGraphShape shape)
+    {
+        final SerializableWritable<Configuration> hadoop = new SerializableWritable<>(sc.hadoopConfiguration());
+        return summary(sc.parallelize(files, partitions)
+            .map(file -> MultiFileCheck.report(file, hadoop.value(), shape)).collect());
+    }
+
+    /** The first bad file's problem in training order (collect() keeps it), else the files' totals. */
+    private static Summary summary(final List<FileReport> reports)
+    {
         long examples = 0;
         float min = Float.POSITIVE_INFINITY;
         float max = Float.NEGATIVE_INFINITY;
-        for (final FileReport report : reports) // collect() keeps the files' order
+        for (final FileReport report : reports)
         {
             if (report.problem() != null)
             {
@@ -59,13 +77,43 @@ final class ExportedCheck
     }
 
     /** What one file holds, or what is wrong with it (the whole message, naming the file). */
-    private record FileReport(long examples, float minFeature, float maxFeature, String problem)
-        implements Serializable
+    record FileReport(long examples, float minFeature, float maxFeature, String problem) implements Serializable
     {
         static FileReport bad(final String file, final String problem)
         {
-            return new FileReport(0, Float.NaN, Float.NaN, "exported DataSet " + file + ": " + problem);
+            return bad("DataSet", file, problem);
         }
+
+        /** {@code kind}: "DataSet" or "MultiDataSet", what the file holds. */
+        static FileReport bad(final String kind, final String file, final String problem)
+        {
+            return failed("exported " + kind + " " + file + ": " + problem);
+        }
+
+        /** The file's problem as a whole message (what {@link ExportedFiles} threw). */
+        static FileReport failed(final String message)
+        {
+            return new FileReport(0, Float.NaN, Float.NaN, message);
+        }
+
+        /** A good file of {@code examples} whose features are {@code features}. */
+        static FileReport good(final long examples, final INDArray... features)
+        {
+            float min = Float.POSITIVE_INFINITY;
+            float max = Float.NEGATIVE_INFINITY;
+            for (final INDArray array : features)
+            {
+                min = Math.min(min, array.minNumber().floatValue());
+                max = Math.max(max, array.maxNumber().floatValue());
+            }
+            return new FileReport(examples, min, max, null);
+        }
+    }
+
+    /** Whether {@code features} hold a NaN or an infinity. */
+    static boolean notFinite(final INDArray features)
+    {
+        return BooleanIndexing.or(features, Conditions.notFinite());
     }
 
     /** {@code inputs} -1: the width of the features is not checked. */
@@ -79,7 +127,7 @@ final class ExportedCheck
         }
         catch (final TrainingInputException ex)
         {
-            return new FileReport(0, Float.NaN, Float.NaN, ex.getMessage());
+            return FileReport.failed(ex.getMessage());
         }
         final INDArray features = data.getFeatures();
         final INDArray labels = data.getLabels();
@@ -100,11 +148,10 @@ final class ExportedCheck
                 "%d (the model's output layer has %d classes)", Arrays.toString(labels.shape()), labels.size(1),
                 classes, classes));
         }
-        if (BooleanIndexing.or(features, Conditions.notFinite()))
+        if (notFinite(features))
         {
             return FileReport.bad(file, "features hold NaN or infinite values; features must be finite numbers");
         }
-        return new FileReport(features.size(0), features.minNumber().floatValue(),
-            features.maxNumber().floatValue(), null);
+        return FileReport.good(features.size(0), features);
     }
 }

@@ -9,8 +9,11 @@ import org.apache.spark.SerializableWritable;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.core.loader.impl.SerializedDataSetLoader;
+import org.deeplearning4j.core.loader.impl.SerializedMultiDataSetLoader;
+import org.nd4j.common.loader.Loader;
 import org.nd4j.common.loader.Source;
 import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -33,8 +36,11 @@ final class ExportedFiles
     {
     }
 
-    /** The files {@code paths} (given with {@code option}) names, in training order; refuses a subfolder. */
-    static List<String> list(final String option, final String paths, final Configuration hadoop)
+    /**
+     * The files {@code paths} (given with {@code option}) names, in training order; refuses a subfolder.
+     * {@code kind} ("DataSet" or "MultiDataSet") names what they hold in errors.
+     */
+    static List<String> list(final String option, final String paths, final Configuration hadoop, final String kind)
     {
         final List<String> files = new ArrayList<>();
         for (final String part : paths.split(","))
@@ -70,8 +76,8 @@ final class ExportedFiles
         }
         if (files.isEmpty())
         {
-            throw new TrainingInputException(option + " " + paths + ": no exported DataSet files in it (expected " +
-                "files that DataSet.save wrote)");
+            throw new TrainingInputException(option + " " + paths + ": no exported " + kind + " files in it " +
+                "(expected files that " + kind + ".save wrote)");
         }
         return files;
     }
@@ -108,19 +114,17 @@ final class ExportedFiles
         return sc.parallelize(files, partitions).map(file -> loadOne(file, hadoop.value()));
     }
 
+    /** The MultiDataSets in {@code files}, as {@link #load} the DataSets. */
+    static JavaRDD<MultiDataSet> loadMulti(final JavaSparkContext sc, final List<String> files, final int partitions)
+    {
+        final SerializableWritable<Configuration> hadoop = new SerializableWritable<>(sc.hadoopConfiguration());
+        return sc.parallelize(files, partitions).map(file -> loadOneMulti(file, hadoop.value()));
+    }
+
     /** One file as DataSet.save wrote it; throws a {@link TrainingInputException} naming it when it is not one. */
     static DataSet loadOne(final String file, final Configuration hadoop)
     {
-        final DataSet loaded;
-        try
-        {
-            loaded = new SerializedDataSetLoader().load(new HadoopSource(file, hadoop));
-        }
-        catch (final IOException | RuntimeException ex)
-        {
-            throw new TrainingInputException("exported DataSet " + file + ": cannot be loaded (expected a file " +
-                "that DataSet.save wrote): " + rootCause(ex), ex);
-        }
+        final DataSet loaded = loadWith(new SerializedDataSetLoader(), file, hadoop, "DataSet");
         if (loaded.getFeatures() == null || loaded.getLabels() == null)
         {
             throw new TrainingInputException("exported DataSet " + file + ": has no " +
@@ -128,6 +132,33 @@ final class ExportedFiles
                 "DataSet.save writes a labelled minibatch)");
         }
         return loaded;
+    }
+
+    /** One file as MultiDataSet.save wrote it, as {@link #loadOne} a DataSet. */
+    static MultiDataSet loadOneMulti(final String file, final Configuration hadoop)
+    {
+        final MultiDataSet loaded = loadWith(new SerializedMultiDataSetLoader(), file, hadoop, "MultiDataSet");
+        if (loaded.getFeatures() == null || loaded.getLabels() == null)
+        {
+            throw new TrainingInputException("exported MultiDataSet " + file + ": has no " +
+                (loaded.getFeatures() == null ? "features" : "labels") + " (expected features and labels, as " +
+                "MultiDataSet.save writes a labelled minibatch)");
+        }
+        return loaded;
+    }
+
+    private static <T> T loadWith(final Loader<T> loader, final String file, final Configuration hadoop,
+        final String kind)
+    {
+        try
+        {
+            return loader.load(new HadoopSource(file, hadoop));
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            throw new TrainingInputException("exported " + kind + " " + file + ": cannot be loaded (expected a " +
+                "file that " + kind + ".save wrote): " + rootCause(ex), ex);
+        }
     }
 
     /** DL4J wraps the error that says what is wrong ("Error loading DataSet"): show the innermost. */

@@ -13,8 +13,10 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.evaluation.classification.Evaluation;
 import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 
 import java.io.IOException;
+import java.util.Optional;
 
 /**
  * The model the job trains, initialised from its configuration: a {@link MultiLayerNetwork} or a
@@ -26,7 +28,7 @@ public sealed interface JobModel permits JobModel.Network, JobModel.Graph
     /** What {@code --model} gave: a preset name or the JSON file. */
     String name();
 
-    /** Features per example the data must have (the model's nIn). */
+    /** Features per example the data must have (the model's nIn); not for MultiDataSets ({@link #multiShape}). */
     int inputs();
 
     /** Classes the labels range over (the output layer's nOut). */
@@ -50,6 +52,18 @@ public sealed interface JobModel permits JobModel.Network, JobModel.Graph
 
     /** Trains on exported DataSet files (DL4J's {@code fitPaths}), in the paths' order. */
     TrainingSummary fitPaths(DataParallelTrainer trainer, JavaRDD<String> paths);
+
+    /** Trains on exported MultiDataSet files ({@code fitPathsMultiDataSet}): graphs only (requireTrainableWith). */
+    TrainingSummary fitPathsMultiDataSet(DataParallelTrainer trainer, JavaRDD<String> paths);
+
+    /** What MultiDataSets must hold for this model: graphs only (requireTrainableWith). */
+    MultiGraphShape multiShape();
+
+    /**
+     * The evaluation on MultiDataSets of a graph with one output; empty for a graph with several, which the trainer
+     * does not evaluate (there is no one accuracy to report).
+     */
+    Optional<Evaluation> evaluateMultiDataSet(DataParallelTrainer trainer, JavaRDD<MultiDataSet> examples);
 
     TrainingSummary fit(ModelSplitTrainer trainer, JavaRDD<DataSet> examples);
 
@@ -102,7 +116,32 @@ public sealed interface JobModel permits JobModel.Network, JobModel.Graph
         @Override
         public void requireTrainableWith(final JobOptions options)
         {
-            // both modes, both kinds of input
+            if (options.exportedMulti())
+            {
+                throw new TrainingInputException("--format " + JobOptions.EXPORTED_MULTI + " trains a " +
+                    "ComputationGraph on MultiDataSets; --model " + name + " is a MultiLayerNetwork: export its " +
+                    "data as DataSets (DataSet.save) and give --format " + JobOptions.EXPORTED + ", or configure " +
+                    "the model as a ComputationGraph");
+            }
+        }
+
+        @Override
+        public TrainingSummary fitPathsMultiDataSet(final DataParallelTrainer trainer, final JavaRDD<String> paths)
+        {
+            throw new IllegalStateException("requireTrainableWith refuses MultiDataSets for a MultiLayerNetwork");
+        }
+
+        @Override
+        public MultiGraphShape multiShape()
+        {
+            throw new IllegalStateException("requireTrainableWith refuses MultiDataSets for a MultiLayerNetwork");
+        }
+
+        @Override
+        public Optional<Evaluation> evaluateMultiDataSet(final DataParallelTrainer trainer,
+            final JavaRDD<MultiDataSet> examples)
+        {
+            throw new IllegalStateException("requireTrainableWith refuses MultiDataSets for a MultiLayerNetwork");
         }
 
         @Override
@@ -151,20 +190,36 @@ public sealed interface JobModel permits JobModel.Network, JobModel.Graph
     }
 
     /**
-     * A ComputationGraphConfiguration's graph (one input, one output: {@link GraphShape}): data-parallel training
-     * from examples or exported files; not model-split (it cuts a MultiLayerNetwork's layers), which
+     * A ComputationGraphConfiguration's graph: data-parallel training from examples or exported DataSet files (one
+     * input, one output: {@link GraphShape}) or from exported MultiDataSet files (any inputs and outputs:
+     * {@link MultiGraphShape}); not model-split (it cuts a MultiLayerNetwork's layers), which
      * {@link #requireTrainableWith} refuses.
      */
     final class Graph implements JobModel
     {
         private final String name;
         private final ComputationGraph graph;
+        private final MultiGraphShape multiShape;
+        /** The one-input, one-output shape, or null when the graph has another (then {@link #shapeError}). */
         private final GraphShape shape;
+        private final TrainingInputException shapeError;
 
         Graph(final String name, final ComputationGraphConfiguration configuration)
         {
             this.name = name;
-            this.shape = GraphShape.of(name, configuration);
+            GraphShape oneInOneOut = null;
+            TrainingInputException error = null;
+            try
+            {
+                oneInOneOut = GraphShape.of(name, configuration);
+            }
+            catch (final TrainingInputException ex)
+            {
+                error = ex; // thrown by requireTrainableWith unless the data are MultiDataSets
+            }
+            this.shape = oneInOneOut;
+            this.shapeError = error;
+            this.multiShape = MultiGraphShape.of(configuration);
             this.graph = new ComputationGraph(configuration);
             graph.init();
         }
@@ -196,6 +251,10 @@ public sealed interface JobModel permits JobModel.Network, JobModel.Graph
         @Override
         public void requireTrainableWith(final JobOptions options)
         {
+            if (shape == null && !options.exportedMulti())
+            {
+                throw shapeError;
+            }
             if (options.modelSplit())
             {
                 throw new TrainingInputException("--mode " + JobOptions.MODEL_SPLIT + " cuts the layers of a " +
@@ -226,6 +285,26 @@ public sealed interface JobModel permits JobModel.Network, JobModel.Graph
         public TrainingSummary fitPaths(final DataParallelTrainer trainer, final JavaRDD<String> paths)
         {
             return trainer.fitPaths(graph, paths);
+        }
+
+        @Override
+        public TrainingSummary fitPathsMultiDataSet(final DataParallelTrainer trainer, final JavaRDD<String> paths)
+        {
+            return trainer.fitPathsMultiDataSet(graph, paths);
+        }
+
+        @Override
+        public MultiGraphShape multiShape()
+        {
+            return multiShape;
+        }
+
+        @Override
+        public Optional<Evaluation> evaluateMultiDataSet(final DataParallelTrainer trainer,
+            final JavaRDD<MultiDataSet> examples)
+        {
+            return graph.getNumOutputArrays() == 1 ? Optional.of(trainer.evaluateMultiDataSet(graph, examples)) :
+                Optional.empty();
         }
 
         @Override

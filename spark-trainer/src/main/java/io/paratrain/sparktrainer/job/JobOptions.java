@@ -16,7 +16,8 @@ import java.util.Locale;
  * @param trainPath      training data (CSV, LibSVM, Parquet or exported DataSet files; any Hadoop path), or null for
  *                       the bundled data.
  * @param testPath       test data, or null for the bundled data (or none when trainPath is given alone).
- * @param format         csv, libsvm, parquet, exported (DataSet.save files) or auto (from the file name).
+ * @param format         csv, libsvm, parquet, exported (DataSet.save files), exported-multi
+ *                       (MultiDataSet.save files) or auto (from the file name).
  * @param featureScale   every feature is multiplied by this (NaN = 1/255 for the bundled data, else 1).
  * @param epochs         passes over the training data.
  * @param batchSize      examples per worker per step.
@@ -73,6 +74,8 @@ public record JobOptions(
     public static final String MODEL_SPLIT = "model-split";
     /** --format of DataSets exported to files (DL4J's {@code DataSet.save}, what its {@code fitPaths} reads). */
     public static final String EXPORTED = "exported";
+    /** --format of MultiDataSets exported to files ({@code MultiDataSet.save}, for a ComputationGraph). */
+    public static final String EXPORTED_MULTI = "exported-multi";
 
     public static final String HELP = """
         usage: paratrain train [options]
@@ -83,7 +86,8 @@ public record JobOptions(
 
           --model NAME|FILE      preset (mnist-mlp: 784-256-10, mnist-mlp-large: 784-1000-500-10) or a DL4J
                                  MultiLayerConfiguration or ComputationGraphConfiguration JSON file (what
-                                 toJson() writes; a graph needs one input and one output) on any Hadoop path
+                                 toJson() writes; a graph needs one input and one output, except on exported
+                                 MultiDataSets) on any Hadoop path
                                  [mnist-mlp]
           --train PATH           training data: CSV (label first), LibSVM, Parquet (label + features columns)
                                  or exported DataSet files (--format exported, below); any Hadoop path, .gz
@@ -91,8 +95,8 @@ public record JobOptions(
                                  gives the same model                                   [bundled MNIST, 8,000]
           --test PATH            test data, same format (without --test: the training data)
                                  [bundled MNIST, 2,000 when --train is not given either]
-          --format F             csv | libsvm | parquet | exported | auto (from the file name; never exported)
-                                 [auto]
+          --format F             csv | libsvm | parquet | exported | exported-multi | auto (from the file
+                                 name; never exported)                                  [auto]
           --feature-scale X      multiply every feature by X; the job warns when features then exceed +-10
                                  (e.g. raw 0..255 pixels: give 0.00392157)  [1/255 for the bundled data, else 1]
           --epochs N             passes over the training data                          [%d]
@@ -139,6 +143,13 @@ public record JobOptions(
           must load, hold finite features and, for matrices, nIn feature and nOut label columns); the first bad
           one is named. The data trains as saved: no --feature-scale; data-parallel only; a MultiLayerNetwork or a
           ComputationGraph (one input, one output) JSON.
+          Exported MultiDataSets (--format exported-multi): the same for a ComputationGraph JSON with any number
+          of inputs and outputs (fitPathsMultiDataSet): each file is one minibatch written by
+          multiDataSet.save(new File(dir, "batch-00017.bin")), or for an RDD of MultiDataSets by DL4J's
+          BatchAndExportMultiDataSetsFunction (as above). Each file must load, hold as many feature and label
+          arrays as the graph has inputs and outputs, with as many examples each, finite features and, for
+          matrices, the nIn of the layers each input feeds and the nOut of each output layer. A graph with one
+          output is evaluated; with several, evaluation is skipped (no accuracy line).
         """.formatted(Defaults.EPOCHS, Defaults.BATCH_SIZE, Defaults.WORKERS, Defaults.WORKERS,
         Defaults.SLOT_WAIT_MS / 1000, Defaults.CHECKPOINTS_KEPT, Defaults.COLLECTIVE_TIMEOUT_MS / 1000);
 
@@ -146,14 +157,17 @@ public record JobOptions(
     {
         require(model != null && !model.isBlank(), "--model", model, "a preset name or a JSON file");
         require(format.equals("auto") || format.equals("csv") || format.equals("libsvm") ||
-            format.equals("parquet") || format.equals(EXPORTED), "--format", format,
-            "csv, libsvm, parquet, exported or auto");
-        require(!EXPORTED.equals(format) || trainPath != null, "--format", format,
+            format.equals("parquet") || format.equals(EXPORTED) || format.equals(EXPORTED_MULTI), "--format",
+            format, "csv, libsvm, parquet, exported, exported-multi or auto");
+        final boolean files = EXPORTED.equals(format) || EXPORTED_MULTI.equals(format);
+        require(!files || trainPath != null, "--format", format,
             "--train with it (the bundled data is CSV)");
-        require(!EXPORTED.equals(format) || Double.isNaN(featureScale), "--feature-scale", featureScale,
-            "not with --format " + EXPORTED + " (exported DataSets train as saved)");
-        require(!EXPORTED.equals(format) || DATA_PARALLEL.equals(mode), "--format", format,
+        require(!files || Double.isNaN(featureScale), "--feature-scale", featureScale,
+            "not with --format " + format + " (exported DataSets train as saved)");
+        require(!files || DATA_PARALLEL.equals(mode), "--format", format,
             "only with --mode " + DATA_PARALLEL + " (model-split has no fitPaths)");
+        require(!EXPORTED_MULTI.equals(format) || plot == null, "--plot", plot,
+            "not with --format " + EXPORTED_MULTI + " (its per-epoch evaluation reads DataSets)");
         require(Double.isNaN(featureScale) || (featureScale > 0 && Double.isFinite(featureScale)),
             "--feature-scale", featureScale, "a positive number");
         require(epochs >= 1, "--epochs", epochs, ">= 1");
@@ -207,6 +221,12 @@ public record JobOptions(
     public boolean exported()
     {
         return EXPORTED.equals(format);
+    }
+
+    /** Whether the data are exported MultiDataSet files (--format exported-multi). */
+    public boolean exportedMulti()
+    {
+        return EXPORTED_MULTI.equals(format);
     }
 
     public boolean bundledData()

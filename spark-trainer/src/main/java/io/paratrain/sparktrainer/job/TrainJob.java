@@ -12,7 +12,6 @@ import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
 import io.paratrain.sparktrainer.exceptions.TrainerException;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import io.paratrain.sparktrainer.plot.MetricsCharts;
-import io.paratrain.sparktrainer.internal.stage.BarrierSlots;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -25,13 +24,15 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
 
 /**
  * The job: {@code spark-submit --class io.paratrain.sparktrainer.job.TrainJob paratrain-spark-trainer-all.jar
  * [train] [options]} or {@code bin/paratrain train [options]} (local Spark). Reads and checks all data before the
- * first step, trains, evaluates, writes the model and ends with the line {@code accuracy=<test accuracy>}.
+ * first step, trains, evaluates, writes the model and ends with the line {@code accuracy=<test accuracy>} (a graph
+ * with several outputs trained on MultiDataSets is not evaluated: the job says so instead).
  * Exit codes: 0 done, 2 bad options or input (nothing written), 1 training failed.
  */
 public final class TrainJob
@@ -111,26 +112,6 @@ public final class TrainJob
         {
             InputPaths.requireExisting("--test", options.testPath(), sc.hadoopConfiguration());
         }
-        // Before reading any data: a cluster that cannot run the barrier stage fails the job now, not later.
-        BarrierSlots.await(sc, options.tasks(), options.slotWaitSeconds() * 1000L, options.modelSplit() ?
-            "model-split training with " + options.tasks() + " shards" : "training with " + options.tasks() +
-            " workers");
-        out.println(SparkPlacement.describe(sc)); // after the slot wait: a cluster's executors have registered
-        sc.setJobDescription("Paratrain: reading and checking the data");
-        final JobInput data = JobInput.read(sc, options, model);
-        out.printf(Locale.ROOT, "data: %,d training examples (%s), %,d test examples (%s), %d features, " +
-            "%d classes%n", data.trainExamples(), data.trainName(), data.testExamples(), data.testName(),
-            model.inputs(), model.classes());
-        FeatureRange.warning(data.minFeature(), data.maxFeature(), options)
-            .ifPresent(warning -> err.println("warning: " + warning));
-        final TrainingData train = data.train();
-        final JavaRDD<DataSet> test = data.test();
-
-        out.printf(Locale.ROOT, "model: %s, %,d parameters; %s, %d epochs%n", options.model(), model.numParams(),
-            split != null ? split.shards() + " shards of layers " + new TreeSet<>(split.splitLayers())
-                + (split.paired() ? " (paired)" : "") + ", batch " +
-            options.batchSize() : options.workers() + " workers x batch " + options.batchSize(), options.epochs());
-        // Both modes report progress and evaluate (on executors, with the whole trained model).
         final TrainerConfig config = TrainerConfig.builder()
             .workers(options.workers())
             .batchSizePerWorker(options.batchSize())
@@ -142,6 +123,33 @@ public final class TrainJob
                 options.checkpointEverySteps(), options.checkpointsKept(), options.resume()))
             .build();
         final DataParallelTrainer trainer = new DataParallelTrainer(sc, config);
+        final ModelSplitTrainer splitTrainer = split != null ? modelSplitTrainer(sc, split, config) : null;
+        // Before reading any data: a cluster that cannot run the barrier stage fails the job now, not later; the
+        // trainer that waited does not wait again in its fit.
+        if (splitTrainer != null)
+        {
+            splitTrainer.awaitSlots("model-split training with " + options.tasks() + " shards");
+        }
+        else
+        {
+            trainer.awaitSlots("training with " + options.tasks() + " workers");
+        }
+        out.println(SparkPlacement.describe(sc)); // after the slot wait: a cluster's executors have registered
+        sc.setJobDescription("Paratrain: reading and checking the data");
+        final JobInput data = JobInput.read(sc, options, model);
+        out.printf(Locale.ROOT, "data: %,d training examples (%s), %,d test examples (%s), %s%n",
+            data.trainExamples(), data.trainName(), data.testExamples(), data.testName(), options.exportedMulti() ?
+            model.multiShape().describe() : model.inputs() + " features, " + model.classes() + " classes");
+        FeatureRange.warning(data.minFeature(), data.maxFeature(), options)
+            .ifPresent(warning -> err.println("warning: " + warning));
+        final TrainingData train = data.train();
+        final JavaRDD<DataSet> test = data.test();
+
+        out.printf(Locale.ROOT, "model: %s, %,d parameters; %s, %d epochs%n", options.model(), model.numParams(),
+            split != null ? split.shards() + " shards of layers " + new TreeSet<>(split.splitLayers())
+                + (split.paired() ? " (paired)" : "") + ", batch " +
+            options.batchSize() : options.workers() + " workers x batch " + options.batchSize(), options.epochs());
+        // Both modes report progress and evaluate (on executors, with the whole trained model).
         final List<TrainingListener> listeners = new ArrayList<>();
         listeners.add(new ConsoleProgress(out, System.console() != null, options.epochs()));
         // The charts are drawn from the metrics file: --plot writes one into its folder when --no-metrics is given.
@@ -155,13 +163,13 @@ public final class TrainJob
         try
         {
             final TrainingSummary summary;
-            final Evaluation evaluation;
+            final Optional<Evaluation> evaluation;
             if (options.plot() != null)
             {
                 final EpochByEpoch.Result result = EpochByEpoch.fit(sc, config, listeners, metrics, model, train,
                     test);
                 summary = result.summary();
-                evaluation = result.evaluation();
+                evaluation = Optional.of(result.evaluation());
                 if (metrics != null)
                 {
                     metrics.channel(summary.channel());
@@ -170,15 +178,19 @@ public final class TrainJob
             else
             {
                 listeners.forEach(trainer::addListener);
+                if (splitTrainer != null)
+                {
+                    listeners.forEach(splitTrainer::addListener);
+                }
                 summary = split != null ?
-                    model.fit(modelSplitTrainer(sc, split, config, listeners), train.examples()) :
+                    model.fit(splitTrainer, train.examples()) :
                     train.fit(model, trainer);
-                evaluation = model.evaluate(trainer, test);
+                evaluation = options.exportedMulti() ? model.evaluateMultiDataSet(trainer, data.testMulti()) :
+                    Optional.of(model.evaluate(trainer, test));
                 if (metrics != null)
                 {
                     metrics.channel(summary.channel());
-                    metrics.evaluation(evaluation.accuracy(), evaluation.precision(), evaluation.recall(),
-                        evaluation.f1());
+                    evaluation.ifPresent(e -> metrics.evaluation(e.accuracy(), e.precision(), e.recall(), e.f1()));
                 }
             }
             out.printf(Locale.ROOT, "trained: %,d steps in %.1f s, %,.0f samples/s, final loss %.4f%n",
@@ -204,10 +216,19 @@ public final class TrainJob
                 }
                 out.println("model: written to " + options.output());
             }
+            if (evaluation.isEmpty())
+            {
+                // no figure rather than one output's accuracy passed off as the model's
+                out.printf(Locale.ROOT, "test: %s: evaluation skipped: the graph has %d outputs %s and the job " +
+                    "evaluates a graph with one output (evaluate each output with DL4J's ComputationGraph" +
+                    ".evaluate on the written model)%n", data.testName(), model.multiShape().outputs().size(),
+                    model.multiShape().outputs());
+                return 0;
+            }
             out.printf(Locale.ROOT, "test: %s%nprecision=%.4f recall=%.4f f1=%.4f%n", data.testName(),
-                evaluation.precision(), evaluation.recall(), evaluation.f1());
-            out.println(evaluation.confusionToString());
-            out.printf(Locale.ROOT, "accuracy=%.4f%n", evaluation.accuracy());
+                evaluation.get().precision(), evaluation.get().recall(), evaluation.get().f1());
+            out.println(evaluation.get().confusionToString());
+            out.printf(Locale.ROOT, "accuracy=%.4f%n", evaluation.get().accuracy());
             return 0;
         }
         finally
@@ -221,9 +242,9 @@ public final class TrainJob
 
     /** The model-split trainer with the job's settings (those shared with data parallel come from {@code config}). */
     private static ModelSplitTrainer modelSplitTrainer(final JavaSparkContext sc, final SplitConfig split,
-        final TrainerConfig config, final List<TrainingListener> listeners)
+        final TrainerConfig config)
     {
-        final ModelSplitTrainer trainer = new ModelSplitTrainer(sc, ModelSplitConfig.builder(split)
+        return new ModelSplitTrainer(sc, ModelSplitConfig.builder(split)
             .epochs(config.epochs())
             .batchSize(config.batchSizePerWorker())
             .collectiveTimeoutMs(config.collectiveTimeoutMs())
@@ -231,8 +252,6 @@ public final class TrainJob
             .ompThreadsPerShard(config.ompThreadsPerWorker())
             .checkpoint(config.checkpoint())
             .build());
-        listeners.forEach(trainer::addListener);
-        return trainer;
     }
 
     /**

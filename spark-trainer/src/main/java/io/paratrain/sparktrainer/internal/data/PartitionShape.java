@@ -44,11 +44,12 @@ public record PartitionShape(long examples, long[] layout, boolean uniform, long
     }
 
     /**
-     * Checks that the DataSets of all partitions can be combined into minibatches (see {@link ExampleLayout}).
+     * Checks that the records of all partitions can be combined into minibatches (see {@link ExampleLayout}).
      *
-     * @throws TrainingInputException naming the partition, the DataSet and both shapes, for the first that cannot.
+     * @param record what the caller's RDD holds ("DataSet" or "MultiDataSet"), to name a record in errors.
+     * @throws TrainingInputException naming the partition, the record and both shapes, for the first that cannot.
      */
-    public static void checkCombinable(final List<PartitionShape> partitions)
+    public static void checkCombinable(final List<PartitionShape> partitions, final String record)
     {
         long[] reference = null;
         int referencePartition = -1;
@@ -57,10 +58,10 @@ public record PartitionShape(long examples, long[] layout, boolean uniform, long
             final PartitionShape shape = partitions.get(p);
             if (shape.mismatchIndex() >= 0)
             {
-                throw new TrainingInputException("partition " + p + ", DataSet " + shape.mismatchIndex() +
-                    ": cannot combine its examples into a minibatch with the partition's DataSet 0: " +
-                    ExampleLayout.mismatch(shape.layout(), shape.mismatchLayout()) + "; DataSet 0 has " +
-                    ExampleLayout.describe(shape.layout()) + ", DataSet " + shape.mismatchIndex() + " has " +
+                throw new TrainingInputException("partition " + p + ", " + record + " " + shape.mismatchIndex() +
+                    ": cannot combine its examples into a minibatch with the partition's " + record + " 0: " +
+                    ExampleLayout.mismatch(shape.layout(), shape.mismatchLayout()) + "; " + record + " 0 has " +
+                    ExampleLayout.describe(shape.layout()) + ", " + record + " " + shape.mismatchIndex() + " has " +
                     ExampleLayout.describe(shape.mismatchLayout()));
             }
             if (shape.examples() == 0)
@@ -76,7 +77,7 @@ public record PartitionShape(long examples, long[] layout, boolean uniform, long
             final String mismatch = ExampleLayout.mismatch(reference, shape.layout());
             if (mismatch != null)
             {
-                throw new TrainingInputException("partition " + p + ", DataSet 0: cannot combine its examples " +
+                throw new TrainingInputException("partition " + p + ", " + record + " 0: cannot combine its examples " +
                     "into a minibatch with partition " + referencePartition + "'s: " + mismatch + "; partition " +
                     referencePartition + " has " + ExampleLayout.describe(reference) + ", partition " + p +
                     " has " + ExampleLayout.describe(shape.layout()));

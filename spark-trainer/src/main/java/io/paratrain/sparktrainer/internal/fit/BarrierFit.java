@@ -40,6 +40,7 @@ import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The driver's side of every fit, whatever the {@link Layout}: waits for slots, counts the examples while the model
@@ -50,12 +51,17 @@ import java.util.concurrent.CopyOnWriteArrayList;
  */
 public final class BarrierFit
 {
+    /** The records a caller passes: {@link #fit}'s {@code record}. */
+    public static final String DATA_SET = "DataSet";
+    public static final String MULTI_DATA_SET = "MultiDataSet";
     private static final Logger LOG = LoggerFactory.getLogger(BarrierFit.class);
 
     private final JavaSparkContext sc;
     private final Layout layout;
     private final FitSettings settings;
     private final List<TrainingListener> listeners = new CopyOnWriteArrayList<>();
+    /** Set by {@link #awaitSlots}, taken by the next fit, which then does not wait again. */
+    private final AtomicBoolean slotsAwaited = new AtomicBoolean();
 
     public BarrierFit(final JavaSparkContext sc, final Layout layout, final FitSettings settings)
     {
@@ -64,23 +70,42 @@ public final class BarrierFit
         this.settings = settings;
     }
 
+    /**
+     * Waits now, as a fit does first, up to the settings' slotWaitMs for the cluster to offer a task slot per rank,
+     * so that a caller can fail before it prepares its data; the next fit then does not check again (the caller has
+     * just waited; should executors leave meanwhile, Spark's own barrier check fails the stage).
+     *
+     * @param what what needs the slots, for the message when there are too few.
+     */
+    public void awaitSlots(final String what)
+    {
+        BarrierSlots.await(sc, layout.worldSize(), settings.slotWaitMs(), what);
+        slotsAwaited.set(true);
+    }
+
     /** Called on the driver with every step's and epoch's metrics of the fits that follow. */
     public void addListener(final TrainingListener listener)
     {
         listeners.add(listener);
     }
 
-    /** Trains {@code network} in place on {@code data} (MultiDataSets of any minibatch size, in RDD order). */
-    public TrainingSummary fit(final NetworkModel network, final JavaRDD<MultiDataSet> data)
+    /**
+     * Trains {@code network} in place on {@code data} (MultiDataSets of any minibatch size, in RDD order).
+     *
+     * @param record what the caller passed, "DataSet" or "MultiDataSet" (each converted to a MultiDataSet here):
+     *               errors about a record's shape name it by that word.
+     */
+    public TrainingSummary fit(final NetworkModel network, final JavaRDD<MultiDataSet> data, final String record)
     {
-        return fit(network, data, BatchShapes.of(data));
+        return fit(network, data, record, BatchShapes.of(data));
     }
 
     /**
-     * As {@link #fit(NetworkModel, JavaRDD)}, counting the examples from {@code batchShapes}: the {@link BatchShapes}
-     * of {@code data}'s MultiDataSets, partition for partition, which may be known without loading them.
+     * As {@link #fit(NetworkModel, JavaRDD, String)}, counting the examples from {@code batchShapes}: the
+     * {@link BatchShapes} of {@code data}'s MultiDataSets, partition for partition, which may be known without
+     * loading them.
      */
-    public TrainingSummary fit(final NetworkModel network, final JavaRDD<MultiDataSet> data,
+    public TrainingSummary fit(final NetworkModel network, final JavaRDD<MultiDataSet> data, final String record,
         final JavaRDD<long[]> batchShapes)
     {
         BarrierTimers.releaseWhenStopped(sc.sc());
@@ -90,7 +115,7 @@ public final class BarrierFit
             settings.collectiveTimeoutMs()) : null;
         try
         {
-            return fit(network, data, batchShapes, sessionId);
+            return fit(network, data, record, batchShapes, sessionId);
         }
         finally
         {
@@ -101,12 +126,15 @@ public final class BarrierFit
         }
     }
 
-    private TrainingSummary fit(final NetworkModel network, final JavaRDD<MultiDataSet> data,
+    private TrainingSummary fit(final NetworkModel network, final JavaRDD<MultiDataSet> data, final String record,
         final JavaRDD<long[]> batchShapes, final long sessionId)
     {
         final long planStartNs = System.nanoTime();
         // before the counting job: local mode fails at once, a cluster's executors join meanwhile
-        BarrierSlots.await(sc, layout.worldSize(), settings.slotWaitMs(), "the " + layout.name());
+        if (!slotsAwaited.getAndSet(false))
+        {
+            BarrierSlots.await(sc, layout.worldSize(), settings.slotWaitMs(), "the " + layout.name());
+        }
         final CountedSnapshot start = CountedSnapshot.take(network, batchShapes);
         final List<PartitionShape> partitions = start.partitions();
         final long[] partitionCounts = start.counts();
@@ -116,8 +144,8 @@ public final class BarrierFit
             throw new TrainingInputException("the training data is empty: nothing to train on");
         }
         final ExamplePlan plan = layout.plan(total);
-        PartitionShape.checkCombinable(partitions);
-        checkArity(network, partitions);
+        PartitionShape.checkCombinable(partitions, record);
+        checkArity(network, partitions, record);
         final long[] direct = layout.refusesDirectExchange().isPresent() ? null :
             DirectInput.layout(data, partitions, total, layout.worldSize());
         LOG.info("{}: {} examples per epoch (all used), {} steps of {}, {} epochs (counted in {} ms); {}",
@@ -203,7 +231,8 @@ public final class BarrierFit
     }
 
     /** The examples must have as many inputs and outputs as the model. */
-    private static void checkArity(final NetworkModel network, final List<PartitionShape> partitions)
+    private static void checkArity(final NetworkModel network, final List<PartitionShape> partitions,
+        final String record)
     {
         for (final PartitionShape shape : partitions)
         {
@@ -215,8 +244,9 @@ public final class BarrierFit
                 {
                     throw new TrainingInputException("the " + network.network().getClass().getSimpleName() +
                         " has " + network.inputs() + " input(s) and " + network.outputs() + " output(s), the " +
-                        "examples " + inputs + " and " + outputs + (network.inputs() + network.outputs() > 2 ?
-                        " (a DataSet has one of each: train a graph with several on MultiDataSets)" : ""));
+                        "examples " + inputs + " and " + outputs + (network.inputs() + network.outputs() > 2 &&
+                        DATA_SET.equals(record) ? " (a DataSet has one of each: train a graph with several on " +
+                        "MultiDataSets)" : ""));
                 }
                 return; // checkCombinable saw that every partition has as many
             }

@@ -50,6 +50,7 @@ public final class BarrierSlots
     {
         final String cpus = sc.getConf().get("spark.task.cpus", "1");
         final int slots = available(sc);
+        LOG.debug("{} needs {} task slots, the cluster has {}", what, tasks, slots);
         if (slots >= tasks)
         {
             return;

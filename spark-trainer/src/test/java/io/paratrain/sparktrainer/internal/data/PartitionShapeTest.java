@@ -94,17 +94,17 @@ class PartitionShapeTest
     {
         assertDoesNotThrow(() -> PartitionShape.checkCombinable(List.of(new PartitionShape(2, layout(
             series(2, 5, true)), true), new PartitionShape(0, EMPTY, true),
-            new PartitionShape(3, layout(series(3, 9, false)), true))));
+            new PartitionShape(3, layout(series(3, 9, false)), true)), "DataSet"));
         final TrainingInputException across = assertThrows(TrainingInputException.class,
             () -> PartitionShape.checkCombinable(List.of(new PartitionShape(5, FLAT, true), new PartitionShape(0,
-                EMPTY, true), new PartitionShape(3, layout(flat(3, 783, 10)), true))));
+                EMPTY, true), new PartitionShape(3, layout(flat(3, 783, 10)), true)), "DataSet"));
         assertEquals("partition 2, DataSet 0: cannot combine its examples into a minibatch with partition 0's: " +
             "features dimension 1 is 784 and 783; partition 0 has features [n, 784], labels [n, 10], no features " +
             "mask, no labels mask, partition 2 has features [n, 783], labels [n, 10], no features mask, no labels " +
             "mask", across.getMessage());
         final TrainingInputException within = assertThrows(TrainingInputException.class,
             () -> PartitionShape.checkCombinable(List.of(new PartitionShape(5, FLAT, false, 4,
-                layout(flat(1, 784, 9))))));
+                layout(flat(1, 784, 9)))), "DataSet"));
         assertEquals("partition 0, DataSet 4: cannot combine its examples into a minibatch with the partition's " +
             "DataSet 0: labels dimension 1 is 10 and 9; DataSet 0 has features [n, 784], labels [n, 10], no " +
             "features mask, no labels mask, DataSet 4 has features [n, 784], labels [n, 9], no features mask, no " +

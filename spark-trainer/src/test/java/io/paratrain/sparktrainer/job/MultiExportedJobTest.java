@@ -1,0 +1,313 @@
+package io.paratrain.sparktrainer.job;
+
+import io.paratrain.sparktrainer.DataParallelTrainer;
+import io.paratrain.sparktrainer.LocalSpark;
+import io.paratrain.sparktrainer.NothingLeftBehind;
+import io.paratrain.sparktrainer.RawBits;
+import io.paratrain.sparktrainer.TrainerConfig;
+import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
+import io.paratrain.sparktrainer.exceptions.TrainingInputException;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.graph.MergeVertex;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.weights.WeightInit;
+import org.deeplearning4j.util.ModelSerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The job on exported MultiDataSet files ({@code --format exported-multi}): a graph with two inputs and two outputs
+ * trains exactly as {@link DataParallelTrainer#fitPathsMultiDataSet} does on the same files (raw bits of parameters
+ * and updater state) and says that it skips evaluation; a bad file is refused naming it; a MultiLayerNetwork is
+ * refused with the way around.
+ */
+@ExtendWith(NothingLeftBehind.class)
+@Timeout(300)
+class MultiExportedJobTest
+{
+    private static final int A = 4;
+    private static final int B = 3;
+    private static final int CLASSES = 3;
+    private static final int VALUES = 2;
+    private static JavaSparkContext sc;
+
+    @TempDir
+    Path dir;
+
+    private String out;
+
+    @BeforeAll
+    static void start()
+    {
+        sc = LocalSpark.start(2);
+    }
+
+    @AfterAll
+    static void stop()
+    {
+        sc.stop();
+        SparkSession.clearActiveSession();
+        SparkSession.clearDefaultSession();
+    }
+
+    @Test
+    void aTwoInputTwoOutputGraphTrainsOnExportedMultiDataSetsAsFitPathsMultiDataSetDoes() throws Exception
+    {
+        final List<String> files = export(unevenBatches(examples(197, 5)), Files.createDirectory(dir.resolve("mds")));
+        final Path json = Files.writeString(dir.resolve("graph.json"), graph().toJson());
+        assertEquals(0, train("--model", json.toString(), "--format", "exported-multi", "--train",
+            dir.resolve("mds").toString(), "--workers", "2", "--batch-size", "8", "--epochs", "2"));
+
+        final ComputationGraph direct = new ComputationGraph(ComputationGraphConfiguration.fromJson(
+            Files.readString(json)));
+        direct.init();
+        new DataParallelTrainer(sc, TrainerConfig.builder().workers(2).batchSizePerWorker(8).epochs(2)
+            .ompThreadsPerWorker(1).build()).fitPathsMultiDataSet(direct, sc.parallelize(files, 2));
+        final ComputationGraph saved = ModelSerializer.restoreComputationGraph(dir.resolve("model.zip").toFile(),
+            true);
+        RawBits.assertSameBits(direct.params(), saved.params(),
+            "the job's graph on exported MultiDataSets against DataParallelTrainer.fitPathsMultiDataSet");
+        RawBits.assertSameBits(direct.getUpdater().getStateViewArray(), saved.getUpdater().getStateViewArray(),
+            "the job's graph's updater state against DataParallelTrainer.fitPathsMultiDataSet");
+        assertEquals(2 * 13, saved.getIterationCount(), "2 epochs of 13 steps of 16 examples (the last of 5)");
+        assertEquals(direct.getIterationCount(), saved.getIterationCount());
+        final String files8 = "8 exported MultiDataSet files in " + dir.resolve("mds");
+        assertTrue(out.contains("data: 197 training examples (" + files8 + "), 197 test examples (" + files8 +
+            " (no --test: training data)), inputs [a: 4, b: 3], outputs [class: 3, value: 2]\n"), out);
+        assertTrue(out.endsWith("test: " + files8 + " (no --test: training data): evaluation skipped: the graph " +
+            "has 2 outputs [class, value] and the job evaluates a graph with one output (evaluate each output with " +
+            "DL4J's ComputationGraph.evaluate on the written model)\n"), out);
+        assertFalse(out.contains("accuracy="), out);
+    }
+
+    /** A graph with two inputs and one output is evaluated on the MultiDataSets (evaluateMultiDataSet). */
+    @Test
+    void aOneOutputGraphIsEvaluatedOnTheMultiDataSets() throws Exception
+    {
+        final List<MultiDataSet> batches = new ArrayList<>();
+        for (final MultiDataSet batch : unevenBatches(examples(197, 9)))
+        {
+            batches.add(new org.nd4j.linalg.dataset.MultiDataSet(batch.getFeatures(), new INDArray[] {
+                batch.getLabels(0)}));
+        }
+        final List<String> files = export(batches, Files.createDirectory(dir.resolve("mds")));
+        final Path json = Files.writeString(dir.resolve("graph.json"), oneOutputGraph().toJson());
+        assertEquals(0, train("--model", json.toString(), "--format", "exported-multi", "--train",
+            dir.resolve("mds").toString(), "--workers", "2", "--batch-size", "8", "--epochs", "1"));
+        final ComputationGraph saved = ModelSerializer.restoreComputationGraph(dir.resolve("model.zip").toFile(),
+            true);
+        assertEquals(1, saved.getNumOutputArrays());
+        final double accuracy = new DataParallelTrainer(sc, TrainerConfig.builder().workers(2).batchSizePerWorker(8)
+            .epochs(1).ompThreadsPerWorker(1).build()).evaluateMultiDataSet(saved, sc.parallelize(batches, 2))
+            .accuracy();
+        assertTrue(out.endsWith(String.format(Locale.ROOT, "accuracy=%.4f%n", accuracy)), out);
+    }
+
+    @Test
+    void aBadMultiDataSetFileIsRefusedNamingIt() throws Exception
+    {
+        final Path folder = Files.createDirectory(dir.resolve("mds"));
+        final List<MultiDataSet> batches = unevenBatches(examples(197, 5));
+        final List<String> files = export(batches, folder);
+        final Path json = Files.writeString(dir.resolve("graph.json"), graph().toJson());
+        final String[] args = {"--model", json.toString(), "--format", "exported-multi", "--train",
+            folder.toString()};
+
+        final MultiDataSet good = batches.get(2);
+        new org.nd4j.linalg.dataset.MultiDataSet(new INDArray[] {good.getFeatures(0)}, good.getLabels())
+            .save(folder.resolve("batch-02.bin").toFile());
+        assertRefused("exported MultiDataSet " + files.get(2) + ": 1 features arrays and 2 labels arrays, expected " +
+            "2 and 2 (the graph's inputs [a, b] and outputs [class, value])", args);
+
+        new org.nd4j.linalg.dataset.MultiDataSet(new INDArray[] {good.getFeatures(0), Nd4j.zeros(DataType.FLOAT,
+            1, B + 1)}, good.getLabels()).save(folder.resolve("batch-02.bin").toFile());
+        assertRefused("exported MultiDataSet " + files.get(2) + ": features 1 ('b') of shape [1, 4] have 4 " +
+            "columns, expected 3 (the nIn of the layers input 'b' feeds)", args);
+
+        final INDArray nan = good.getFeatures(1).dup();
+        nan.putScalar(0, 1, Float.NaN);
+        new org.nd4j.linalg.dataset.MultiDataSet(new INDArray[] {good.getFeatures(0), nan}, good.getLabels())
+            .save(folder.resolve("batch-02.bin").toFile());
+        assertRefused("exported MultiDataSet " + files.get(2) + ": features 1 ('b') hold NaN or infinite values; " +
+            "features must be finite numbers", args);
+
+        Files.writeString(folder.resolve("batch-02.bin"), ""); // (DL4J reads text as an array length: OOM)
+        assertRefused("exported MultiDataSet " + files.get(2) + ": cannot be loaded (expected a file that " +
+            "MultiDataSet.save wrote): java.io.EOFException", args);
+    }
+
+    @Test
+    void aMultiLayerNetworkIsRefusedWithTheWayAround() throws Exception
+    {
+        final Path folder = Files.createDirectory(dir.resolve("mds"));
+        export(unevenBatches(examples(40, 5)), folder);
+        final Path json = Files.writeString(dir.resolve("mlp.json"), ModelSource.mlp(A, new int[] {8}, CLASSES,
+            new Adam(0.05), 1).toJson());
+        assertRefused("--format exported-multi trains a ComputationGraph on MultiDataSets; --model " + json +
+            " is a MultiLayerNetwork: export its data as DataSets (DataSet.save) and give --format exported, or " +
+            "configure the model as a ComputationGraph", "--model", json.toString(), "--format", "exported-multi",
+            "--train", folder.toString());
+        assertTrue(JobOptions.HELP.contains("BatchAndExportMultiDataSetsFunction"), JobOptions.HELP);
+    }
+
+    @Test
+    void exportedMultiOptionsThatCannotApplyAreRefused()
+    {
+        assertOptionRefused("invalid --plot plots: expected not with --format exported-multi (its per-epoch " +
+            "evaluation reads DataSets)", "--format", "exported-multi", "--train", "x", "--plot", "plots");
+        assertOptionRefused("invalid --format exported-multi: expected only with --mode data-parallel (model-split " +
+            "has no fitPaths)", "--format", "exported-multi", "--train", "x", "--mode", "model-split");
+        assertOptionRefused("invalid --format exported-multi: expected --train with it (the bundled data is CSV)",
+            "--format", "exported-multi");
+    }
+
+    private static void assertOptionRefused(final String message, final String... args)
+    {
+        assertEquals(message, assertThrows(TrainerConfigException.class, () -> JobOptions.parse(args)).getMessage());
+    }
+
+    private void assertRefused(final String message, final String... args)
+    {
+        final TrainingInputException error = assertThrows(TrainingInputException.class, () -> train(args));
+        assertEquals(message, error.getMessage());
+        assertFalse(Files.exists(dir.resolve("model.zip")), "no model written");
+        assertFalse(out.contains("trained:"), out);
+    }
+
+    /** Runs the job on this class's Spark context; the model goes to dir/model.zip, no metrics. */
+    private int train(final String... args) throws Exception
+    {
+        final List<String> all = new ArrayList<>(List.of(args));
+        all.addAll(List.of("--output", dir.resolve("model.zip").toString(), "--no-metrics"));
+        final ByteArrayOutputStream stdout = new ByteArrayOutputStream();
+        try
+        {
+            return TrainJob.train(sc, JobOptions.parse(all.toArray(String[]::new)),
+                new PrintStream(stdout, true, StandardCharsets.UTF_8), new PrintStream(new ByteArrayOutputStream()));
+        }
+        finally
+        {
+            out = stdout.toString(StandardCharsets.UTF_8);
+        }
+    }
+
+    /** "a" and "b" through their own dense layers, merged, to "class" (softmax) and "value" (squared error). */
+    private static ComputationGraphConfiguration graph()
+    {
+        return new NeuralNetConfiguration.Builder().seed(11).dataType(DataType.FLOAT).updater(new Adam(0.05))
+            .weightInit(WeightInit.XAVIER).graphBuilder()
+            .addInputs("a", "b")
+            .addLayer("denseA", new DenseLayer.Builder().nIn(A).nOut(6).activation(Activation.RELU).build(), "a")
+            .addLayer("denseB", new DenseLayer.Builder().nIn(B).nOut(5).activation(Activation.TANH).build(), "b")
+            .addVertex("merge", new MergeVertex(), "denseA", "denseB")
+            .addLayer("class", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(11).nOut(CLASSES)
+                .activation(Activation.SOFTMAX).build(), "merge")
+            .addLayer("value", new OutputLayer.Builder(LossFunctions.LossFunction.MSE).nIn(11).nOut(VALUES)
+                .activation(Activation.IDENTITY).build(), "merge")
+            .setOutputs("class", "value")
+            .build();
+    }
+
+    /** As {@link #graph} without "value". */
+    private static ComputationGraphConfiguration oneOutputGraph()
+    {
+        return new NeuralNetConfiguration.Builder().seed(11).dataType(DataType.FLOAT).updater(new Adam(0.05))
+            .weightInit(WeightInit.XAVIER).graphBuilder()
+            .addInputs("a", "b")
+            .addLayer("denseA", new DenseLayer.Builder().nIn(A).nOut(6).activation(Activation.RELU).build(), "a")
+            .addLayer("denseB", new DenseLayer.Builder().nIn(B).nOut(5).activation(Activation.TANH).build(), "b")
+            .addVertex("merge", new MergeVertex(), "denseA", "denseB")
+            .addLayer("class", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(11).nOut(CLASSES)
+                .activation(Activation.SOFTMAX).build(), "merge")
+            .setOutputs("class")
+            .build();
+    }
+
+    /** {@code count} one-example MultiDataSets with a learnable pattern, features multiples of 1/64. */
+    private static List<MultiDataSet> examples(final int count, final long seed)
+    {
+        final Random random = new Random(seed);
+        final List<MultiDataSet> examples = new ArrayList<>();
+        for (int i = 0; i < count; i++)
+        {
+            final float[] a = new float[A];
+            final float[] b = new float[B];
+            for (int f = 0; f < A; f++)
+            {
+                a[f] = random.nextInt(65) / 64f;
+            }
+            for (int f = 0; f < B; f++)
+            {
+                b[f] = random.nextInt(65) / 64f;
+            }
+            final float[] y = new float[CLASSES];
+            y[a[0] > b[0] ? 0 : a[1] > b[1] ? 1 : 2] = 1;
+            examples.add(new org.nd4j.linalg.dataset.MultiDataSet(
+                new INDArray[] {Nd4j.create(a, 1, A), Nd4j.create(b, 1, B)},
+                new INDArray[] {Nd4j.create(y, 1, CLASSES), Nd4j.create(new float[] {a[2] + b[2], a[3] - b[1]}, 1,
+                    VALUES)}));
+        }
+        return examples;
+    }
+
+    /** 197 examples in 8 minibatches of uneven sizes (one of a single example). */
+    private static List<MultiDataSet> unevenBatches(final List<MultiDataSet> examples)
+    {
+        final List<MultiDataSet> batches = new ArrayList<>();
+        int start = 0;
+        for (final int size : new int[] {7, 30, 1, 12, 50, 40, 3, 54})
+        {
+            final int end = Math.min(examples.size(), start + size);
+            if (start < end)
+            {
+                batches.add(org.nd4j.linalg.dataset.MultiDataSet.merge(examples.subList(start, end)));
+            }
+            start = end;
+        }
+        return batches;
+    }
+
+    /** Saves each batch as batch-00.bin, batch-01.bin, ...; the files as the job names them, in that order. */
+    private static List<String> export(final List<MultiDataSet> batches, final Path folder) throws Exception
+    {
+        final List<String> files = new ArrayList<>();
+        for (int i = 0; i < batches.size(); i++)
+        {
+            final Path file = folder.resolve(String.format(Locale.ROOT, "batch-%02d.bin", i));
+            batches.get(i).save(file.toFile());
+            files.add("file:" + file);
+        }
+        return files;
+    }
+}
