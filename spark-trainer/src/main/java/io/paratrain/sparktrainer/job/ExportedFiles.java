@@ -1,5 +1,6 @@
 package io.paratrain.sparktrainer.job;
 
+import io.paratrain.sparktrainer.internal.data.HadoopFileSource;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
@@ -11,12 +12,10 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.core.loader.impl.SerializedDataSetLoader;
 import org.deeplearning4j.core.loader.impl.SerializedMultiDataSetLoader;
 import org.nd4j.common.loader.Loader;
-import org.nd4j.common.loader.Source;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -152,7 +151,7 @@ final class ExportedFiles
     {
         try
         {
-            return loader.load(new HadoopSource(file, hadoop));
+            return loader.load(new HadoopFileSource(file, hadoop));
         }
         catch (final IOException | RuntimeException ex)
         {
@@ -170,22 +169,5 @@ final class ExportedFiles
             root = root.getCause();
         }
         return root.toString();
-    }
-
-    /** A file on a Hadoop file system, opened when the loader asks for its stream. */
-    private record HadoopSource(String path, Configuration hadoop) implements Source
-    {
-        @Override
-        public InputStream getInputStream() throws IOException
-        {
-            final Path file = new Path(path);
-            return file.getFileSystem(hadoop).open(file);
-        }
-
-        @Override
-        public String getPath()
-        {
-            return path;
-        }
     }
 }

@@ -12,7 +12,6 @@ import org.deeplearning4j.core.loader.MultiDataSetLoader;
 import org.deeplearning4j.core.loader.impl.SerializedDataSetLoader;
 import org.deeplearning4j.core.loader.impl.SerializedMultiDataSetLoader;
 import org.nd4j.common.loader.Loader;
-import org.nd4j.common.loader.Source;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
@@ -22,7 +21,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.Arrays;
 import java.util.Iterator;
@@ -240,23 +238,6 @@ public final class ExportedDataSets
             throw new UncheckedIOException("cannot decode the Hadoop configuration", ex);
         }
         return conf;
-    }
-
-    /** A path on a Hadoop file system, opened when the loader asks for its stream. */
-    private record HadoopFileSource(String path, Configuration conf) implements Source
-    {
-        @Override
-        public InputStream getInputStream() throws IOException
-        {
-            final Path file = new Path(path);
-            return file.getFileSystem(conf).open(file);
-        }
-
-        @Override
-        public String getPath()
-        {
-            return path;
-        }
     }
 
     /** The partition's paths, each loaded on {@link #next}. */
