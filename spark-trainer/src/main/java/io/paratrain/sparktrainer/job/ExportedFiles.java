@@ -1,5 +1,6 @@
 package io.paratrain.sparktrainer.job;
 
+import io.paratrain.sparktrainer.internal.data.ExportedDataSets;
 import io.paratrain.sparktrainer.internal.data.HadoopFileSource;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import org.apache.hadoop.conf.Configuration;
@@ -151,6 +152,7 @@ final class ExportedFiles
     {
         try
         {
+            ExportedDataSets.checkHeaders(file, kind, hadoop); // a file of another kind fails here, not in DL4J
             return loader.load(new HadoopFileSource(file, hadoop));
         }
         catch (final IOException | RuntimeException ex)

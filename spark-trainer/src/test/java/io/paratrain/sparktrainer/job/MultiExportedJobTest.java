@@ -162,9 +162,15 @@ class MultiExportedJobTest
         assertRefused("exported MultiDataSet " + files.get(2) + ": features 1 ('b') hold NaN or infinite values; " +
             "features must be finite numbers", args);
 
-        Files.writeString(folder.resolve("batch-02.bin"), ""); // (DL4J reads text as an array length: OOM)
+        Files.writeString(folder.resolve("batch-02.bin"), "");
         assertRefused("exported MultiDataSet " + files.get(2) + ": cannot be loaded (expected a file that " +
             "MultiDataSet.save wrote): java.io.EOFException", args);
+
+        // DL4J's own load reads text as array lengths and runs out of memory; the headers' check names the file.
+        Files.writeString(folder.resolve("batch-02.bin"), "label,a0,a1,a2,b0,b1,b2\n1,0.5,0.25,0.5,0.75,1,0\n");
+        assertRefused("exported MultiDataSet " + files.get(2) + ": cannot be loaded (expected a file that " +
+            "MultiDataSet.save wrote): java.io.IOException: array count 1818321509 at byte 0, expected 0 to 65536 " +
+            "(features, labels, features masks, labels masks)", args);
     }
 
     @Test

@@ -123,14 +123,7 @@ public final class ExportedDataSets
         final long[] shape;
         try
         {
-            final Path file = new Path(path);
-            final FileSystem fs = file.getFileSystem(hadoopConf);
-            try (FSDataInputStream in = fs.open(file))
-            {
-                final long fileBytes = fs.getFileStatus(file).getLen();
-                parts = kind.equals("DataSet") ? ExportedHeaders.dataSet(in, fileBytes) :
-                    ExportedHeaders.multiDataSet(in, fileBytes);
-            }
+            parts = headers(path, kind, hadoopConf);
             shape = ExportedHeaders.Parts.missing(parts.features()) || ExportedHeaders.Parts.missing(parts.labels())
                 ? null : parts.batchShape();
         }
@@ -146,6 +139,30 @@ public final class ExportedDataSets
                 "and labels, as " + kind + ".save writes them");
         }
         return shape;
+    }
+
+    /**
+     * Reads the arrays' headers of the {@code kind} ("DataSet" or "MultiDataSet") file at {@code path} as DL4J's
+     * serialized loaders wrote it, each checked against the file's size: a file of another kind fails here, where
+     * DL4J's own load would allocate whatever length its bytes claim (a text file: an OutOfMemoryError).
+     */
+    public static void checkHeaders(final String path, final String kind, final Configuration hadoopConf)
+        throws IOException
+    {
+        headers(path, kind, hadoopConf);
+    }
+
+    private static ExportedHeaders.Parts headers(final String path, final String kind,
+        final Configuration hadoopConf) throws IOException
+    {
+        final Path file = new Path(path);
+        final FileSystem fs = file.getFileSystem(hadoopConf);
+        try (FSDataInputStream in = fs.open(file))
+        {
+            final long fileBytes = fs.getFileStatus(file).getLen();
+            return kind.equals("DataSet") ? ExportedHeaders.dataSet(in, fileBytes) :
+                ExportedHeaders.multiDataSet(in, fileBytes);
+        }
     }
 
     /**
