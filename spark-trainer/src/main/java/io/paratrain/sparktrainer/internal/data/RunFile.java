@@ -6,9 +6,7 @@ import org.nd4j.linalg.dataset.api.MultiDataSet;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 
 /**
@@ -30,15 +28,7 @@ final class RunFile
     {
         this.file = file;
         this.owner = owner;
-        try
-        {
-            this.channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
-                StandardOpenOption.READ);
-        }
-        catch (final IOException ex)
-        {
-            throw new TrainerException(owner + ": cannot create spill file " + file, ex);
-        }
+        this.channel = SpillFiles.create(file, owner);
     }
 
     /** Appends {@code run}; it is run number {@link #runs()} - 1 from then on. */
@@ -117,6 +107,6 @@ final class RunFile
     /** Closes and deletes the file. */
     void delete()
     {
-        SpilledMinibatches.deleteQuietly(channel, file, owner);
+        SpillFiles.deleteQuietly(channel, file, owner);
     }
 }

@@ -1,8 +1,15 @@
 package io.paratrain.sparktrainer.internal.data;
 
+import io.paratrain.sparktrainer.exceptions.TrainerException;
 import org.apache.spark.SparkEnv;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.UUID;
 
 /**
@@ -15,6 +22,7 @@ import java.util.UUID;
  */
 public final class SpillFiles
 {
+    private static final Logger LOG = LoggerFactory.getLogger(SpillFiles.class);
     /** Every spill file's name starts with this. */
     public static final String PREFIX = "paratrain-spill-";
 
@@ -29,5 +37,41 @@ public final class SpillFiles
         final SparkEnv env = SparkEnv.get();
         return env != null ? env.blockManager().diskBlockManager().getFile(name).toPath() :
             Path.of(System.getProperty("java.io.tmpdir"), name);
+    }
+
+    /** Creates {@code file} (which must not exist) for writing and reading back. */
+    static FileChannel create(final Path file, final String owner)
+    {
+        try
+        {
+            return FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+                StandardOpenOption.READ);
+        }
+        catch (final IOException ex)
+        {
+            throw new TrainerException(owner + ": cannot create spill file " + file, ex);
+        }
+    }
+
+    /** Closes and deletes the file; a failure is logged, not thrown, so it never hides the task's error. */
+    static void deleteQuietly(final FileChannel channel, final Path file, final String owner)
+    {
+        try
+        {
+            channel.close();
+        }
+        catch (final IOException ex)
+        {
+            LOG.warn("{}: closing spill file {} failed: {}", owner, file, ex.toString());
+        }
+        try
+        {
+            Files.deleteIfExists(file);
+        }
+        catch (final IOException ex)
+        {
+            LOG.warn("{}: deleting spill file {} failed (Spark deletes its local dir when the executor stops): {}",
+                owner, file, ex.toString());
+        }
     }
 }

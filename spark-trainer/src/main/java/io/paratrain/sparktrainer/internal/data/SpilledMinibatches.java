@@ -8,9 +8,7 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 
 /**
@@ -97,28 +95,7 @@ public final class SpilledMinibatches implements Minibatches
     {
         LOG.info("{}: read {} steps from spill file {} ({} bytes) in {} ms in all", owner, reads, file, bytes(),
             readNs / 1_000_000);
-        deleteQuietly(channel, file, owner);
-    }
-
-    static void deleteQuietly(final FileChannel channel, final Path file, final String owner)
-    {
-        try
-        {
-            channel.close();
-        }
-        catch (final IOException ex)
-        {
-            LOG.warn("{}: closing spill file {} failed: {}", owner, file, ex.toString());
-        }
-        try
-        {
-            Files.deleteIfExists(file);
-        }
-        catch (final IOException ex)
-        {
-            LOG.warn("{}: deleting spill file {} failed (Spark deletes its local dir when the executor stops): {}",
-                owner, file, ex.toString());
-        }
+        SpillFiles.deleteQuietly(channel, file, owner);
     }
 
     /** Appends the steps' minibatches in step order; {@link #finish} or {@link #abandon} ends it. */
@@ -138,15 +115,7 @@ public final class SpilledMinibatches implements Minibatches
             this.file = file;
             this.offsets = new long[steps + 1];
             this.owner = owner;
-            try
-            {
-                this.channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
-                    StandardOpenOption.READ);
-            }
-            catch (final IOException ex)
-            {
-                throw new TrainerException(owner + ": cannot create spill file " + file, ex);
-            }
+            this.channel = SpillFiles.create(file, owner);
         }
 
         /** The next step's minibatch, or null for a step without examples. */
@@ -211,7 +180,7 @@ public final class SpilledMinibatches implements Minibatches
         /** Closes and deletes the file after a failure. */
         public void abandon()
         {
-            deleteQuietly(channel, file, owner);
+            SpillFiles.deleteQuietly(channel, file, owner);
         }
     }
 }
