@@ -32,19 +32,14 @@ class FitPathsReadOnceTest
 {
     @RegisterExtension
     static final LocalSpark SPARK = new LocalSpark(2);
-    private static final int[] SIZES = {7, 30, 1, 12, 50, 40, 3, 54};
 
     @Test
     void fitPathsReadsEachDataSetFilesDataOnce(@TempDir final Path dir) throws IOException
     {
-        final List<DataSet> examples = Networks.examples(197, 31);
         final List<Path> files = new ArrayList<>();
         final List<Long> dataBytes = new ArrayList<>();
-        int start = 0;
-        for (final int size : SIZES)
+        for (final DataSet batch : ExportedBatches.uneven(Networks.examples(197, 31)))
         {
-            final DataSet batch = DataSet.merge(examples.subList(start, start + size));
-            start += size;
             final Path file = dir.resolve("batch-" + files.size() + ".bin");
             batch.save(file.toFile());
             files.add(file);
@@ -89,15 +84,10 @@ class FitPathsReadOnceTest
     @Test
     void fitPathsMultiDataSetReadsEachFilesDataOnce(@TempDir final Path dir) throws IOException
     {
-        final List<MultiDataSet> examples = MultiDataSets.examples(197, 35, true);
         final List<Path> files = new ArrayList<>();
         final List<Long> dataBytes = new ArrayList<>();
-        int start = 0;
-        for (final int size : SIZES)
+        for (final MultiDataSet batch : ExportedBatches.unevenMulti(MultiDataSets.examples(197, 35, true)))
         {
-            final MultiDataSet batch = org.nd4j.linalg.dataset.MultiDataSet.merge(examples.subList(start,
-                start + size));
-            start += size;
             final Path file = dir.resolve("multi-" + files.size() + ".bin");
             batch.save(file.toFile());
             files.add(file);

@@ -33,7 +33,7 @@ class FitPathsTest
     void fitPathsTrainsBitForBitAsFitOnTheSameDataSets(@TempDir final Path dir) throws IOException
     {
         final List<DataSet> batches = unevenBatches();
-        final List<String> paths = export(batches, dir);
+        final List<String> paths = ExportedBatches.save(batches, dir);
         final TrainerConfig config = TrainerConfig.builder().workers(2).batchSizePerWorker(8).epochs(2).build();
         final MultiLayerNetwork initial = Networks.mlp(new Adam(0.01), 11);
         final MultiLayerNetwork inMemory = initial.clone();
@@ -57,7 +57,7 @@ class FitPathsTest
     void theTrainingMasterTrainsFromPathsAsFromDataSets(@TempDir final Path dir) throws IOException
     {
         final List<DataSet> batches = unevenBatches();
-        final List<String> paths = export(batches, dir);
+        final List<String> paths = ExportedBatches.save(batches, dir);
         final TrainerConfig config = TrainerConfig.builder().epochs(1).workers(2).batchSizePerWorker(8).build();
         final MultiLayerNetwork initial = Networks.mlp(new Adam(0.01), 13);
         final SparkDl4jMultiLayer fromData = new SparkDl4jMultiLayer(SPARK.sc(), initial.clone(),
@@ -76,7 +76,7 @@ class FitPathsTest
     @Test
     void aMissingFileFailsTheFitNamingItsPath(@TempDir final Path dir) throws IOException
     {
-        final List<String> paths = new ArrayList<>(export(unevenBatches(), dir));
+        final List<String> paths = new ArrayList<>(ExportedBatches.save(unevenBatches(), dir));
         final String missing = dir.resolve("batch-missing.bin").toString();
         paths.add(3, missing);
         assertFailsNaming(paths, missing, "java.io.FileNotFoundException");
@@ -85,7 +85,7 @@ class FitPathsTest
     @Test
     void aFileThatIsNotAnExportedDataSetFailsTheFitNamingItsPath(@TempDir final Path dir) throws IOException
     {
-        final List<String> paths = new ArrayList<>(export(unevenBatches(), dir));
+        final List<String> paths = new ArrayList<>(ExportedBatches.save(unevenBatches(), dir));
         final Path corrupt = dir.resolve("batch-corrupt.csv");
         Files.writeString(corrupt, "0.5,0.25,1\n0.75,0.5,0\n");
         paths.add(5, corrupt.toString());
@@ -107,26 +107,6 @@ class FitPathsTest
     /** 197 examples in minibatches of uneven sizes. */
     private static List<DataSet> unevenBatches()
     {
-        final List<DataSet> examples = Networks.examples(197, 31);
-        final List<DataSet> batches = new ArrayList<>();
-        int start = 0;
-        for (final int size : new int[] {7, 30, 1, 12, 50, 40, 3, 54})
-        {
-            batches.add(DataSet.merge(examples.subList(start, start + size)));
-            start += size;
-        }
-        return batches;
-    }
-
-    private static List<String> export(final List<DataSet> batches, final Path dir)
-    {
-        final List<String> paths = new ArrayList<>();
-        for (int i = 0; i < batches.size(); i++)
-        {
-            final Path file = dir.resolve("batch-" + i + ".bin");
-            batches.get(i).save(file.toFile());
-            paths.add(file.toString());
-        }
-        return paths;
+        return ExportedBatches.uneven(Networks.examples(197, 31));
     }
 }

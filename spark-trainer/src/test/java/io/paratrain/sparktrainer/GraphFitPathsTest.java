@@ -11,10 +11,7 @@ import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.learning.config.Adam;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -30,19 +27,12 @@ class GraphFitPathsTest
 {
     @RegisterExtension
     static final LocalSpark SPARK = new LocalSpark(2);
-    private static final int[] SIZES = {7, 30, 1, 12, 50, 40, 3, 54};
 
     @Test
     void graphFitPathsTrainsBitForBitAsFitOnTheSameDataSets(@TempDir final Path dir)
     {
-        final List<DataSet> batches = unevenDataSets();
-        final List<String> paths = new ArrayList<>();
-        for (int i = 0; i < batches.size(); i++)
-        {
-            final Path file = dir.resolve("batch-" + i + ".bin");
-            batches.get(i).save(file.toFile());
-            paths.add(file.toString());
-        }
+        final List<DataSet> batches = ExportedBatches.uneven(Networks.examples(197, 33));
+        final List<String> paths = ExportedBatches.save(batches, dir);
         final TrainerConfig config = TrainerConfig.builder().workers(2).batchSizePerWorker(8).epochs(2).build();
         final ComputationGraph initial = Graphs.residual(new Adam(0.01), 81, 1);
         final ComputationGraph inMemory = initial.clone();
@@ -59,7 +49,7 @@ class GraphFitPathsTest
     void graphFitPathsMultiDataSetTrainsBitForBitAsFitMultiDataSet(@TempDir final Path dir)
     {
         final List<MultiDataSet> batches = unevenMultiDataSets();
-        final List<String> paths = exportMulti(batches, dir);
+        final List<String> paths = ExportedBatches.saveMulti(batches, dir);
         final TrainerConfig config = TrainerConfig.builder().workers(2).batchSizePerWorker(8).epochs(2).build();
         final ComputationGraph initial = MultiDataSets.graph(new Adam(0.01), 82);
         final ComputationGraph inMemory = initial.clone();
@@ -84,7 +74,7 @@ class GraphFitPathsTest
     {
         final TrainerConfig config = TrainerConfig.builder().epochs(1).workers(2).batchSizePerWorker(8).build();
         final List<MultiDataSet> multi = unevenMultiDataSets();
-        final List<String> multiPaths = exportMulti(multi, dir);
+        final List<String> multiPaths = ExportedBatches.saveMulti(multi, dir.resolve("multi"));
         final ComputationGraph initial = MultiDataSets.graph(new Adam(0.01), 83);
         final SparkComputationGraph fromData = new SparkComputationGraph(SPARK.sc(), initial.clone(),
             new AllReduceTrainingMaster(config));
@@ -98,14 +88,8 @@ class GraphFitPathsTest
         assertEquals(1, fromPaths.getNetwork().getEpochCount(), "epochs counted by fitPathsMultiDataSet");
         assertEquals(fromData.getScore(), fromPaths.getScore());
 
-        final List<DataSet> single = unevenDataSets();
-        final List<String> singlePaths = new ArrayList<>();
-        for (int i = 0; i < single.size(); i++)
-        {
-            final Path file = dir.resolve("single-" + i + ".bin");
-            single.get(i).save(file.toFile());
-            singlePaths.add(file.toString());
-        }
+        final List<DataSet> single = ExportedBatches.uneven(Networks.examples(197, 33));
+        final List<String> singlePaths = ExportedBatches.save(single, dir.resolve("single"));
         final ComputationGraph graph = Graphs.residual(new Adam(0.01), 84, 1);
         final SparkComputationGraph graphFromData = new SparkComputationGraph(SPARK.sc(), graph.clone(),
             new AllReduceTrainingMaster(config));
@@ -128,50 +112,9 @@ class GraphFitPathsTest
         assertEquals(expected.getEpochCount(), actual.getEpochCount(), what + ": epoch count");
     }
 
-    /** 197 examples in DataSets of uneven sizes. */
-    private static List<DataSet> unevenDataSets()
-    {
-        final List<DataSet> examples = Networks.examples(197, 33);
-        final List<DataSet> batches = new ArrayList<>();
-        int start = 0;
-        for (final int size : SIZES)
-        {
-            batches.add(DataSet.merge(examples.subList(start, start + size)));
-            start += size;
-        }
-        return batches;
-    }
-
     /** 197 examples (series of different lengths) in MultiDataSets of uneven sizes. */
     private static List<MultiDataSet> unevenMultiDataSets()
     {
-        final List<MultiDataSet> examples = MultiDataSets.examples(197, 35, true);
-        final List<MultiDataSet> batches = new ArrayList<>();
-        int start = 0;
-        for (final int size : SIZES)
-        {
-            batches.add(org.nd4j.linalg.dataset.MultiDataSet.merge(examples.subList(start, start + size)));
-            start += size;
-        }
-        return batches;
-    }
-
-    private static List<String> exportMulti(final List<MultiDataSet> batches, final Path dir)
-    {
-        final List<String> paths = new ArrayList<>();
-        for (int i = 0; i < batches.size(); i++)
-        {
-            final Path file = dir.resolve("multi-" + i + ".bin");
-            try
-            {
-                batches.get(i).save(file.toFile());
-            }
-            catch (final IOException ex)
-            {
-                throw new UncheckedIOException(ex);
-            }
-            paths.add(file.toString());
-        }
-        return paths;
+        return ExportedBatches.unevenMulti(MultiDataSets.examples(197, 35, true));
     }
 }

@@ -1,5 +1,6 @@
 package io.paratrain.sparktrainer.job;
 
+import io.paratrain.sparktrainer.ExportedBatches;
 import io.paratrain.sparktrainer.DataParallelTrainer;
 import io.paratrain.sparktrainer.LocalSpark;
 import io.paratrain.sparktrainer.NothingLeftBehind;
@@ -112,8 +113,8 @@ class GraphAndExportedJobTest
     @Test
     void aGraphTrainsOnExportedFilesAsTheGraphsFitPathsDoes() throws Exception
     {
-        final List<DataSet> trainBatches = unevenBatches(examples(197, 5));
-        final List<String> trainFiles = export(trainBatches, Files.createDirectory(dir.resolve("train")));
+        final List<DataSet> trainBatches = ExportedBatches.uneven(examples(197, 5));
+        final List<String> trainFiles = ExportedBatches.save(trainBatches, dir.resolve("train"));
         final Path json = Files.writeString(dir.resolve("graph.json"), graph(FEATURES).toJson());
         assertEquals(0, train("--model", json.toString(), "--format", "exported", "--train", dir.resolve("train")
             .toString(), "--workers", "2", "--batch-size", "8", "--epochs", "2"));
@@ -135,10 +136,10 @@ class GraphAndExportedJobTest
     @Test
     void exportedFilesTrainAsFitPathsDoesInNameOrderSkippingMarkerFiles() throws Exception
     {
-        final List<DataSet> trainBatches = unevenBatches(examples(197, 3));
-        final List<DataSet> testBatches = unevenBatches(examples(197, 4)).subList(0, 3);
-        final List<String> trainFiles = export(trainBatches, Files.createDirectory(dir.resolve("train")));
-        export(testBatches, Files.createDirectory(dir.resolve("test")));
+        final List<DataSet> trainBatches = ExportedBatches.uneven(examples(197, 3));
+        final List<DataSet> testBatches = ExportedBatches.uneven(examples(197, 4)).subList(0, 3);
+        final List<String> trainFiles = ExportedBatches.save(trainBatches, dir.resolve("train"));
+        ExportedBatches.save(testBatches, dir.resolve("test"));
         Files.writeString(dir.resolve("train/_SUCCESS"), "");
         Files.writeString(dir.resolve("train/.batch-00.bin.crc"), "not a DataSet");
         final Path json = Files.writeString(dir.resolve("mlp.json"), mlp(FEATURES).toJson());
@@ -186,7 +187,7 @@ class GraphAndExportedJobTest
     void anExportedFileThatIsBadIsRefusedNamingIt() throws Exception
     {
         final Path folder = Files.createDirectory(dir.resolve("exported"));
-        final List<String> files = export(unevenBatches(examples(197, 5)), folder);
+        final List<String> files = ExportedBatches.save(ExportedBatches.uneven(examples(197, 5)), folder);
         final Path json = Files.writeString(dir.resolve("mlp.json"), mlp(FEATURES).toJson());
         final String[] args = {"--model", json.toString(), "--format", "exported", "--train", folder.toString()};
 
@@ -390,31 +391,5 @@ class GraphAndExportedJobTest
             text.append('\n');
         }
         return Files.writeString(dir.resolve(name), text);
-    }
-
-    /** 197 examples in 8 minibatches of uneven sizes (the sizes repeat for other counts). */
-    private static List<DataSet> unevenBatches(final List<DataSet> examples)
-    {
-        final List<DataSet> batches = new ArrayList<>();
-        int start = 0;
-        for (final int size : new int[] {7, 30, 1, 12, 50, 40, 3, 54})
-        {
-            batches.add(DataSet.merge(examples.subList(start, start + size)));
-            start += size;
-        }
-        return batches;
-    }
-
-    /** Saves each batch as batch-00.bin, batch-01.bin, ...; the files as the job names them, in that order. */
-    private static List<String> export(final List<DataSet> batches, final Path folder)
-    {
-        final List<String> files = new ArrayList<>();
-        for (int i = 0; i < batches.size(); i++)
-        {
-            final Path file = folder.resolve(String.format(Locale.ROOT, "batch-%02d.bin", i));
-            batches.get(i).save(file.toFile());
-            files.add("file:" + file);
-        }
-        return files;
     }
 }

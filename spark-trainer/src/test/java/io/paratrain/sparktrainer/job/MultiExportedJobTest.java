@@ -1,5 +1,6 @@
 package io.paratrain.sparktrainer.job;
 
+import io.paratrain.sparktrainer.ExportedBatches;
 import io.paratrain.sparktrainer.DataParallelTrainer;
 import io.paratrain.sparktrainer.LocalSpark;
 import io.paratrain.sparktrainer.NothingLeftBehind;
@@ -84,7 +85,8 @@ class MultiExportedJobTest
     @Test
     void aTwoInputTwoOutputGraphTrainsOnExportedMultiDataSetsAsFitPathsMultiDataSetDoes() throws Exception
     {
-        final List<String> files = export(unevenBatches(examples(197, 5)), Files.createDirectory(dir.resolve("mds")));
+        final List<String> files = ExportedBatches.saveMulti(ExportedBatches.unevenMulti(examples(197, 5)),
+            dir.resolve("mds"));
         final Path json = Files.writeString(dir.resolve("graph.json"), graph().toJson());
         assertEquals(0, train("--model", json.toString(), "--format", "exported-multi", "--train",
             dir.resolve("mds").toString(), "--workers", "2", "--batch-size", "8", "--epochs", "2"));
@@ -116,12 +118,12 @@ class MultiExportedJobTest
     void aOneOutputGraphIsEvaluatedOnTheMultiDataSets() throws Exception
     {
         final List<MultiDataSet> batches = new ArrayList<>();
-        for (final MultiDataSet batch : unevenBatches(examples(197, 9)))
+        for (final MultiDataSet batch : ExportedBatches.unevenMulti(examples(197, 9)))
         {
             batches.add(new org.nd4j.linalg.dataset.MultiDataSet(batch.getFeatures(), new INDArray[] {
                 batch.getLabels(0)}));
         }
-        final List<String> files = export(batches, Files.createDirectory(dir.resolve("mds")));
+        final List<String> files = ExportedBatches.saveMulti(batches, dir.resolve("mds"));
         final Path json = Files.writeString(dir.resolve("graph.json"), oneOutputGraph().toJson());
         assertEquals(0, train("--model", json.toString(), "--format", "exported-multi", "--train",
             dir.resolve("mds").toString(), "--workers", "2", "--batch-size", "8", "--epochs", "1"));
@@ -138,8 +140,8 @@ class MultiExportedJobTest
     void aBadMultiDataSetFileIsRefusedNamingIt() throws Exception
     {
         final Path folder = Files.createDirectory(dir.resolve("mds"));
-        final List<MultiDataSet> batches = unevenBatches(examples(197, 5));
-        final List<String> files = export(batches, folder);
+        final List<MultiDataSet> batches = ExportedBatches.unevenMulti(examples(197, 5));
+        final List<String> files = ExportedBatches.saveMulti(batches, folder);
         final Path json = Files.writeString(dir.resolve("graph.json"), graph().toJson());
         final String[] args = {"--model", json.toString(), "--format", "exported-multi", "--train",
             folder.toString()};
@@ -177,7 +179,7 @@ class MultiExportedJobTest
     void aMultiLayerNetworkIsRefusedWithTheWayAround() throws Exception
     {
         final Path folder = Files.createDirectory(dir.resolve("mds"));
-        export(unevenBatches(examples(40, 5)), folder);
+        ExportedBatches.saveMulti(ExportedBatches.unevenMulti(examples(40, 5)), folder);
         final Path json = Files.writeString(dir.resolve("mlp.json"), ModelSource.mlp(A, new int[] {8}, CLASSES,
             new Adam(0.05), 1).toJson());
         assertRefused("--format exported-multi trains a ComputationGraph on MultiDataSets; --model " + json +
@@ -285,35 +287,5 @@ class MultiExportedJobTest
                     VALUES)}));
         }
         return examples;
-    }
-
-    /** 197 examples in 8 minibatches of uneven sizes (one of a single example). */
-    private static List<MultiDataSet> unevenBatches(final List<MultiDataSet> examples)
-    {
-        final List<MultiDataSet> batches = new ArrayList<>();
-        int start = 0;
-        for (final int size : new int[] {7, 30, 1, 12, 50, 40, 3, 54})
-        {
-            final int end = Math.min(examples.size(), start + size);
-            if (start < end)
-            {
-                batches.add(org.nd4j.linalg.dataset.MultiDataSet.merge(examples.subList(start, end)));
-            }
-            start = end;
-        }
-        return batches;
-    }
-
-    /** Saves each batch as batch-00.bin, batch-01.bin, ...; the files as the job names them, in that order. */
-    private static List<String> export(final List<MultiDataSet> batches, final Path folder) throws Exception
-    {
-        final List<String> files = new ArrayList<>();
-        for (int i = 0; i < batches.size(); i++)
-        {
-            final Path file = folder.resolve(String.format(Locale.ROOT, "batch-%02d.bin", i));
-            batches.get(i).save(file.toFile());
-            files.add("file:" + file);
-        }
-        return files;
     }
 }
