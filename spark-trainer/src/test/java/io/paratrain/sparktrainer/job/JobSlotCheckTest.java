@@ -1,7 +1,5 @@
 package io.paratrain.sparktrainer.job;
 
-import io.paratrain.sparktrainer.LocalSpark;
-import io.paratrain.sparktrainer.NothingLeftBehind;
 import io.paratrain.sparktrainer.internal.stage.BarrierSlots;
 import org.apache.logging.log4j.Level;
 import org.apache.logging.log4j.LogManager;
@@ -9,19 +7,12 @@ import org.apache.logging.log4j.core.LogEvent;
 import org.apache.logging.log4j.core.Logger;
 import org.apache.logging.log4j.core.appender.AbstractAppender;
 import org.apache.logging.log4j.core.config.Property;
-import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.sql.SparkSession;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.learning.config.Adam;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -35,31 +26,25 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * The job waits for the barrier stage's task slots before it reads the data, and the fit that follows does not check
  * again: one slot check per fit (before, the job's and the trainer's pipeline's: two).
  */
-@ExtendWith(NothingLeftBehind.class)
 @Timeout(300)
 class JobSlotCheckTest
 {
-    private static JavaSparkContext sc;
+    @RegisterExtension
+    static final InProcessJob JOB = new InProcessJob();
 
     @TempDir
     Path dir;
 
-    @BeforeAll
-    static void start()
-    {
-        sc = LocalSpark.start(2);
-    }
-
-    @AfterAll
-    static void stop()
-    {
-        sc.stop();
-        SparkSession.clearActiveSession();
-        SparkSession.clearDefaultSession();
-    }
-
     @Test
     void theSlotsAreCheckedOncePerFit() throws Exception
+    {
+        final String[] args = mlpJob(1);
+        final List<String> checks = slotChecks(() -> assertEquals(0, JOB.train(dir, args)));
+        assertEquals(List.of("training with 2 workers needs 2 task slots, the cluster has 2"), checks);
+    }
+
+    /** The job's options for an MLP on 40 CSV examples of 4 features and 3 classes: 2 workers x batch 8. */
+    private String[] mlpJob(final int epochs) throws Exception
     {
         final Random random = new Random(3);
         final StringBuilder csv = new StringBuilder();
@@ -75,13 +60,8 @@ class JobSlotCheckTest
         final Path train = Files.writeString(dir.resolve("train.csv"), csv);
         final Path json = Files.writeString(dir.resolve("mlp.json"), ModelSource.mlp(4, new int[] {8}, 3,
             new Adam(0.05), 1).toJson());
-        final JobOptions options = JobOptions.parse(new String[] {"--model", json.toString(), "--train",
-            train.toString(), "--workers", "2", "--batch-size", "8", "--epochs", "1", "--no-metrics", "--output",
-            dir.resolve("model.zip").toString()});
-        final List<String> checks = slotChecks(() -> assertEquals(0, TrainJob.train(sc, options,
-            new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8),
-            new PrintStream(new ByteArrayOutputStream()))));
-        assertEquals(List.of("training with 2 workers needs 2 task slots, the cluster has 2"), checks);
+        return new String[] {"--model", json.toString(), "--train", train.toString(), "--workers", "2",
+            "--batch-size", "8", "--epochs", String.valueOf(epochs)};
     }
 
     /** BarrierSlots' line for each check (at debug level) while {@code job} runs. */
