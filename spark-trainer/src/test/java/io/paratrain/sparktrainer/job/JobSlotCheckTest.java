@@ -21,10 +21,12 @@ import java.util.List;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The job waits for the barrier stage's task slots before it reads the data, and the fit that follows does not check
- * again: one slot check per fit (before, the job's and the trainer's pipeline's: two).
+ * again: one slot check per fit (before, the job's and the trainer's pipeline's: two); with --plot one for all the
+ * per-epoch fits (before, the job's and one per epoch).
  */
 @Timeout(300)
 class JobSlotCheckTest
@@ -41,6 +43,19 @@ class JobSlotCheckTest
         final String[] args = mlpJob(1);
         final List<String> checks = slotChecks(() -> assertEquals(0, JOB.train(dir, args)));
         assertEquals(List.of("training with 2 workers needs 2 task slots, the cluster has 2"), checks);
+    }
+
+    /** --plot trains one epoch per fit (EpochByEpoch): the job's one wait holds for all of them. */
+    @Test
+    void aPlotRunChecksTheSlotsOnceForAllItsEpochs() throws Exception
+    {
+        final List<String> args = new ArrayList<>(List.of(mlpJob(2)));
+        args.addAll(List.of("--plot", dir.resolve("plots").toString()));
+        final List<String> checks = slotChecks(() -> assertEquals(0, JOB.train(dir, args.toArray(String[]::new))));
+        assertEquals(List.of("training with 2 workers needs 2 task slots, the cluster has 2"), checks);
+        // 2 epochs of 3 steps of 16 examples (the last of 8)
+        assertTrue(JOB.out().contains("trained: 6 steps in "), JOB.out());
+        assertTrue(JOB.out().contains("plots: " + dir.resolve("plots").resolve("loss.png")), JOB.out());
     }
 
     /** The job's options for an MLP on 40 CSV examples of 4 features and 3 classes: 2 workers x batch 8. */
