@@ -1,12 +1,6 @@
 package io.paratrain.sparktrainer.job;
 
-import io.paratrain.sparktrainer.internal.stage.BarrierSlots;
-import org.apache.logging.log4j.Level;
-import org.apache.logging.log4j.LogManager;
-import org.apache.logging.log4j.core.LogEvent;
-import org.apache.logging.log4j.core.Logger;
-import org.apache.logging.log4j.core.appender.AbstractAppender;
-import org.apache.logging.log4j.core.config.Property;
+import io.paratrain.sparktrainer.SlotChecks;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -16,7 +10,6 @@ import org.nd4j.linalg.learning.config.Adam;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 
@@ -41,7 +34,7 @@ class JobSlotCheckTest
     void theSlotsAreCheckedOncePerFit() throws Exception
     {
         final String[] args = mlpJob(1);
-        final List<String> checks = slotChecks(() -> assertEquals(0, JOB.train(dir, args)));
+        final List<String> checks = SlotChecks.during(() -> assertEquals(0, JOB.train(dir, args)));
         assertEquals(List.of("training with 2 workers needs 2 task slots, the cluster has 2"), checks);
     }
 
@@ -51,7 +44,7 @@ class JobSlotCheckTest
     {
         final List<String> args = new ArrayList<>(List.of(mlpJob(2)));
         args.addAll(List.of("--plot", dir.resolve("plots").toString()));
-        final List<String> checks = slotChecks(() -> assertEquals(0, JOB.train(dir, args.toArray(String[]::new))));
+        final List<String> checks = SlotChecks.during(() -> assertEquals(0, JOB.train(dir, args.toArray(String[]::new))));
         assertEquals(List.of("training with 2 workers needs 2 task slots, the cluster has 2"), checks);
         // 2 epochs of 3 steps of 16 examples (the last of 8)
         assertTrue(JOB.out().contains("trained: 6 steps in "), JOB.out());
@@ -77,41 +70,5 @@ class JobSlotCheckTest
             new Adam(0.05), 1).toJson());
         return new String[] {"--model", json.toString(), "--train", train.toString(), "--workers", "2",
             "--batch-size", "8", "--epochs", String.valueOf(epochs)};
-    }
-
-    /** BarrierSlots' line for each check (at debug level) while {@code job} runs. */
-    private static List<String> slotChecks(final ThrowingRunnable job) throws Exception
-    {
-        final List<String> lines = Collections.synchronizedList(new ArrayList<>());
-        final AbstractAppender appender = new AbstractAppender("slot-checks-" + System.nanoTime(), null, null, true,
-            Property.EMPTY_ARRAY)
-        {
-            @Override
-            public void append(final LogEvent event)
-            {
-                lines.add(event.getMessage().getFormattedMessage());
-            }
-        };
-        appender.start();
-        final Logger logger = (Logger)LogManager.getLogger(BarrierSlots.class);
-        final Level level = logger.getLevel();
-        logger.addAppender(appender);
-        logger.setLevel(Level.DEBUG);
-        try
-        {
-            job.run();
-        }
-        finally
-        {
-            logger.setLevel(level);
-            logger.removeAppender(appender);
-            appender.stop();
-        }
-        return new ArrayList<>(lines);
-    }
-
-    private interface ThrowingRunnable
-    {
-        void run() throws Exception;
     }
 }
