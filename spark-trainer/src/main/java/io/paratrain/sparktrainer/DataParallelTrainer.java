@@ -60,7 +60,18 @@ public final class DataParallelTrainer
      */
     public void awaitSlots(final String what)
     {
-        barrierFit.awaitSlots(what);
+        barrierFit.awaitSlots(what, 1);
+    }
+
+    /**
+     * As {@link #awaitSlots(String)}, for a caller that trains in several fits one after another (one epoch per fit,
+     * say): none of the next {@code fits} fits waits again.
+     *
+     * @throws io.paratrain.sparktrainer.exceptions.TrainerConfigException when {@code fits} is below 1.
+     */
+    public void awaitSlots(final String what, final int fits)
+    {
+        barrierFit.awaitSlots(what, fits);
     }
 
     public DataParallelTrainer addListener(final TrainingListener listener)

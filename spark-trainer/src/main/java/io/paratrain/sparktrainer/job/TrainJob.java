@@ -122,17 +122,20 @@ public final class TrainJob
             .checkpoint(options.checkpointDir() == null ? null : new CheckpointConfig(options.checkpointDir(),
                 options.checkpointEverySteps(), options.checkpointsKept(), options.resume()))
             .build();
-        final DataParallelTrainer trainer = new DataParallelTrainer(sc, config);
+        // --plot: one fit per epoch (EpochByEpoch), all with this trainer
+        final DataParallelTrainer trainer = new DataParallelTrainer(sc, options.plot() != null ?
+            EpochByEpoch.oneEpoch(config) : config);
         final ModelSplitTrainer splitTrainer = split != null ? modelSplitTrainer(sc, split, config) : null;
         // Before reading any data: a cluster that cannot run the barrier stage fails the job now, not later; the
-        // trainer that waited does not wait again in its fit.
+        // trainer that waited does not wait again in its fit (nor in --plot's other per-epoch fits).
         if (splitTrainer != null)
         {
             splitTrainer.awaitSlots("model-split training with " + options.tasks() + " shards");
         }
         else
         {
-            trainer.awaitSlots("training with " + options.tasks() + " workers");
+            trainer.awaitSlots("training with " + options.tasks() + " workers", options.plot() != null ?
+                options.epochs() : 1);
         }
         out.println(SparkPlacement.describe(sc)); // after the slot wait: a cluster's executors have registered
         sc.setJobDescription("Paratrain: reading and checking the data");
@@ -166,8 +169,8 @@ public final class TrainJob
             final Optional<Evaluation> evaluation;
             if (options.plot() != null)
             {
-                final EpochByEpoch.Result result = EpochByEpoch.fit(sc, config, listeners, metrics, model, train,
-                    test);
+                final EpochByEpoch.Result result = EpochByEpoch.fit(trainer, options.epochs(), listeners, metrics,
+                    model, train, test);
                 summary = result.summary();
                 evaluation = Optional.of(result.evaluation());
                 if (metrics != null)

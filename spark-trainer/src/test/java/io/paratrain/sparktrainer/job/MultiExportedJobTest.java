@@ -2,14 +2,10 @@ package io.paratrain.sparktrainer.job;
 
 import io.paratrain.sparktrainer.ExportedBatches;
 import io.paratrain.sparktrainer.DataParallelTrainer;
-import io.paratrain.sparktrainer.LocalSpark;
-import io.paratrain.sparktrainer.NothingLeftBehind;
 import io.paratrain.sparktrainer.RawBits;
 import io.paratrain.sparktrainer.TrainerConfig;
 import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
-import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.sql.SparkSession;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.graph.MergeVertex;
@@ -18,11 +14,9 @@ import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.weights.WeightInit;
 import org.deeplearning4j.util.ModelSerializer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -32,9 +26,6 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -53,7 +44,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * and updater state) and says that it skips evaluation; a bad file is refused naming it; a MultiLayerNetwork is
  * refused with the way around.
  */
-@ExtendWith(NothingLeftBehind.class)
 @Timeout(300)
 class MultiExportedJobTest
 {
@@ -61,26 +51,11 @@ class MultiExportedJobTest
     private static final int B = 3;
     private static final int CLASSES = 3;
     private static final int VALUES = 2;
-    private static JavaSparkContext sc;
+    @RegisterExtension
+    static final InProcessJob JOB = new InProcessJob();
 
     @TempDir
     Path dir;
-
-    private String out;
-
-    @BeforeAll
-    static void start()
-    {
-        sc = LocalSpark.start(2);
-    }
-
-    @AfterAll
-    static void stop()
-    {
-        sc.stop();
-        SparkSession.clearActiveSession();
-        SparkSession.clearDefaultSession();
-    }
 
     @Test
     void aTwoInputTwoOutputGraphTrainsOnExportedMultiDataSetsAsFitPathsMultiDataSetDoes() throws Exception
@@ -88,14 +63,14 @@ class MultiExportedJobTest
         final List<String> files = ExportedBatches.saveMulti(ExportedBatches.unevenMulti(examples(197, 5)),
             dir.resolve("mds"));
         final Path json = Files.writeString(dir.resolve("graph.json"), graph().toJson());
-        assertEquals(0, train("--model", json.toString(), "--format", "exported-multi", "--train",
+        assertEquals(0, JOB.train(dir, "--model", json.toString(), "--format", "exported-multi", "--train",
             dir.resolve("mds").toString(), "--workers", "2", "--batch-size", "8", "--epochs", "2"));
 
         final ComputationGraph direct = new ComputationGraph(ComputationGraphConfiguration.fromJson(
             Files.readString(json)));
         direct.init();
-        new DataParallelTrainer(sc, TrainerConfig.builder().workers(2).batchSizePerWorker(8).epochs(2)
-            .ompThreadsPerWorker(1).build()).fitPathsMultiDataSet(direct, sc.parallelize(files, 2));
+        new DataParallelTrainer(JOB.sc(), TrainerConfig.builder().workers(2).batchSizePerWorker(8).epochs(2)
+            .ompThreadsPerWorker(1).build()).fitPathsMultiDataSet(direct, JOB.sc().parallelize(files, 2));
         final ComputationGraph saved = ModelSerializer.restoreComputationGraph(dir.resolve("model.zip").toFile(),
             true);
         RawBits.assertSameBits(direct.params(), saved.params(),
@@ -105,6 +80,7 @@ class MultiExportedJobTest
         assertEquals(2 * 13, saved.getIterationCount(), "2 epochs of 13 steps of 16 examples (the last of 5)");
         assertEquals(direct.getIterationCount(), saved.getIterationCount());
         final String files8 = "8 exported MultiDataSet files in " + dir.resolve("mds");
+        final String out = JOB.out();
         assertTrue(out.contains("data: 197 training examples (" + files8 + "), 197 test examples (" + files8 +
             " (no --test: training data)), inputs [a: 4, b: 3], outputs [class: 3, value: 2]\n"), out);
         assertTrue(out.endsWith("test: " + files8 + " (no --test: training data): evaluation skipped: the graph " +
@@ -125,15 +101,15 @@ class MultiExportedJobTest
         }
         final List<String> files = ExportedBatches.saveMulti(batches, dir.resolve("mds"));
         final Path json = Files.writeString(dir.resolve("graph.json"), oneOutputGraph().toJson());
-        assertEquals(0, train("--model", json.toString(), "--format", "exported-multi", "--train",
+        assertEquals(0, JOB.train(dir, "--model", json.toString(), "--format", "exported-multi", "--train",
             dir.resolve("mds").toString(), "--workers", "2", "--batch-size", "8", "--epochs", "1"));
         final ComputationGraph saved = ModelSerializer.restoreComputationGraph(dir.resolve("model.zip").toFile(),
             true);
         assertEquals(1, saved.getNumOutputArrays());
-        final double accuracy = new DataParallelTrainer(sc, TrainerConfig.builder().workers(2).batchSizePerWorker(8)
-            .epochs(1).ompThreadsPerWorker(1).build()).evaluateMultiDataSet(saved, sc.parallelize(batches, 2))
-            .accuracy();
-        assertTrue(out.endsWith(String.format(Locale.ROOT, "accuracy=%.4f%n", accuracy)), out);
+        final double accuracy = new DataParallelTrainer(JOB.sc(), TrainerConfig.builder().workers(2)
+            .batchSizePerWorker(8).epochs(1).ompThreadsPerWorker(1).build())
+            .evaluateMultiDataSet(saved, JOB.sc().parallelize(batches, 2)).accuracy();
+        assertTrue(JOB.out().endsWith(String.format(Locale.ROOT, "accuracy=%.4f%n", accuracy)), JOB.out());
     }
 
     @Test
@@ -149,28 +125,30 @@ class MultiExportedJobTest
         final MultiDataSet good = batches.get(2);
         new org.nd4j.linalg.dataset.MultiDataSet(new INDArray[] {good.getFeatures(0)}, good.getLabels())
             .save(folder.resolve("batch-02.bin").toFile());
-        assertRefused("exported MultiDataSet " + files.get(2) + ": 1 features arrays and 2 labels arrays, expected " +
+        JOB.assertRefused(dir,
+            "exported MultiDataSet " + files.get(2) + ": 1 features arrays and 2 labels arrays, expected " +
             "2 and 2 (the graph's inputs [a, b] and outputs [class, value])", args);
 
         new org.nd4j.linalg.dataset.MultiDataSet(new INDArray[] {good.getFeatures(0), Nd4j.zeros(DataType.FLOAT,
             1, B + 1)}, good.getLabels()).save(folder.resolve("batch-02.bin").toFile());
-        assertRefused("exported MultiDataSet " + files.get(2) + ": features 1 ('b') of shape [1, 4] have 4 " +
+        JOB.assertRefused(dir, "exported MultiDataSet " + files.get(2) + ": features 1 ('b') of shape [1, 4] have 4 " +
             "columns, expected 3 (the nIn of the layers input 'b' feeds)", args);
 
         final INDArray nan = good.getFeatures(1).dup();
         nan.putScalar(0, 1, Float.NaN);
         new org.nd4j.linalg.dataset.MultiDataSet(new INDArray[] {good.getFeatures(0), nan}, good.getLabels())
             .save(folder.resolve("batch-02.bin").toFile());
-        assertRefused("exported MultiDataSet " + files.get(2) + ": features 1 ('b') hold NaN or infinite values; " +
+        JOB.assertRefused(dir,
+            "exported MultiDataSet " + files.get(2) + ": features 1 ('b') hold NaN or infinite values; " +
             "features must be finite numbers", args);
 
         Files.writeString(folder.resolve("batch-02.bin"), "");
-        assertRefused("exported MultiDataSet " + files.get(2) + ": cannot be loaded (expected a file that " +
+        JOB.assertRefused(dir, "exported MultiDataSet " + files.get(2) + ": cannot be loaded (expected a file that " +
             "MultiDataSet.save wrote): java.io.EOFException", args);
 
         // DL4J's own load reads text as array lengths and runs out of memory; the headers' check names the file.
         Files.writeString(folder.resolve("batch-02.bin"), "label,a0,a1,a2,b0,b1,b2\n1,0.5,0.25,0.5,0.75,1,0\n");
-        assertRefused("exported MultiDataSet " + files.get(2) + ": cannot be loaded (expected a file that " +
+        JOB.assertRefused(dir, "exported MultiDataSet " + files.get(2) + ": cannot be loaded (expected a file that " +
             "MultiDataSet.save wrote): java.io.IOException: array count 1818321509 at byte 0, expected 0 to 65536 " +
             "(features, labels, features masks, labels masks)", args);
     }
@@ -182,7 +160,7 @@ class MultiExportedJobTest
         ExportedBatches.saveMulti(ExportedBatches.unevenMulti(examples(40, 5)), folder);
         final Path json = Files.writeString(dir.resolve("mlp.json"), ModelSource.mlp(A, new int[] {8}, CLASSES,
             new Adam(0.05), 1).toJson());
-        assertRefused("--format exported-multi trains a ComputationGraph on MultiDataSets; --model " + json +
+        JOB.assertRefused(dir, "--format exported-multi trains a ComputationGraph on MultiDataSets; --model " + json +
             " is a MultiLayerNetwork: export its data as DataSets (DataSet.save) and give --format exported, or " +
             "configure the model as a ComputationGraph", "--model", json.toString(), "--format", "exported-multi",
             "--train", folder.toString());
@@ -203,31 +181,6 @@ class MultiExportedJobTest
     private static void assertOptionRefused(final String message, final String... args)
     {
         assertEquals(message, assertThrows(TrainerConfigException.class, () -> JobOptions.parse(args)).getMessage());
-    }
-
-    private void assertRefused(final String message, final String... args)
-    {
-        final TrainingInputException error = assertThrows(TrainingInputException.class, () -> train(args));
-        assertEquals(message, error.getMessage());
-        assertFalse(Files.exists(dir.resolve("model.zip")), "no model written");
-        assertFalse(out.contains("trained:"), out);
-    }
-
-    /** Runs the job on this class's Spark context; the model goes to dir/model.zip, no metrics. */
-    private int train(final String... args) throws Exception
-    {
-        final List<String> all = new ArrayList<>(List.of(args));
-        all.addAll(List.of("--output", dir.resolve("model.zip").toString(), "--no-metrics"));
-        final ByteArrayOutputStream stdout = new ByteArrayOutputStream();
-        try
-        {
-            return TrainJob.train(sc, JobOptions.parse(all.toArray(String[]::new)),
-                new PrintStream(stdout, true, StandardCharsets.UTF_8), new PrintStream(new ByteArrayOutputStream()));
-        }
-        finally
-        {
-            out = stdout.toString(StandardCharsets.UTF_8);
-        }
     }
 
     /** "a" and "b" through their own dense layers, merged, to "class" (softmax) and "value" (squared error). */
