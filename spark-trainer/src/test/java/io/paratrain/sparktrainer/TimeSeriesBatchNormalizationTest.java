@@ -5,7 +5,9 @@ import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.LSTM;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
+import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
 import org.deeplearning4j.nn.conf.preprocessor.FeedForwardToRnnPreProcessor;
 import org.deeplearning4j.nn.conf.preprocessor.RnnToFeedForwardPreProcessor;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -22,6 +24,7 @@ import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
@@ -68,7 +71,7 @@ class TimeSeriesBatchNormalizationTest
         {
             sources.add(ShapedDataEquivalenceTest.sequences(1 + random.nextInt(5), 6, random, examples));
         }
-        assertTrainsAsOneProcess(workers, sources, examples, "one length");
+        assertTrainsAsOneProcess(lstmWithBatchNormalization(), workers, sources, examples, "one length");
     }
 
     /**
@@ -97,13 +100,39 @@ class TimeSeriesBatchNormalizationTest
         sources.add(maskedOrNot(true, 9, globalBatch / 2 - 2, random, examples));
         sources.add(maskedOrNot(false, 2, 2, random, examples));
         assertEquals(5 * globalBatch + globalBatch / 2, examples.size());
-        assertTrainsAsOneProcess(workers, sources, examples, "different lengths");
+        assertTrainsAsOneProcess(lstmWithBatchNormalization(), workers, sources, examples, "different lengths");
     }
 
-    private static void assertTrainsAsOneProcess(final int workers, final List<DataSet> sources,
-        final List<DataSet> examples, final String label)
+    /**
+     * BatchNormalization on dense activations (an LSTM's last unmasked step) in a network that takes sequences of
+     * different lengths: the replicas pad their slices to the step's longest all the same (the network has
+     * synchronized BatchNormalization and time series), and the extra masked steps change nothing: the LSTM's last
+     * unmasked step is where it was.
+     */
+    @ParameterizedTest(name = "workers={0}")
+    @ValueSource(ints = {2, 3})
+    void batchNormalizationAfterTheLastTimeStepOfSequencesOfDifferentLengthsTrainsAsOneProcess(final int workers)
     {
-        final MultiLayerNetwork reference = lstmWithBatchNormalization();
+        final Random random = new Random(67 + workers);
+        final List<DataSet> sources = new ArrayList<>();
+        final List<DataSet> examples = new ArrayList<>();
+        final int globalBatch = workers * BATCH_PER_WORKER;
+        final int[] lengths = {5, 7, 4, 6, 9, 2};
+        for (int group = 0; examples.size() < 5 * globalBatch + 1; group++)
+        {
+            final List<DataSet> single = new ArrayList<>();
+            sources.add(lastStepLabels(maskedOrNot(group % 3 != 2, lengths[group % lengths.length],
+                1 + random.nextInt(5), random, single)));
+            single.forEach(example -> examples.add(lastStepLabels(example)));
+        }
+        assertTrainsAsOneProcess(lastTimeStepWithBatchNormalization(), workers, sources, examples,
+            "after the last time step");
+    }
+
+    /** {@code reference}'s layer 1 is the BatchNormalization. */
+    private static void assertTrainsAsOneProcess(final MultiLayerNetwork reference, final int workers,
+        final List<DataSet> sources, final List<DataSet> examples, final String label)
+    {
         final MultiLayerNetwork distributed = reference.clone();
         final INDArray initial = reference.params().dup();
         final int globalBatch = workers * BATCH_PER_WORKER;
@@ -138,6 +167,13 @@ class TimeSeriesBatchNormalizationTest
      * {@code size} sequences of {@code length} steps (appended one by one to {@code examples}) merged into one
      * DataSet; with their feature and label masks, or without any mask (every step valid).
      */
+    /** The sequences with their first step's labels as one label per sequence, no labels mask. */
+    private static DataSet lastStepLabels(final DataSet sequences)
+    {
+        return new DataSet(sequences.getFeatures(), sequences.getLabels().get(NDArrayIndex.all(), NDArrayIndex.all(),
+            NDArrayIndex.point(0)).dup(), sequences.getFeaturesMaskArray(), null);
+    }
+
     private static DataSet maskedOrNot(final boolean masked, final int length, final int size, final Random random,
         final List<DataSet> examples)
     {
@@ -217,6 +253,21 @@ class TimeSeriesBatchNormalizationTest
     static MultiLayerNetwork lstmWithBatchNormalization()
     {
         return multiLayer(true);
+    }
+
+    /** LSTM (its last unmasked step's output), BatchNormalization on those dense activations, OutputLayer. */
+    private static MultiLayerNetwork lastTimeStepWithBatchNormalization()
+    {
+        final MultiLayerNetwork network = new MultiLayerNetwork(new NeuralNetConfiguration.Builder()
+            .seed(13).dataType(DataType.FLOAT).updater(new Adam(0.02)).weightInit(WeightInit.XAVIER)
+            .list()
+            .layer(new LastTimeStep(new LSTM.Builder().nIn(3).nOut(6).activation(Activation.TANH).build()))
+            .layer(new BatchNormalization.Builder().nOut(6).build())
+            .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(6).nOut(4)
+                .activation(Activation.SOFTMAX).build())
+            .build());
+        network.init();
+        return network;
     }
 
     /** {@code preprocessors} false: BatchNormalization takes the LSTM's rank-3 output as it is. */
