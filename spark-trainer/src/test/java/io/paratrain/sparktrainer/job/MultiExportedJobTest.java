@@ -193,6 +193,30 @@ class MultiExportedJobTest
         assertTrue(out.endsWith(String.format(Locale.ROOT, "accuracy=%.4f%n", accuracy)), out);
     }
 
+    /**
+     * A graph with an output that is neither a classifier nor a regression still trains; its evaluation is skipped
+     * with the output and the reason, decided before any Spark job (no trainer is needed to decide it).
+     */
+    @Test
+    void aGraphWithAnOutputThatCannotBeEvaluatedSaysWhichAndWhy()
+    {
+        final ComputationGraphConfiguration conf = new NeuralNetConfiguration.Builder().seed(11)
+            .dataType(DataType.FLOAT).graphBuilder()
+            .addInputs("a")
+            .addLayer("class", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(A).nOut(CLASSES)
+                .activation(Activation.SOFTMAX).build(), "a")
+            .addLayer("hinge", new OutputLayer.Builder(LossFunctions.LossFunction.HINGE).nIn(A).nOut(2)
+                .activation(Activation.IDENTITY).build(), "a")
+            .setOutputs("class", "hinge")
+            .build();
+        final TestReport report = new JobModel.Graph("graph.json", conf).evaluateMultiDataSet(null, null);
+        final ByteArrayOutputStream printed = new ByteArrayOutputStream();
+        report.print(new PrintStream(printed, true, StandardCharsets.UTF_8), "3 files in test");
+        assertEquals("test: 3 files in test: evaluation skipped: output 'hinge' cannot be evaluated: its loss " +
+            "LossHinge is neither a classifier's (MCXENT or negative log-likelihood, one-hot labels) nor a " +
+            "regression's (MSE, L2, L1, MAE, MAPE or MSLE)\n", printed.toString(StandardCharsets.UTF_8));
+    }
+
     @Test
     void aBadMultiDataSetFileIsRefusedNamingIt() throws Exception
     {
