@@ -98,10 +98,10 @@ public record OutputEvaluator(int index, String output, Kind kind, int width) im
 
     /**
      * The evaluation of all {@code parts} (each this output's evaluation of some examples), as if one evaluation had
-     * seen them all. DL4J's RegressionEvaluation.merge (1.0.0-M2) needs two repairs here: merged into an empty one it
-     * takes the figures but stays uninitialized (its stats() then says "No Data"), so the merge starts from a part
-     * that saw examples; and it leaves out the sum of the labels that rSquared reads (it adds only
-     * labelsSumPerColumn, the same sum kept twice), so that sum is added here.
+     * seen them all. DL4J's RegressionEvaluation.merge (1.0.0-M2) needs two repairs here: it weighs the running
+     * means by example counts, so two parts that saw no examples (empty partitions) merge to 0/0 = NaN means, which
+     * no later part undoes: such parts are left out; and it leaves out the sum of the labels that rSquared reads (it
+     * adds only labelsSumPerColumn, the same sum kept twice), so that sum is added here.
      */
     public IEvaluation<?> merge(final List<IEvaluation<?>> parts)
     {
@@ -116,9 +116,10 @@ public record OutputEvaluator(int index, String output, Kind kind, int width) im
         for (final IEvaluation<?> part : parts)
         {
             final RegressionEvaluation regression = (RegressionEvaluation)part;
-            if (regression.getLabelsSumPerColumn() == null)
+            if (regression.getExampleCountPerColumn() == null ||
+                regression.getExampleCountPerColumn().sumNumber().doubleValue() == 0)
             {
-                continue; // saw no examples (an empty partition)
+                continue; // saw no examples (an empty partition, or every label masked)
             }
             if (merged == null)
             {
