@@ -309,7 +309,7 @@ public sealed interface JobModel permits JobModel.Network, JobModel.Graph
             {
                 return new TestReport.OneOutput(trainer.evaluateMultiDataSet(graph, examples));
             }
-            // checked before the Spark job, so that an output no evaluation fits costs the trained model nothing
+            // asked first: evaluateOutputs would throw, and the job evaluates before it writes the trained model
             final Optional<String> refusal = OutputEvaluator.refusal(graph.getConfiguration());
             return refusal.isPresent() ? new TestReport.Skipped(refusal.get()) :
                 new TestReport.PerOutput(multiShape.outputs(), trainer.evaluateOutputs(graph, examples));
