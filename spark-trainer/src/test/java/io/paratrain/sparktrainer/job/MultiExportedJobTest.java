@@ -6,6 +6,8 @@ import io.paratrain.sparktrainer.RawBits;
 import io.paratrain.sparktrainer.TrainerConfig;
 import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
+import io.paratrain.sparktrainer.plot.MetricsLog;
+import org.deeplearning4j.datasets.iterator.utilty.SingletonMultiDataSetIterator;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.graph.MergeVertex;
@@ -18,6 +20,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.evaluation.IEvaluation;
+import org.nd4j.evaluation.classification.Evaluation;
+import org.nd4j.evaluation.regression.RegressionEvaluation;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -26,12 +31,18 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Random;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -41,8 +52,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The job on exported MultiDataSet files ({@code --format exported-multi}): a graph with two inputs and two outputs
  * trains exactly as {@link DataParallelTrainer#fitPathsMultiDataSet} does on the same files (raw bits of parameters
- * and updater state) and says that it skips evaluation; a bad file is refused naming it; a MultiLayerNetwork is
- * refused with the way around.
+ * and updater state) and prints each output's evaluation as DL4J counts it; a bad file is refused naming it; a
+ * MultiLayerNetwork is refused with the way around.
  */
 @Timeout(300)
 class MultiExportedJobTest
@@ -60,11 +71,13 @@ class MultiExportedJobTest
     @Test
     void aTwoInputTwoOutputGraphTrainsOnExportedMultiDataSetsAsFitPathsMultiDataSetDoes() throws Exception
     {
-        final List<String> files = ExportedBatches.saveMulti(ExportedBatches.unevenMulti(examples(197, 5)),
-            dir.resolve("mds"));
+        final List<MultiDataSet> batches = ExportedBatches.unevenMulti(examples(197, 5));
+        final List<String> files = ExportedBatches.saveMulti(batches, dir.resolve("mds"));
         final Path json = Files.writeString(dir.resolve("graph.json"), graph().toJson());
+        final Path metrics = dir.resolve("metrics.jsonl");
         assertEquals(0, JOB.train(dir, "--model", json.toString(), "--format", "exported-multi", "--train",
-            dir.resolve("mds").toString(), "--workers", "2", "--batch-size", "8", "--epochs", "2"));
+            dir.resolve("mds").toString(), "--workers", "2", "--batch-size", "8", "--epochs", "2", "--metrics",
+            metrics.toString()));
 
         final ComputationGraph direct = new ComputationGraph(ComputationGraphConfiguration.fromJson(
             Files.readString(json)));
@@ -79,14 +92,61 @@ class MultiExportedJobTest
             "the job's graph's updater state against DataParallelTrainer.fitPathsMultiDataSet");
         assertEquals(2 * 13, saved.getIterationCount(), "2 epochs of 13 steps of 16 examples (the last of 5)");
         assertEquals(direct.getIterationCount(), saved.getIterationCount());
-        final String files8 = "8 exported MultiDataSet files in " + dir.resolve("mds");
         final String out = JOB.out();
+        final String files8 = "8 exported MultiDataSet files in " + dir.resolve("mds");
         assertTrue(out.contains("data: 197 training examples (" + files8 + "), 197 test examples (" + files8 +
             " (no --test: training data)), inputs [a: 4, b: 3], outputs [class: 3, value: 2]\n"), out);
-        assertTrue(out.endsWith("test: " + files8 + " (no --test: training data): evaluation skipped: the graph " +
-            "has 2 outputs [class, value] and the job evaluates a graph with one output (evaluate each output with " +
-            "DL4J's ComputationGraph.evaluate on the written model)\n"), out);
-        assertFalse(out.contains("accuracy="), out);
+
+        // each output as DL4J's own ComputationGraph.evaluate counts it in one process, on the test (= training) files
+        final Map<Integer, IEvaluation[]> expected = Map.of(0, new IEvaluation[] {new Evaluation(CLASSES)},
+            1, new IEvaluation[] {new RegressionEvaluation(VALUES)});
+        for (final MultiDataSet batch : batches)
+        {
+            saved.evaluate(new SingletonMultiDataSetIterator(batch), expected);
+        }
+        final Evaluation classes = (Evaluation)expected.get(0)[0];
+        final RegressionEvaluation values = (RegressionEvaluation)expected.get(1)[0];
+        assertEquals(197, classes.getNumRowCounter(), 0.0);
+        final String[] lines = out.split("\n");
+        assertEquals("test: " + files8 + " (no --test: training data)", lines[lines.length - 3], out);
+        assertEquals(String.format(Locale.ROOT, "output class: accuracy=%.4f precision=%.4f recall=%.4f f1=%.4f",
+            classes.accuracy(), classes.precision(), classes.recall(), classes.f1()), lines[lines.length - 2], out);
+        // the regression's sums are merged over partitions in another order than one process adds them: 6 digits
+        assertFigures("output value: mse=%s mae=%s rmse=%s r2=%s (mean of 2 columns)", lines[lines.length - 1],
+            values.averageMeanSquaredError(), values.averageMeanAbsoluteError(), values.averagerootMeanSquaredError(),
+            values.averageRSquared());
+        assertFalse(out.contains("\naccuracy="), "no accuracy= line: no one output's accuracy is the model's\n" + out);
+
+        final List<String> written = Files.readAllLines(metrics).stream()
+            .filter(line -> line.contains("\"type\":\"output_evaluation\"")).toList();
+        assertEquals(2, written.size(), String.join("\n", written));
+        assertEquals(String.format(Locale.ROOT, "{\"type\":\"output_evaluation\",\"output\":\"class\"," +
+            "\"accuracy\":%.6f,\"precision\":%.6f,\"recall\":%.6f,\"f1\":%.6f}", classes.accuracy(),
+            classes.precision(), classes.recall(), classes.f1()), written.get(0));
+        assertFigures("{\"type\":\"output_evaluation\",\"output\":\"value\",\"mse\":%s,\"mae\":%s," +
+            "\"rmse\":%s,\"r2\":%s}", written.get(1), values.averageMeanSquaredError(),
+            values.averageMeanAbsoluteError(), values.averagerootMeanSquaredError(), values.averageRSquared());
+        // the chart reader takes its steps and no accuracy from the per-output lines
+        final MetricsLog log = MetricsLog.read(metrics);
+        assertEquals(2 * 13, log.steps().size());
+        assertEquals(List.of(), log.evaluations());
+    }
+
+    /**
+     * {@code line} is {@code template} with each %s a number within 1e-5 (relative) of the figure in that place
+     * (printed to 6 significant digits).
+     */
+    private static void assertFigures(final String template, final String line, final double... figures)
+    {
+        final Matcher m = Pattern.compile(Pattern.quote(template).replace("%s", "\\E([-+0-9.eE]+|NaN)\\Q"))
+            .matcher(line);
+        assertTrue(m.matches(), "expected " + template + ", got " + line);
+        for (int i = 0; i < figures.length; i++)
+        {
+            final double printed = Double.parseDouble(m.group(i + 1));
+            assertEquals(figures[i], printed, 1e-5 * Math.max(1e-3, Math.abs(figures[i])),
+                "figure " + (i + 1) + " of " + line);
+        }
     }
 
     /** A graph with two inputs and one output is evaluated on the MultiDataSets (evaluateMultiDataSet). */
@@ -110,6 +170,30 @@ class MultiExportedJobTest
             .batchSizePerWorker(8).epochs(1).ompThreadsPerWorker(1).build())
             .evaluateMultiDataSet(saved, JOB.sc().parallelize(batches, 2)).accuracy();
         assertTrue(JOB.out().endsWith(String.format(Locale.ROOT, "accuracy=%.4f%n", accuracy)), JOB.out());
+    }
+
+    /**
+     * A graph with an output that is neither a classifier nor a regression still trains; its evaluation is skipped
+     * with the output and the reason, decided before any Spark job (no trainer is needed to decide it).
+     */
+    @Test
+    void aGraphWithAnOutputThatCannotBeEvaluatedSaysWhichAndWhy()
+    {
+        final ComputationGraphConfiguration conf = new NeuralNetConfiguration.Builder().seed(11)
+            .dataType(DataType.FLOAT).graphBuilder()
+            .addInputs("a")
+            .addLayer("class", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(A).nOut(CLASSES)
+                .activation(Activation.SOFTMAX).build(), "a")
+            .addLayer("hinge", new OutputLayer.Builder(LossFunctions.LossFunction.HINGE).nIn(A).nOut(2)
+                .activation(Activation.IDENTITY).build(), "a")
+            .setOutputs("class", "hinge")
+            .build();
+        final TestReport report = new JobModel.Graph("graph.json", conf).evaluateMultiDataSet(null, null);
+        final ByteArrayOutputStream printed = new ByteArrayOutputStream();
+        report.print(new PrintStream(printed, true, StandardCharsets.UTF_8), "3 files in test");
+        assertEquals("test: 3 files in test: evaluation skipped: output 'hinge' cannot be evaluated: its loss " +
+            "LossHinge is neither a classifier's (MCXENT or negative log-likelihood, one-hot labels) nor a " +
+            "regression's (MSE, L2, L1, MAE, MAPE or MSLE)\n", printed.toString(StandardCharsets.UTF_8));
     }
 
     @Test
