@@ -50,7 +50,6 @@ public final class DataParallelTrainer
         this.barrierFit = new BarrierFit(sc, new DataParallelLayout(config), DataParallelLayout.settings(config));
     }
 
-    /** Called on the driver with every step's and epoch's metrics. */
     /**
      * Waits now, up to slotWaitMs, for the cluster to offer a task slot per worker, as each fit does first: a caller
      * that prepares its data before the fit (reading, checking) fails at once on a cluster that cannot run it, and
@@ -75,6 +74,7 @@ public final class DataParallelTrainer
         barrierFit.awaitSlots(what, fits);
     }
 
+    /** Called on the driver with every step's and epoch's metrics of the fits that follow. */
     public DataParallelTrainer addListener(final TrainingListener listener)
     {
         barrierFit.addListener(listener);

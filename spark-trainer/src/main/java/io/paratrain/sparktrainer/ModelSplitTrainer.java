@@ -58,7 +58,6 @@ public final class ModelSplitTrainer
         return config;
     }
 
-    /** Called on the driver with every step's and epoch's metrics (rank 0 drives the steps). */
     /**
      * Waits now, up to slotWaitMs, for the cluster to offer a task slot per shard, as each fit does first: a caller
      * that prepares its data before the fit (reading, checking) fails at once on a cluster that cannot run it, and
@@ -72,6 +71,7 @@ public final class ModelSplitTrainer
         barrierFit.awaitSlots(what, 1);
     }
 
+    /** Called on the driver with every step's and epoch's metrics of the fits that follow (rank 0's steps). */
     public ModelSplitTrainer addListener(final TrainingListener listener)
     {
         barrierFit.addListener(listener);
