@@ -67,8 +67,9 @@ class DirectIm2ColTest
      * Each convolution layer builds its im2col matrix once per training step, though DL4J calls the helper three
      * times (forward, the backward pass's forward, backward), and once per minibatch of output() and evaluate();
      * a pass whose input holds the values of the last build reuses its matrix, also from output() to fit. The
-     * parameters stay bitwise DL4J's after every fit, outputs too. Minibatches of one size follow each other in the
-     * same workspace memory, so a matrix reused for the wrong values would show here.
+     * parameters stay bitwise DL4J's after every fit, outputs too. The values decide a reuse, not the array or its
+     * address (DL4J hands the helper other arrays for the same values, and a new minibatch the old one's memory:
+     * {@link Im2ColRowsTest}).
      */
     @ParameterizedTest
     @ValueSource(strings = {"lenet", "padded-strided", "dilated-no-bias"})
