@@ -32,8 +32,10 @@ import java.util.Map;
  *   backward: dW = (im2col(x)' delta2d')' into the weight gradient view, epsilon = col2im(W' delta2d),
  *             db = row sums of delta2d, where delta2d = delta as [outDepth, miniBatch outH outW]
  * </pre>
- * The built-in path also recomputes im2col in the backward pass, as this one does; both take the activation's
- * derivative outside the helper. Installed only where it applies ({@link DirectIm2Col}: NCHW floats, Truncate or
+ * The built-in path builds im2col twice per step (the forward pass, and again in the backward pass's recomputed
+ * forward, whose matrix its backward pass reuses); DL4J calls this helper three times per step (forward, the
+ * backward pass's forward, backward), and {@link Im2ColRows} builds the matrix in the first of them only, handing
+ * it back while the input holds the same values. Both take the activation's derivative outside the helper. Installed only where it applies ({@link DirectIm2Col}: NCHW floats, Truncate or
  * Strict mode, no weight noise); a call it cannot serve returns null and DL4J runs its own path.
  */
 final class DirectIm2ColHelper implements ConvolutionHelper
@@ -119,6 +121,12 @@ final class DirectIm2ColHelper implements ConvolutionHelper
     long passes()
     {
         return passes;
+    }
+
+    /** im2col matrices built since the helper was installed (a pass on an unchanged input reuses the last one). */
+    long im2colBuilds()
+    {
+        return im2col.builds();
     }
 
     /** The activation stays DL4J's own (null: the layer applies it). */

@@ -2,6 +2,7 @@ package io.paratrain.sparktrainer.internal.convolution;
 
 import io.paratrain.sparktrainer.RawBits;
 import io.paratrain.sparktrainer.internal.snapshot.NetworkModel;
+import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -14,6 +15,7 @@ import org.deeplearning4j.nn.weights.WeightInit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.nd4j.evaluation.classification.Evaluation;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -52,12 +54,71 @@ class DirectIm2ColTest
         for (final int layer : new int[] {0, direct.getLayers().length - 2})
         {
             // 3 fits x (forward, backward's forward, backward) + nothing in DL4J's fallback
-            assertEquals(3 * 3, ((DirectIm2ColHelper)direct.getLayer(layer).getHelper()).passes(), "layer " + layer);
+            assertEquals(3 * 3, helper(direct, layer).passes(), "layer " + layer);
+            assertEquals(3, helper(direct, layer).im2colBuilds(), "layer " + layer + ": one im2col per fit");
         }
         assertFalse(reference.params().equalsWithEps(network(variant).params(), 1e-3), "training moved the params");
         assertArrayEquals(RawBits.of(reference.params()), RawBits.of(direct.params()), variant);
         final INDArray input = batches(variant.equals("lenet") ? 1 : 3, new int[] {7}).get(0).getFeatures();
         assertArrayEquals(RawBits.of(reference.output(input)), RawBits.of(direct.output(input)), "inference");
+    }
+
+    /**
+     * Each convolution layer builds its im2col matrix once per training step, though DL4J calls the helper three
+     * times (forward, the backward pass's forward, backward), and once per minibatch of output() and evaluate();
+     * a pass whose input holds the values of the last build reuses its matrix, also from output() to fit. The
+     * parameters stay bitwise DL4J's after every fit, outputs too. The values decide a reuse, not the array or its
+     * address (DL4J hands the helper other arrays for the same values, and a new minibatch the old one's memory:
+     * {@link Im2ColRowsTest}).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"lenet", "padded-strided", "dilated-no-bias"})
+    void buildsTheMatrixOncePerStepAndOnlyForNewInputs(final String variant)
+    {
+        final MultiLayerNetwork reference = network(variant);
+        final MultiLayerNetwork direct = network(variant);
+        assertEquals(2, DirectIm2Col.installWherePossible(model(direct)), "both convolution layers");
+        final int[] convolutions = {0, direct.getLayers().length - 2};
+        final int channels = variant.equals("lenet") ? 1 : 3;
+        final List<DataSet> batches = batches(channels, new int[] {16, 16, 16, 5});
+        for (int i = 0; i < batches.size(); i++)
+        {
+            reference.fit(batches.get(i));
+            direct.fit(batches.get(i));
+            RawBits.assertSameModel(reference, direct, variant + ", fit " + i);
+            assertCounts(direct, convolutions, 3L * (i + 1), new long[] {i + 1, i + 1}, "after fit " + i);
+        }
+
+        final INDArray features = batches.get(1).getFeatures();
+        RawBits.assertSameBits(reference.output(features), direct.output(features), variant + ", output");
+        assertCounts(direct, convolutions, 13, new long[] {5, 5}, "after output()");
+        RawBits.assertSameBits(reference.output(features), direct.output(features), variant + ", same output");
+        assertCounts(direct, convolutions, 14, new long[] {5, 5}, "output() of the same features: reused");
+
+        // the forward pass sees output()'s values in both layers (same features, same parameters)
+        reference.fit(batches.get(1));
+        direct.fit(batches.get(1));
+        RawBits.assertSameModel(reference, direct, variant + ", fit after output()");
+        assertCounts(direct, convolutions, 17, new long[] {5, 5}, "fit on the features just output");
+        // same features again: the first layer's input is unchanged, the second's moved with the update
+        reference.fit(batches.get(1));
+        direct.fit(batches.get(1));
+        RawBits.assertSameModel(reference, direct, variant + ", second fit on the same minibatch");
+        assertCounts(direct, convolutions, 20, new long[] {5, 6}, "fit again on the same features");
+
+        final List<DataSet> test = batches(channels, new int[] {7, 7});
+        final Evaluation expected = reference.evaluate(new ListDataSetIterator<>(test, 1));
+        final Evaluation actual = direct.evaluate(new ListDataSetIterator<>(test, 1));
+        assertEquals(expected.stats(), actual.stats(), variant + ", evaluation");
+        assertCounts(direct, convolutions, 22, new long[] {7, 8}, "after evaluating two minibatches");
+        RawBits.assertSameBits(reference.output(test.get(1).getFeatures()), direct.output(test.get(1).getFeatures()),
+            variant + ", output of the last evaluated minibatch");
+        assertCounts(direct, convolutions, 23, new long[] {7, 8}, "output() of the last evaluated features");
+
+        reference.fit(batches.get(2));
+        direct.fit(batches.get(2));
+        RawBits.assertSameModel(reference, direct, variant + ", fit after evaluation");
+        assertCounts(direct, convolutions, 26, new long[] {8, 9}, "fit after evaluation");
     }
 
     /** Same mode (the op recomputes the padding) keeps DL4J's path. */
@@ -72,6 +133,24 @@ class DirectIm2ColTest
             .setInputType(InputType.convolutional(6, 6, 1)).build());
         network.init();
         assertEquals(0, DirectIm2Col.installWherePossible(model(network)));
+    }
+
+    private static DirectIm2ColHelper helper(final MultiLayerNetwork network, final int layer)
+    {
+        return (DirectIm2ColHelper)network.getLayer(layer).getHelper();
+    }
+
+    /** Every convolution layer made {@code passes} helper passes; layer i built {@code builds[i]} matrices. */
+    private static void assertCounts(final MultiLayerNetwork network, final int[] convolutions, final long passes,
+        final long[] builds, final String when)
+    {
+        for (int i = 0; i < convolutions.length; i++)
+        {
+            assertEquals(passes, helper(network, convolutions[i]).passes(), "layer " + convolutions[i] + " passes, " +
+                when);
+            assertEquals(builds[i], helper(network, convolutions[i]).im2colBuilds(), "layer " + convolutions[i] +
+                " im2col builds, " + when);
+        }
     }
 
     private static NetworkModel model(final MultiLayerNetwork network)
