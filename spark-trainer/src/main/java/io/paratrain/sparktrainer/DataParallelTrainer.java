@@ -2,13 +2,12 @@ package io.paratrain.sparktrainer;
 
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import io.paratrain.sparktrainer.internal.dataparallel.DataParallelLayout;
+import io.paratrain.sparktrainer.internal.evaluation.DistributedEvaluation;
+import io.paratrain.sparktrainer.internal.evaluation.OutputEvaluator;
 import io.paratrain.sparktrainer.internal.fit.BarrierFit;
 import io.paratrain.sparktrainer.internal.data.Examples;
 import io.paratrain.sparktrainer.internal.data.ExportedDataSets;
-import io.paratrain.sparktrainer.internal.snapshot.ModelSnapshot;
 import io.paratrain.sparktrainer.internal.snapshot.NetworkModel;
-import io.paratrain.sparktrainer.internal.snapshot.ShippedBytes;
-import io.paratrain.sparktrainer.internal.snapshot.SnapshotBroadcast;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -17,7 +16,9 @@ import org.deeplearning4j.core.loader.MultiDataSetLoader;
 import org.deeplearning4j.core.loader.impl.SerializedDataSetLoader;
 import org.deeplearning4j.core.loader.impl.SerializedMultiDataSetLoader;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.evaluation.IEvaluation;
 import org.nd4j.evaluation.classification.Evaluation;
+import org.nd4j.evaluation.regression.RegressionEvaluation;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 
@@ -60,7 +61,18 @@ public final class DataParallelTrainer
      */
     public void awaitSlots(final String what)
     {
-        barrierFit.awaitSlots(what);
+        barrierFit.awaitSlots(what, 1);
+    }
+
+    /**
+     * As {@link #awaitSlots(String)}, for a caller that trains in several fits one after another (one epoch per fit,
+     * say): none of the next {@code fits} fits waits again.
+     *
+     * @throws io.paratrain.sparktrainer.exceptions.TrainerConfigException when {@code fits} is below 1.
+     */
+    public void awaitSlots(final String what, final int fits)
+    {
+        barrierFit.awaitSlots(what, fits);
     }
 
     public DataParallelTrainer addListener(final TrainingListener listener)
@@ -186,43 +198,41 @@ public final class DataParallelTrainer
 
     /**
      * As {@link #evaluate(MultiLayerNetwork, JavaRDD)}, for a graph with one output (a classifier) fed
-     * MultiDataSets with as many inputs as the graph.
+     * MultiDataSets with as many inputs as the graph; a graph with several outputs: {@link #evaluateOutputs}.
      */
     public Evaluation evaluateMultiDataSet(final ComputationGraph graph, final JavaRDD<MultiDataSet> data)
     {
         if (graph.getNumOutputArrays() != 1)
         {
             throw new TrainingInputException("evaluateMultiDataSet classifies with one output; the graph has " +
-                graph.getNumOutputArrays() + " (evaluate each output with DL4J's own ComputationGraph.evaluate)");
+                graph.getNumOutputArrays() + " (evaluate each output with evaluateOutputs)");
         }
         return evaluate(NetworkModel.of(graph), data);
     }
 
+    /**
+     * Each output of {@code graph} evaluated on {@code data} (MultiDataSets with as many inputs and outputs as the
+     * graph, and their masks), computed on executors with the whole model, as DL4J's own
+     * {@code ComputationGraph.evaluate(iterator, Map<Integer, IEvaluation[]>)} counts them in one process. In the
+     * order of the graph's outputs ({@code getConfiguration().getNetworkOutputs()}): an {@link Evaluation} (accuracy,
+     * precision, recall, F1, confusion matrix) for a classifier output (MCXENT or negative log-likelihood loss), a
+     * {@link RegressionEvaluation} (MSE, MAE, RMSE, R^2 per column) for a regression output (MSE, L2, L1, MAE, MAPE
+     * or MSLE loss).
+     *
+     * @throws TrainingInputException before any Spark job, naming the output, when an output is neither (its layer
+     *                                is not an output layer with nOut, or its loss another).
+     */
+    public List<IEvaluation<?>> evaluateOutputs(final ComputationGraph graph, final JavaRDD<MultiDataSet> data)
+    {
+        return DistributedEvaluation.run(sc, NetworkModel.of(graph), data,
+            OutputEvaluator.of(graph.getConfiguration()));
+    }
+
     private Evaluation evaluate(final NetworkModel network, final JavaRDD<MultiDataSet> data)
     {
-        final SnapshotBroadcast broadcast = SnapshotBroadcast.of(sc, ModelSnapshot.of(network, null));
-        try
-        {
-            sc.setJobDescription("Paratrain evaluation");
-            final int classes = network.outputSize();
-            // as Java-serialized bytes, whatever spark.serializer is (ShippedBytes)
-            final List<byte[]> partial = data.mapPartitions(batches ->
-            {
-                final NetworkModel replica = broadcast.value().restoreModel();
-                final Evaluation evaluation = new Evaluation(classes);
-                // with the masks, as MultiLayerNetwork.evaluate does: padded time steps count for nothing
-                batches.forEachRemaining(batch -> evaluation.eval(batch.getLabels(0), replica.output(batch)[0],
-                    batch.getLabelsMaskArrays() == null ? null : batch.getLabelsMaskArray(0)));
-                return List.of(ShippedBytes.encodeJava(evaluation)).iterator();
-            }).collect();
-            final Evaluation merged = new Evaluation(classes);
-            partial.forEach(bytes -> merged.merge(ShippedBytes.decodeJava(bytes, Evaluation.class)));
-            return merged;
-        }
-        finally
-        {
-            sc.setJobDescription(null);
-            broadcast.destroy();
-        }
+        // the first output as a classifier whatever its loss, as before outputs were told apart
+        final OutputEvaluator firstOutput = new OutputEvaluator(0, "output 0", OutputEvaluator.Kind.CLASSIFIER,
+            network.outputSize());
+        return (Evaluation)DistributedEvaluation.run(sc, network, data, List.of(firstOutput)).get(0);
     }
 }

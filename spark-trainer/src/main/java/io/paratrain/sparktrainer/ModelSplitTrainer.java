@@ -69,7 +69,7 @@ public final class ModelSplitTrainer
      */
     public void awaitSlots(final String what)
     {
-        barrierFit.awaitSlots(what);
+        barrierFit.awaitSlots(what, 1);
     }
 
     public ModelSplitTrainer addListener(final TrainingListener listener)

@@ -4,6 +4,9 @@ import io.paratrain.sparktrainer.dl4j.AllReduceTrainingMaster;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import io.paratrain.sparktrainer.internal.dataparallel.ShardedUpdate;
 import io.paratrain.sparktrainer.internal.snapshot.NetworkModel;
+import org.deeplearning4j.datasets.iterator.utilty.SingletonMultiDataSetIterator;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.spark.impl.graph.SparkComputationGraph;
 import org.junit.jupiter.api.Test;
@@ -12,18 +15,26 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.nd4j.evaluation.IEvaluation;
 import org.nd4j.evaluation.classification.Evaluation;
+import org.nd4j.evaluation.regression.RegressionEvaluation;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
+import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.Stream;
 
 import static io.paratrain.sparktrainer.Networks.relativeDifference;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -32,7 +43,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * fed MultiDataSets: N replicas x batch b through {@link DataParallelTrainer#fitMultiDataSet} and through the DL4J
  * drop-in ({@code SparkComputationGraph.fitMultiDataSet} with {@link AllReduceTrainingMaster}) equal single-process
  * DL4J {@code ComputationGraph.fit(MultiDataSet)} at batch N x b on the same examples in the same order; the
- * replicas' parameters are compared bit for bit after every step ({@code checksumEverySteps(1)}).
+ * replicas' parameters are compared bit for bit after every step ({@code checksumEverySteps(1)}). Evaluation on
+ * MultiDataSets counts what DL4J counts, per output.
  */
 @Timeout(300)
 class MultiDataSetEquivalenceTest
@@ -180,7 +192,120 @@ class MultiDataSetEquivalenceTest
             () -> trainer.evaluateMultiDataSet(MultiDataSets.graph(new Adam(0.01), 75),
                 SPARK.sc().parallelize(MultiDataSets.examples(4, 1, false), 1)));
         assertEquals("evaluateMultiDataSet classifies with one output; the graph has 2 (evaluate each output with " +
-            "DL4J's own ComputationGraph.evaluate)", refused.getMessage());
+            "evaluateOutputs)", refused.getMessage());
+    }
+
+    /**
+     * {@link DataParallelTrainer#evaluateOutputs} of the two-output graph on 2 partitions counts what DL4J's own
+     * single-process {@code ComputationGraph.evaluate(iterator, Map<Integer, IEvaluation[]>)} counts on the same
+     * MultiDataSets (padded series with features masks, labels masks on both outputs): the classifier output's
+     * every confusion matrix cell, the regression output's figures per column within 1e-6 (R^2 only since the merge
+     * adds the label sums DL4J's RegressionEvaluation.merge leaves out); also with empty partitions first.
+     */
+    @Test
+    void evaluatingEachOutputCountsWhatDl4jCountsInOneProcess()
+    {
+        final ComputationGraph graph = MultiDataSets.graph(new Adam(0.01), 76);
+        final List<MultiDataSet> examples = MultiDataSets.examples(203, 57, true);
+        for (int epoch = 0; epoch < 6; epoch++) // trained enough that the classes are told apart
+        {
+            MultiDataSets.minibatches(examples, 16).forEach(graph::fit);
+        }
+        final List<MultiDataSet> batches = new ArrayList<>();
+        int example = 0;
+        for (final MultiDataSet batch : MultiDataSets.minibatches(examples, 9))
+        {
+            final int size = (int)batch.getLabels(0).size(0);
+            final float[] classMask = new float[size];
+            final float[] valueMask = new float[size];
+            for (int i = 0; i < size; i++, example++)
+            {
+                classMask[i] = example % 7 == 3 ? 0 : 1; // a few examples count for one output only
+                valueMask[i] = example % 5 == 1 ? 0 : 1;
+            }
+            batches.add(new org.nd4j.linalg.dataset.MultiDataSet(batch.getFeatures(), batch.getLabels(),
+                batch.getFeaturesMaskArrays(), new INDArray[] {Nd4j.create(classMask, size, 1),
+                Nd4j.create(valueMask, size, 1)}));
+        }
+        final Map<Integer, IEvaluation[]> local = Map.of(
+            0, new IEvaluation[] {new Evaluation(MultiDataSets.CLASSES)},
+            1, new IEvaluation[] {new RegressionEvaluation(MultiDataSets.VALUES)});
+        for (final MultiDataSet batch : batches)
+        {
+            graph.evaluate(new SingletonMultiDataSetIterator(batch), local);
+        }
+        final DataParallelTrainer trainer = new DataParallelTrainer(SPARK.sc(), TrainerConfig.builder().workers(2)
+            .batchSizePerWorker(BATCH_PER_WORKER).epochs(1).build());
+        assertCountsAsDl4j(local, trainer.evaluateOutputs(graph, SPARK.sc().parallelize(batches, 2)),
+            "2 partitions");
+        // partitions without examples first: DL4J's RegressionEvaluation.merge of two that saw nothing gives NaN means
+        assertCountsAsDl4j(local, trainer.evaluateOutputs(graph, SPARK.sc().<MultiDataSet>parallelize(List.of(), 2)
+            .union(SPARK.sc().parallelize(batches, 2))), "2 empty partitions, then 2");
+    }
+
+    private static void assertCountsAsDl4j(final Map<Integer, IEvaluation[]> local,
+        final List<IEvaluation<?>> distributed, final String partitions)
+    {
+        assertEquals(2, distributed.size());
+        final Evaluation localClass = (Evaluation)local.get(0)[0];
+        final Evaluation distributedClass = assertInstanceOf(Evaluation.class, distributed.get(0));
+        assertEquals(203 - 29, distributedClass.getNumRowCounter(), 0.0, "examples 3, 10, ..., 199 masked");
+        assertEquals(localClass.getNumRowCounter(), distributedClass.getNumRowCounter(), 0.0);
+        for (int actual = 0; actual < MultiDataSets.CLASSES; actual++)
+        {
+            for (int predicted = 0; predicted < MultiDataSets.CLASSES; predicted++)
+            {
+                assertEquals(localClass.getConfusionMatrix().getCount(actual, predicted),
+                    distributedClass.getConfusionMatrix().getCount(actual, predicted), partitions +
+                    ": output 'class': confusion matrix, actual " + actual + ", predicted " + predicted);
+            }
+        }
+        final RegressionEvaluation localValue = (RegressionEvaluation)local.get(1)[0];
+        final RegressionEvaluation distributedValue = assertInstanceOf(RegressionEvaluation.class,
+            distributed.get(1));
+        assertEquals(203 - 41, distributedValue.getExampleCountPerColumn().getDouble(0), 0.0,
+            "examples 1, 6, ..., 201 masked");
+        for (int column = 0; column < MultiDataSets.VALUES; column++)
+        {
+            final String what = partitions + ": output 'value', column " + column;
+            assertEquals(localValue.getExampleCountPerColumn().getDouble(column),
+                distributedValue.getExampleCountPerColumn().getDouble(column), 0.0, what + ": examples");
+            assertEquals(localValue.meanSquaredError(column), distributedValue.meanSquaredError(column), 1e-6,
+                what + ": MSE");
+            assertEquals(localValue.meanAbsoluteError(column), distributedValue.meanAbsoluteError(column), 1e-6,
+                what + ": MAE");
+            assertEquals(localValue.rootMeanSquaredError(column), distributedValue.rootMeanSquaredError(column),
+                1e-6, what + ": RMSE");
+            assertEquals(localValue.rSquared(column), distributedValue.rSquared(column), 1e-6, what + ": R^2");
+            assertEquals(localValue.pearsonCorrelation(column), distributedValue.pearsonCorrelation(column), 1e-6,
+                what + ": Pearson");
+        }
+        System.out.printf("evaluateOutputs, %s: 'class' accuracy %.4f (DL4J %.4f), 'value' MSE %.6g (DL4J %.6g), " +
+            "R^2 %.6g (DL4J %.6g)%n%s%n", partitions, distributedClass.accuracy(), localClass.accuracy(),
+            distributedValue.averageMeanSquaredError(), localValue.averageMeanSquaredError(),
+            distributedValue.averageRSquared(), localValue.averageRSquared(), distributedClass.confusionToString());
+    }
+
+    /** An output that is neither a classifier nor a regression is refused by name before any Spark job. */
+    @Test
+    void anOutputThatIsNeitherAClassifierNorARegressionIsRefusedByName()
+    {
+        final ComputationGraph graph = new ComputationGraph(new NeuralNetConfiguration.Builder().seed(3)
+            .dataType(DataType.FLOAT).graphBuilder()
+            .addInputs("in")
+            .addLayer("class", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(4).nOut(3)
+                .activation(Activation.SOFTMAX).build(), "in")
+            .addLayer("flags", new OutputLayer.Builder(LossFunctions.LossFunction.XENT).nIn(4).nOut(2)
+                .activation(Activation.SIGMOID).build(), "in")
+            .setOutputs("class", "flags")
+            .build());
+        graph.init();
+        final TrainingInputException refused = assertThrows(TrainingInputException.class, () ->
+            new DataParallelTrainer(SPARK.sc(), TrainerConfig.builder().epochs(1).build()).evaluateOutputs(graph,
+                SPARK.sc().emptyRDD()));
+        assertEquals("output 'flags' cannot be evaluated: its loss LossBinaryXENT is neither a classifier's (MCXENT " +
+            "or negative log-likelihood, one-hot labels) nor a regression's (MSE, L2, L1, MAE, MAPE or MSLE)",
+            refused.getMessage());
     }
 
     /** DataSets have one input and one output: a graph with two of each is refused before training, naming both. */

@@ -37,8 +37,8 @@ import java.util.Locale;
  * of inputs and outputs), features and labels of any rank (images, time series of different lengths) with or
  * without masks, and the {@code fitPaths} of both (DataSets, or for a graph also MultiDataSets, exported to files,
  * loaded where they are read). The SPI's other entry points (worker instances, hooks, DL4J listeners on the workers,
- * DL4J's training stats) are refused with an explanation rather than ignored, and so is BatchNormalization on time
- * series of different lengths or on rank-3 input (see {@code SyncBatchNormHelper}).
+ * DL4J's training stats) are refused with an explanation rather than ignored, and so is BatchNormalization on
+ * rank-3 input (see {@code SyncBatchNorm}).
  */
 public final class AllReduceTrainingMaster implements TrainingMaster<TrainingResult, TrainingWorker<TrainingResult>>
 {

@@ -7,7 +7,6 @@ import io.paratrain.sparktrainer.TrainingListener;
 import io.paratrain.sparktrainer.ChannelReport;
 import io.paratrain.sparktrainer.TrainingSummary;
 import org.apache.spark.api.java.JavaRDD;
-import org.apache.spark.api.java.JavaSparkContext;
 import org.nd4j.evaluation.classification.Evaluation;
 import org.nd4j.linalg.dataset.DataSet;
 
@@ -17,7 +16,8 @@ import java.util.List;
  * Data-parallel training one epoch per fit, with a test evaluation after each, for the accuracy chart. The result
  * is the one multi-epoch fit gives: each fit starts from the network's parameters, updater state and iteration
  * and epoch counters, and routes the same examples in the same order. It costs one more barrier stage (set-up and
- * data routing) per epoch.
+ * data routing) per epoch, but not another wait for the task slots: the job waits once, on the trainer of
+ * {@link #oneEpoch}'s configuration, for all the epochs' fits.
  */
 final class EpochByEpoch
 {
@@ -30,20 +30,34 @@ final class EpochByEpoch
     {
     }
 
-    static Result fit(final JavaSparkContext sc, final TrainerConfig config, final List<TrainingListener> listeners,
-        final MetricsFile metrics, final JobModel model, final TrainingData train, final JavaRDD<DataSet> test)
+    /** {@code config} for one epoch per fit: the configuration of {@link #fit}'s trainer. */
+    static TrainerConfig oneEpoch(final TrainerConfig config)
     {
-        final Shifted shifted = new Shifted(listeners);
-        final TrainerConfig oneEpoch = new TrainerConfig(config.workers(), config.batchSizePerWorker(), 1,
+        return new TrainerConfig(config.workers(), config.batchSizePerWorker(), 1,
             config.checksumEverySteps(), config.collectiveTimeoutMs(), config.ompThreadsPerWorker(),
             config.slotWaitMs(), null, config.shardedUpdate(),
             config.spillAboveBytes(), config.directIm2col()); // the job refuses --plot with checkpoints
-        final DataParallelTrainer trainer = new DataParallelTrainer(sc, oneEpoch).addListener(shifted);
+    }
+
+    /**
+     * Trains {@code epochs} epochs, one fit each, with {@code trainer} (of {@link #oneEpoch}'s configuration, no
+     * listeners yet), evaluating on {@code test} after each.
+     */
+    static Result fit(final DataParallelTrainer trainer, final int epochs, final List<TrainingListener> listeners,
+        final MetricsFile metrics, final JobModel model, final TrainingData train, final JavaRDD<DataSet> test)
+    {
+        if (trainer.config().epochs() != 1)
+        {
+            throw new IllegalStateException("EpochByEpoch fits one epoch at a time; the trainer's configuration has " +
+                trainer.config().epochs());
+        }
+        final Shifted shifted = new Shifted(listeners);
+        trainer.addListener(shifted);
         TrainingSummary last = null;
         Evaluation evaluation = null;
         double seconds = 0;
         ChannelReport channel = null;
-        for (int epoch = 0; epoch < config.epochs(); epoch++)
+        for (int epoch = 0; epoch < epochs; epoch++)
         {
             last = train.fit(model, trainer);
             seconds += last.seconds();
@@ -57,7 +71,7 @@ final class EpochByEpoch
             }
         }
         final TrainingSummary summary = new TrainingSummary(last.examplesPerEpoch(), last.stepsPerEpoch(),
-            config.epochs(), seconds, last.examplesPerEpoch() * config.epochs() / seconds, last.finalLoss(), channel);
+            epochs, seconds, last.examplesPerEpoch() * epochs / seconds, last.finalLoss(), channel);
         return new Result(summary, evaluation);
     }
 

@@ -5,6 +5,7 @@ import io.paratrain.sparktrainer.DataParallelTrainer;
 import io.paratrain.sparktrainer.ModelSplitTrainer;
 import io.paratrain.sparktrainer.TrainingSummary;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
+import io.paratrain.sparktrainer.internal.evaluation.OutputEvaluator;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaRDD;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
@@ -60,10 +61,11 @@ public sealed interface JobModel permits JobModel.Network, JobModel.Graph
     MultiGraphShape multiShape();
 
     /**
-     * The evaluation on MultiDataSets of a graph with one output; empty for a graph with several, which the trainer
-     * does not evaluate (there is no one accuracy to report).
+     * The evaluation on MultiDataSets: of a graph with one output as a classifier (evaluateMultiDataSet), of a graph
+     * with several each output (evaluateOutputs), or, when an output cannot be evaluated, why: graphs only
+     * (requireTrainableWith).
      */
-    Optional<Evaluation> evaluateMultiDataSet(DataParallelTrainer trainer, JavaRDD<MultiDataSet> examples);
+    TestReport evaluateMultiDataSet(DataParallelTrainer trainer, JavaRDD<MultiDataSet> examples);
 
     TrainingSummary fit(ModelSplitTrainer trainer, JavaRDD<DataSet> examples);
 
@@ -138,7 +140,7 @@ public sealed interface JobModel permits JobModel.Network, JobModel.Graph
         }
 
         @Override
-        public Optional<Evaluation> evaluateMultiDataSet(final DataParallelTrainer trainer,
+        public TestReport evaluateMultiDataSet(final DataParallelTrainer trainer,
             final JavaRDD<MultiDataSet> examples)
         {
             throw new IllegalStateException("requireTrainableWith refuses MultiDataSets for a MultiLayerNetwork");
@@ -300,11 +302,17 @@ public sealed interface JobModel permits JobModel.Network, JobModel.Graph
         }
 
         @Override
-        public Optional<Evaluation> evaluateMultiDataSet(final DataParallelTrainer trainer,
+        public TestReport evaluateMultiDataSet(final DataParallelTrainer trainer,
             final JavaRDD<MultiDataSet> examples)
         {
-            return graph.getNumOutputArrays() == 1 ? Optional.of(trainer.evaluateMultiDataSet(graph, examples)) :
-                Optional.empty();
+            if (graph.getNumOutputArrays() == 1)
+            {
+                return new TestReport.OneOutput(trainer.evaluateMultiDataSet(graph, examples));
+            }
+            // asked first: evaluateOutputs would throw, and the job evaluates before it writes the trained model
+            final Optional<String> refusal = OutputEvaluator.refusal(graph.getConfiguration());
+            return refusal.isPresent() ? new TestReport.Skipped(refusal.get()) :
+                new TestReport.PerOutput(multiShape.outputs(), trainer.evaluateOutputs(graph, examples));
         }
 
         @Override

@@ -149,7 +149,8 @@ public record JobOptions(
           BatchAndExportMultiDataSetsFunction (as above). Each file must load, hold as many feature and label
           arrays as the graph has inputs and outputs, with as many examples each, finite features and, for
           matrices, the nIn of the layers each input feeds and the nOut of each output layer. A graph with one
-          output is evaluated; with several, evaluation is skipped (no accuracy line).
+          output is evaluated as a classifier; with several, each output on its own line (a classifier's
+          accuracy, precision, recall, F1; a regression's MSE, MAE, RMSE, R^2), with no accuracy= line.
         """.formatted(Defaults.EPOCHS, Defaults.BATCH_SIZE, Defaults.WORKERS, Defaults.WORKERS,
         Defaults.SLOT_WAIT_MS / 1000, Defaults.CHECKPOINTS_KEPT, Defaults.COLLECTIVE_TIMEOUT_MS / 1000);
 

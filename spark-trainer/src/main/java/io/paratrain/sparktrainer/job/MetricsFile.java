@@ -19,9 +19,10 @@ import java.util.Locale;
 
 /**
  * JSON lines, one per step ({@code "type":"step"}), per epoch, for the gradient channel's refused frames and for
- * the final evaluation. Each line is written whole with one write. After a stage retry resumed from a checkpoint
- * ({@link #onRewind}), the file is cut back to the start of the first step reported again, so each step appears once,
- * with the resumed attempt's values, and the file stays valid JSON lines.
+ * the final evaluation (of a graph with several outputs: one {@code "type":"output_evaluation"} line per output).
+ * Each line is written whole with one write. After a stage retry resumed from a checkpoint ({@link #onRewind}), the
+ * file is cut back to the start of the first step reported again, so each step appears once, with the resumed
+ * attempt's values, and the file stays valid JSON lines.
  */
 public final class MetricsFile implements TrainingListener, AutoCloseable
 {
@@ -104,6 +105,25 @@ public final class MetricsFile implements TrainingListener, AutoCloseable
             precision, recall, f1));
     }
 
+    /**
+     * The test evaluation of a graph's classifier output {@code output} (one line per output of a graph with
+     * several); {@code "type":"output_evaluation"}, which the accuracy chart does not read.
+     */
+    public void classifierOutput(final String output, final double accuracy, final double precision,
+        final double recall, final double f1)
+    {
+        write(String.format(Locale.ROOT, "{\"type\":\"output_evaluation\",\"output\":\"%s\",\"accuracy\":%.6f," +
+            "\"precision\":%.6f,\"recall\":%.6f,\"f1\":%.6f}", jsonText(output), accuracy, precision, recall, f1));
+    }
+
+    /** As {@link #classifierOutput}, for a regression output: its MSE, MAE, RMSE and R^2, means over its columns. */
+    public void regressionOutput(final String output, final double mse, final double mae, final double rmse,
+        final double r2)
+    {
+        write(String.format(Locale.ROOT, "{\"type\":\"output_evaluation\",\"output\":\"%s\",\"mse\":%.6g," +
+            "\"mae\":%.6g,\"rmse\":%.6g,\"r2\":%.6g}", jsonText(output), mse, mae, rmse, r2));
+    }
+
     /** The gradient channel's security and the frames it refused, summed over ranks. */
     public void channel(final ChannelReport channel)
     {
@@ -131,6 +151,28 @@ public final class MetricsFile implements TrainingListener, AutoCloseable
         {
             LOG.warn("Could not read the position in {}: {}", path, ex.toString());
         }
+    }
+
+    /** {@code text} as the inside of a JSON string: a graph's vertex names may hold quotes or backslashes. */
+    private static String jsonText(final String text)
+    {
+        final StringBuilder json = new StringBuilder(text.length());
+        for (final char c : text.toCharArray())
+        {
+            if (c == '"' || c == '\\')
+            {
+                json.append('\\').append(c);
+            }
+            else if (c < 0x20)
+            {
+                json.append(String.format(Locale.ROOT, "\\u%04x", (int)c));
+            }
+            else
+            {
+                json.append(c);
+            }
+        }
+        return json.toString();
     }
 
     private void write(final String line)

@@ -15,7 +15,6 @@ import io.paratrain.sparktrainer.plot.MetricsCharts;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.nd4j.evaluation.classification.Evaluation;
 import org.nd4j.linalg.dataset.DataSet;
 
 import java.io.IOException;
@@ -24,7 +23,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Optional;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
 
@@ -32,7 +30,7 @@ import java.util.stream.Collectors;
  * The job: {@code spark-submit --class io.paratrain.sparktrainer.job.TrainJob paratrain-spark-trainer-all.jar
  * [train] [options]} or {@code bin/paratrain train [options]} (local Spark). Reads and checks all data before the
  * first step, trains, evaluates, writes the model and ends with the line {@code accuracy=<test accuracy>} (a graph
- * with several outputs trained on MultiDataSets is not evaluated: the job says so instead).
+ * with several outputs trained on MultiDataSets ends with one line per output instead: {@link TestReport}).
  * Exit codes: 0 done, 2 bad options or input (nothing written), 1 training failed.
  */
 public final class TrainJob
@@ -124,17 +122,20 @@ public final class TrainJob
             .checkpoint(options.checkpointDir() == null ? null : new CheckpointConfig(options.checkpointDir(),
                 options.checkpointEverySteps(), options.checkpointsKept(), options.resume()))
             .build();
-        final DataParallelTrainer trainer = new DataParallelTrainer(sc, config);
+        // --plot: one fit per epoch (EpochByEpoch), all with this trainer
+        final DataParallelTrainer trainer = new DataParallelTrainer(sc, options.plot() != null ?
+            EpochByEpoch.oneEpoch(config) : config);
         final ModelSplitTrainer splitTrainer = split != null ? modelSplitTrainer(sc, split, config) : null;
         // Before reading any data: a cluster that cannot run the barrier stage fails the job now, not later; the
-        // trainer that waited does not wait again in its fit.
+        // trainer that waited does not wait again in its fit (nor in --plot's other per-epoch fits).
         if (splitTrainer != null)
         {
             splitTrainer.awaitSlots("model-split training with " + options.tasks() + " shards");
         }
         else
         {
-            trainer.awaitSlots("training with " + options.tasks() + " workers");
+            trainer.awaitSlots("training with " + options.tasks() + " workers", options.plot() != null ?
+                options.epochs() : 1);
         }
         out.println(SparkPlacement.describe(sc)); // after the slot wait: a cluster's executors have registered
         sc.setJobDescription("Paratrain: reading and checking the data");
@@ -165,13 +166,13 @@ public final class TrainJob
         try
         {
             final TrainingSummary summary;
-            final Optional<Evaluation> evaluation;
+            final TestReport evaluation;
             if (options.plot() != null)
             {
-                final EpochByEpoch.Result result = EpochByEpoch.fit(sc, config, listeners, metrics, model, train,
-                    test);
+                final EpochByEpoch.Result result = EpochByEpoch.fit(trainer, options.epochs(), listeners, metrics,
+                    model, train, test);
                 summary = result.summary();
-                evaluation = Optional.of(result.evaluation());
+                evaluation = new TestReport.OneOutput(result.evaluation());
                 if (metrics != null)
                 {
                     metrics.channel(summary.channel());
@@ -188,11 +189,11 @@ public final class TrainJob
                     model.fit(splitTrainer, train.examples()) :
                     train.fit(model, trainer);
                 evaluation = options.exportedMulti() ? model.evaluateMultiDataSet(trainer, data.testMulti()) :
-                    Optional.of(model.evaluate(trainer, test));
+                    new TestReport.OneOutput(model.evaluate(trainer, test));
                 if (metrics != null)
                 {
                     metrics.channel(summary.channel());
-                    evaluation.ifPresent(e -> metrics.evaluation(e.accuracy(), e.precision(), e.recall(), e.f1()));
+                    evaluation.record(metrics);
                 }
             }
             out.printf(Locale.ROOT, "trained: %,d steps in %.1f s, %,.0f samples/s, final loss %.4f%n",
@@ -218,19 +219,7 @@ public final class TrainJob
                 }
                 out.println("model: written to " + options.output());
             }
-            if (evaluation.isEmpty())
-            {
-                // no figure rather than one output's accuracy passed off as the model's
-                out.printf(Locale.ROOT, "test: %s: evaluation skipped: the graph has %d outputs %s and the job " +
-                    "evaluates a graph with one output (evaluate each output with DL4J's ComputationGraph" +
-                    ".evaluate on the written model)%n", data.testName(), model.multiShape().outputs().size(),
-                    model.multiShape().outputs());
-                return 0;
-            }
-            out.printf(Locale.ROOT, "test: %s%nprecision=%.4f recall=%.4f f1=%.4f%n", data.testName(),
-                evaluation.get().precision(), evaluation.get().recall(), evaluation.get().f1());
-            out.println(evaluation.get().confusionToString());
-            out.printf(Locale.ROOT, "accuracy=%.4f%n", evaluation.get().accuracy());
+            evaluation.print(out, data.testName());
             return 0;
         }
         finally

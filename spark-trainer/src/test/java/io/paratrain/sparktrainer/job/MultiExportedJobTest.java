@@ -2,14 +2,12 @@ package io.paratrain.sparktrainer.job;
 
 import io.paratrain.sparktrainer.ExportedBatches;
 import io.paratrain.sparktrainer.DataParallelTrainer;
-import io.paratrain.sparktrainer.LocalSpark;
-import io.paratrain.sparktrainer.NothingLeftBehind;
 import io.paratrain.sparktrainer.RawBits;
 import io.paratrain.sparktrainer.TrainerConfig;
 import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
-import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.sql.SparkSession;
+import io.paratrain.sparktrainer.plot.MetricsLog;
+import org.deeplearning4j.datasets.iterator.utilty.SingletonMultiDataSetIterator;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.graph.MergeVertex;
@@ -18,12 +16,13 @@ import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.weights.WeightInit;
 import org.deeplearning4j.util.ModelSerializer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.evaluation.IEvaluation;
+import org.nd4j.evaluation.classification.Evaluation;
+import org.nd4j.evaluation.regression.RegressionEvaluation;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -40,7 +39,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Random;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -50,10 +52,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The job on exported MultiDataSet files ({@code --format exported-multi}): a graph with two inputs and two outputs
  * trains exactly as {@link DataParallelTrainer#fitPathsMultiDataSet} does on the same files (raw bits of parameters
- * and updater state) and says that it skips evaluation; a bad file is refused naming it; a MultiLayerNetwork is
- * refused with the way around.
+ * and updater state) and prints each output's evaluation as DL4J counts it; a bad file is refused naming it; a
+ * MultiLayerNetwork is refused with the way around.
  */
-@ExtendWith(NothingLeftBehind.class)
 @Timeout(300)
 class MultiExportedJobTest
 {
@@ -61,41 +62,28 @@ class MultiExportedJobTest
     private static final int B = 3;
     private static final int CLASSES = 3;
     private static final int VALUES = 2;
-    private static JavaSparkContext sc;
+    @RegisterExtension
+    static final InProcessJob JOB = new InProcessJob();
 
     @TempDir
     Path dir;
 
-    private String out;
-
-    @BeforeAll
-    static void start()
-    {
-        sc = LocalSpark.start(2);
-    }
-
-    @AfterAll
-    static void stop()
-    {
-        sc.stop();
-        SparkSession.clearActiveSession();
-        SparkSession.clearDefaultSession();
-    }
-
     @Test
     void aTwoInputTwoOutputGraphTrainsOnExportedMultiDataSetsAsFitPathsMultiDataSetDoes() throws Exception
     {
-        final List<String> files = ExportedBatches.saveMulti(ExportedBatches.unevenMulti(examples(197, 5)),
-            dir.resolve("mds"));
+        final List<MultiDataSet> batches = ExportedBatches.unevenMulti(examples(197, 5));
+        final List<String> files = ExportedBatches.saveMulti(batches, dir.resolve("mds"));
         final Path json = Files.writeString(dir.resolve("graph.json"), graph().toJson());
-        assertEquals(0, train("--model", json.toString(), "--format", "exported-multi", "--train",
-            dir.resolve("mds").toString(), "--workers", "2", "--batch-size", "8", "--epochs", "2"));
+        final Path metrics = dir.resolve("metrics.jsonl");
+        assertEquals(0, JOB.train(dir, "--model", json.toString(), "--format", "exported-multi", "--train",
+            dir.resolve("mds").toString(), "--workers", "2", "--batch-size", "8", "--epochs", "2", "--metrics",
+            metrics.toString()));
 
         final ComputationGraph direct = new ComputationGraph(ComputationGraphConfiguration.fromJson(
             Files.readString(json)));
         direct.init();
-        new DataParallelTrainer(sc, TrainerConfig.builder().workers(2).batchSizePerWorker(8).epochs(2)
-            .ompThreadsPerWorker(1).build()).fitPathsMultiDataSet(direct, sc.parallelize(files, 2));
+        new DataParallelTrainer(JOB.sc(), TrainerConfig.builder().workers(2).batchSizePerWorker(8).epochs(2)
+            .ompThreadsPerWorker(1).build()).fitPathsMultiDataSet(direct, JOB.sc().parallelize(files, 2));
         final ComputationGraph saved = ModelSerializer.restoreComputationGraph(dir.resolve("model.zip").toFile(),
             true);
         RawBits.assertSameBits(direct.params(), saved.params(),
@@ -104,13 +92,61 @@ class MultiExportedJobTest
             "the job's graph's updater state against DataParallelTrainer.fitPathsMultiDataSet");
         assertEquals(2 * 13, saved.getIterationCount(), "2 epochs of 13 steps of 16 examples (the last of 5)");
         assertEquals(direct.getIterationCount(), saved.getIterationCount());
+        final String out = JOB.out();
         final String files8 = "8 exported MultiDataSet files in " + dir.resolve("mds");
         assertTrue(out.contains("data: 197 training examples (" + files8 + "), 197 test examples (" + files8 +
             " (no --test: training data)), inputs [a: 4, b: 3], outputs [class: 3, value: 2]\n"), out);
-        assertTrue(out.endsWith("test: " + files8 + " (no --test: training data): evaluation skipped: the graph " +
-            "has 2 outputs [class, value] and the job evaluates a graph with one output (evaluate each output with " +
-            "DL4J's ComputationGraph.evaluate on the written model)\n"), out);
-        assertFalse(out.contains("accuracy="), out);
+
+        // each output as DL4J's own ComputationGraph.evaluate counts it in one process, on the test (= training) files
+        final Map<Integer, IEvaluation[]> expected = Map.of(0, new IEvaluation[] {new Evaluation(CLASSES)},
+            1, new IEvaluation[] {new RegressionEvaluation(VALUES)});
+        for (final MultiDataSet batch : batches)
+        {
+            saved.evaluate(new SingletonMultiDataSetIterator(batch), expected);
+        }
+        final Evaluation classes = (Evaluation)expected.get(0)[0];
+        final RegressionEvaluation values = (RegressionEvaluation)expected.get(1)[0];
+        assertEquals(197, classes.getNumRowCounter(), 0.0);
+        final String[] lines = out.split("\n");
+        assertEquals("test: " + files8 + " (no --test: training data)", lines[lines.length - 3], out);
+        assertEquals(String.format(Locale.ROOT, "output class: accuracy=%.4f precision=%.4f recall=%.4f f1=%.4f",
+            classes.accuracy(), classes.precision(), classes.recall(), classes.f1()), lines[lines.length - 2], out);
+        // the regression's sums are merged over partitions in another order than one process adds them: 6 digits
+        assertFigures("output value: mse=%s mae=%s rmse=%s r2=%s (mean of 2 columns)", lines[lines.length - 1],
+            values.averageMeanSquaredError(), values.averageMeanAbsoluteError(), values.averagerootMeanSquaredError(),
+            values.averageRSquared());
+        assertFalse(out.contains("\naccuracy="), "no accuracy= line: no one output's accuracy is the model's\n" + out);
+
+        final List<String> written = Files.readAllLines(metrics).stream()
+            .filter(line -> line.contains("\"type\":\"output_evaluation\"")).toList();
+        assertEquals(2, written.size(), String.join("\n", written));
+        assertEquals(String.format(Locale.ROOT, "{\"type\":\"output_evaluation\",\"output\":\"class\"," +
+            "\"accuracy\":%.6f,\"precision\":%.6f,\"recall\":%.6f,\"f1\":%.6f}", classes.accuracy(),
+            classes.precision(), classes.recall(), classes.f1()), written.get(0));
+        assertFigures("{\"type\":\"output_evaluation\",\"output\":\"value\",\"mse\":%s,\"mae\":%s," +
+            "\"rmse\":%s,\"r2\":%s}", written.get(1), values.averageMeanSquaredError(),
+            values.averageMeanAbsoluteError(), values.averagerootMeanSquaredError(), values.averageRSquared());
+        // the chart reader takes its steps and no accuracy from the per-output lines
+        final MetricsLog log = MetricsLog.read(metrics);
+        assertEquals(2 * 13, log.steps().size());
+        assertEquals(List.of(), log.evaluations());
+    }
+
+    /**
+     * {@code line} is {@code template} with each %s a number within 1e-5 (relative) of the figure in that place
+     * (printed to 6 significant digits).
+     */
+    private static void assertFigures(final String template, final String line, final double... figures)
+    {
+        final Matcher m = Pattern.compile(Pattern.quote(template).replace("%s", "\\E([-+0-9.eE]+|NaN)\\Q"))
+            .matcher(line);
+        assertTrue(m.matches(), "expected " + template + ", got " + line);
+        for (int i = 0; i < figures.length; i++)
+        {
+            final double printed = Double.parseDouble(m.group(i + 1));
+            assertEquals(figures[i], printed, 1e-5 * Math.max(1e-3, Math.abs(figures[i])),
+                "figure " + (i + 1) + " of " + line);
+        }
     }
 
     /** A graph with two inputs and one output is evaluated on the MultiDataSets (evaluateMultiDataSet). */
@@ -125,15 +161,39 @@ class MultiExportedJobTest
         }
         final List<String> files = ExportedBatches.saveMulti(batches, dir.resolve("mds"));
         final Path json = Files.writeString(dir.resolve("graph.json"), oneOutputGraph().toJson());
-        assertEquals(0, train("--model", json.toString(), "--format", "exported-multi", "--train",
+        assertEquals(0, JOB.train(dir, "--model", json.toString(), "--format", "exported-multi", "--train",
             dir.resolve("mds").toString(), "--workers", "2", "--batch-size", "8", "--epochs", "1"));
         final ComputationGraph saved = ModelSerializer.restoreComputationGraph(dir.resolve("model.zip").toFile(),
             true);
         assertEquals(1, saved.getNumOutputArrays());
-        final double accuracy = new DataParallelTrainer(sc, TrainerConfig.builder().workers(2).batchSizePerWorker(8)
-            .epochs(1).ompThreadsPerWorker(1).build()).evaluateMultiDataSet(saved, sc.parallelize(batches, 2))
-            .accuracy();
-        assertTrue(out.endsWith(String.format(Locale.ROOT, "accuracy=%.4f%n", accuracy)), out);
+        final double accuracy = new DataParallelTrainer(JOB.sc(), TrainerConfig.builder().workers(2)
+            .batchSizePerWorker(8).epochs(1).ompThreadsPerWorker(1).build())
+            .evaluateMultiDataSet(saved, JOB.sc().parallelize(batches, 2)).accuracy();
+        assertTrue(JOB.out().endsWith(String.format(Locale.ROOT, "accuracy=%.4f%n", accuracy)), JOB.out());
+    }
+
+    /**
+     * A graph with an output that is neither a classifier nor a regression still trains; its evaluation is skipped
+     * with the output and the reason, decided before any Spark job (no trainer is needed to decide it).
+     */
+    @Test
+    void aGraphWithAnOutputThatCannotBeEvaluatedSaysWhichAndWhy()
+    {
+        final ComputationGraphConfiguration conf = new NeuralNetConfiguration.Builder().seed(11)
+            .dataType(DataType.FLOAT).graphBuilder()
+            .addInputs("a")
+            .addLayer("class", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(A).nOut(CLASSES)
+                .activation(Activation.SOFTMAX).build(), "a")
+            .addLayer("hinge", new OutputLayer.Builder(LossFunctions.LossFunction.HINGE).nIn(A).nOut(2)
+                .activation(Activation.IDENTITY).build(), "a")
+            .setOutputs("class", "hinge")
+            .build();
+        final TestReport report = new JobModel.Graph("graph.json", conf).evaluateMultiDataSet(null, null);
+        final ByteArrayOutputStream printed = new ByteArrayOutputStream();
+        report.print(new PrintStream(printed, true, StandardCharsets.UTF_8), "3 files in test");
+        assertEquals("test: 3 files in test: evaluation skipped: output 'hinge' cannot be evaluated: its loss " +
+            "LossHinge is neither a classifier's (MCXENT or negative log-likelihood, one-hot labels) nor a " +
+            "regression's (MSE, L2, L1, MAE, MAPE or MSLE)\n", printed.toString(StandardCharsets.UTF_8));
     }
 
     @Test
@@ -149,28 +209,30 @@ class MultiExportedJobTest
         final MultiDataSet good = batches.get(2);
         new org.nd4j.linalg.dataset.MultiDataSet(new INDArray[] {good.getFeatures(0)}, good.getLabels())
             .save(folder.resolve("batch-02.bin").toFile());
-        assertRefused("exported MultiDataSet " + files.get(2) + ": 1 features arrays and 2 labels arrays, expected " +
+        JOB.assertRefused(dir,
+            "exported MultiDataSet " + files.get(2) + ": 1 features arrays and 2 labels arrays, expected " +
             "2 and 2 (the graph's inputs [a, b] and outputs [class, value])", args);
 
         new org.nd4j.linalg.dataset.MultiDataSet(new INDArray[] {good.getFeatures(0), Nd4j.zeros(DataType.FLOAT,
             1, B + 1)}, good.getLabels()).save(folder.resolve("batch-02.bin").toFile());
-        assertRefused("exported MultiDataSet " + files.get(2) + ": features 1 ('b') of shape [1, 4] have 4 " +
+        JOB.assertRefused(dir, "exported MultiDataSet " + files.get(2) + ": features 1 ('b') of shape [1, 4] have 4 " +
             "columns, expected 3 (the nIn of the layers input 'b' feeds)", args);
 
         final INDArray nan = good.getFeatures(1).dup();
         nan.putScalar(0, 1, Float.NaN);
         new org.nd4j.linalg.dataset.MultiDataSet(new INDArray[] {good.getFeatures(0), nan}, good.getLabels())
             .save(folder.resolve("batch-02.bin").toFile());
-        assertRefused("exported MultiDataSet " + files.get(2) + ": features 1 ('b') hold NaN or infinite values; " +
+        JOB.assertRefused(dir,
+            "exported MultiDataSet " + files.get(2) + ": features 1 ('b') hold NaN or infinite values; " +
             "features must be finite numbers", args);
 
         Files.writeString(folder.resolve("batch-02.bin"), "");
-        assertRefused("exported MultiDataSet " + files.get(2) + ": cannot be loaded (expected a file that " +
+        JOB.assertRefused(dir, "exported MultiDataSet " + files.get(2) + ": cannot be loaded (expected a file that " +
             "MultiDataSet.save wrote): java.io.EOFException", args);
 
         // DL4J's own load reads text as array lengths and runs out of memory; the headers' check names the file.
         Files.writeString(folder.resolve("batch-02.bin"), "label,a0,a1,a2,b0,b1,b2\n1,0.5,0.25,0.5,0.75,1,0\n");
-        assertRefused("exported MultiDataSet " + files.get(2) + ": cannot be loaded (expected a file that " +
+        JOB.assertRefused(dir, "exported MultiDataSet " + files.get(2) + ": cannot be loaded (expected a file that " +
             "MultiDataSet.save wrote): java.io.IOException: array count 1818321509 at byte 0, expected 0 to 65536 " +
             "(features, labels, features masks, labels masks)", args);
     }
@@ -182,7 +244,7 @@ class MultiExportedJobTest
         ExportedBatches.saveMulti(ExportedBatches.unevenMulti(examples(40, 5)), folder);
         final Path json = Files.writeString(dir.resolve("mlp.json"), ModelSource.mlp(A, new int[] {8}, CLASSES,
             new Adam(0.05), 1).toJson());
-        assertRefused("--format exported-multi trains a ComputationGraph on MultiDataSets; --model " + json +
+        JOB.assertRefused(dir, "--format exported-multi trains a ComputationGraph on MultiDataSets; --model " + json +
             " is a MultiLayerNetwork: export its data as DataSets (DataSet.save) and give --format exported, or " +
             "configure the model as a ComputationGraph", "--model", json.toString(), "--format", "exported-multi",
             "--train", folder.toString());
@@ -203,31 +265,6 @@ class MultiExportedJobTest
     private static void assertOptionRefused(final String message, final String... args)
     {
         assertEquals(message, assertThrows(TrainerConfigException.class, () -> JobOptions.parse(args)).getMessage());
-    }
-
-    private void assertRefused(final String message, final String... args)
-    {
-        final TrainingInputException error = assertThrows(TrainingInputException.class, () -> train(args));
-        assertEquals(message, error.getMessage());
-        assertFalse(Files.exists(dir.resolve("model.zip")), "no model written");
-        assertFalse(out.contains("trained:"), out);
-    }
-
-    /** Runs the job on this class's Spark context; the model goes to dir/model.zip, no metrics. */
-    private int train(final String... args) throws Exception
-    {
-        final List<String> all = new ArrayList<>(List.of(args));
-        all.addAll(List.of("--output", dir.resolve("model.zip").toString(), "--no-metrics"));
-        final ByteArrayOutputStream stdout = new ByteArrayOutputStream();
-        try
-        {
-            return TrainJob.train(sc, JobOptions.parse(all.toArray(String[]::new)),
-                new PrintStream(stdout, true, StandardCharsets.UTF_8), new PrintStream(new ByteArrayOutputStream()));
-        }
-        finally
-        {
-            out = stdout.toString(StandardCharsets.UTF_8);
-        }
     }
 
     /** "a" and "b" through their own dense layers, merged, to "class" (softmax) and "value" (squared error). */

@@ -5,7 +5,6 @@ import io.paratrain.gradientsharing.exceptions.CollectiveException;
 import io.paratrain.sparktrainer.exceptions.TrainerException;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import org.deeplearning4j.nn.api.Layer;
-import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.api.Trainable;
 import org.deeplearning4j.nn.api.layers.RecurrentLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -28,7 +27,6 @@ import java.lang.reflect.Field;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.function.IntSupplier;
 
 /**
  * Makes a replica's BatchNormalization layers train as one process does at the global batch size.
@@ -97,7 +95,7 @@ public final class SyncBatchNorm
                     throw new TrainerException("synchronized batch normalization needs FLOAT parameters, layer " +
                         layer.getIndex() + " has " + network.params().dataType());
                 }
-                helpers.add(install(batchNorm, collective, ((Model)network.network())::batchSize));
+                helpers.add(install(batchNorm, collective));
                 synced.add(layer);
             }
         }
@@ -109,6 +107,12 @@ public final class SyncBatchNorm
         }
         return helpers.isEmpty() && contributions.isEmpty() ? null :
             new SyncBatchNorm(collective, Collections.unmodifiableList(helpers), contributions);
+    }
+
+    /** Whether a BatchNormalization layer normalizes with the global batch's statistics (else only contributions). */
+    public boolean synchronizesLayers()
+    {
+        return !helpers.isEmpty();
     }
 
     /**
@@ -224,14 +228,13 @@ public final class SyncBatchNorm
             layer instanceof Subsampling1DLayer;
     }
 
-    private static SyncBatchNormHelper install(final BatchNormalization layer, final Collective collective,
-        final IntSupplier examples)
+    private static SyncBatchNormHelper install(final BatchNormalization layer, final Collective collective)
     {
         final org.deeplearning4j.nn.conf.layers.BatchNormalization conf = layer.layerConf();
         // a failing helper must fail the step: DL4J would otherwise fall back to local statistics silently
         conf.setCudnnAllowFallback(false);
-        final SyncBatchNormHelper helper = new SyncBatchNormHelper(collective, name(layer), examples,
-            (int)conf.getNOut(), conf.getGamma(), conf.getBeta());
+        final SyncBatchNormHelper helper = new SyncBatchNormHelper(collective, name(layer), (int)conf.getNOut(),
+            conf.getGamma(), conf.getBeta());
         try
         {
             final Field slot = BatchNormalization.class.getDeclaredField("helper");

@@ -2,7 +2,6 @@ package io.paratrain.sparktrainer.internal.batchnorm;
 
 import io.paratrain.gradientsharing.Collective;
 import io.paratrain.gradientsharing.ReduceOp;
-import io.paratrain.sparktrainer.exceptions.TrainerException;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.gradient.DefaultGradient;
@@ -24,7 +23,6 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
 import java.util.Map;
-import java.util.function.IntSupplier;
 
 /**
  * Synchronized batch normalization for one BatchNormalization layer of one replica: the statistics are those of
@@ -50,12 +48,11 @@ import java.util.function.IntSupplier;
  * takes part with zeros through {@link #sitOutForward}/{@link #sitOutBackward}.
  * <p>
  * Time series (DL4J normalizes them between an RnnToFeedForwardPreProcessor and a FeedForwardToRnnPreProcessor,
- * each channel over examples x time steps) are exact when every replica's minibatch has as many time steps as the
+ * each channel over examples x time steps) are exact because every replica's minibatch has as many time steps as the
  * single process's: DL4J's BatchNormalization ignores masks, so a padded step counts in M with the value the layer
- * before gives it. Sequences of different lengths are padded to the longest of each replica's slice, which is not
- * the longest of the global batch: measured 0.03-0.04 relative difference, running mean 0.14-0.16. So every replica
- * compares its positions per example (time steps; 1 for dense input, height x width for images) with rank 0's,
- * which is in every step, and the step fails on every replica alike when one differs.
+ * before gives it, and the replicas pad their slices to the step's longest sequence, as the single process pads
+ * ({@code StepPadding}; padded to their own slice's longest, they differed by 0.03-0.04 relative, running mean
+ * 0.14-0.16).
  * <p>
  * At inference (not training) the layer normalizes with its running statistics, locally. The arrays passed between
  * the calls live outside DL4J's workspaces; the all-reduce buffers are allocated once.
@@ -65,14 +62,12 @@ final class SyncBatchNormHelper implements BatchNormalizationHelper
     private final Collective collective;
     /** Index and name, for messages. */
     private final String layer;
-    /** The examples of the network's current minibatch (DL4J's batchSize()). */
-    private final IntSupplier examples;
     private final int channels;
     private final double fixedGamma;
     private final double fixedBeta;
-    /** [sum x (channels), count, positions per example on rank 0 (0 on the others)]. */
+    /** [sum x (channels), count]. */
     private final INDArray sums;
-    /** [sum (x - mu)^2 (channels), replicas whose positions per example differ from rank 0's]. */
+    /** [sum (x - mu)^2 (channels)]. */
     private final INDArray squares;
     /** [sum g (channels), sum g xhat (channels)]. */
     private final INDArray gradientSums;
@@ -80,19 +75,18 @@ final class SyncBatchNormHelper implements BatchNormalizationHelper
     private final INDArray variance;
     private final INDArray std;
 
-    SyncBatchNormHelper(final Collective collective, final String layer, final IntSupplier examples,
-        final int channels, final double fixedGamma, final double fixedBeta)
+    SyncBatchNormHelper(final Collective collective, final String layer, final int channels, final double fixedGamma,
+        final double fixedBeta)
     {
         this.collective = collective;
         this.layer = layer;
-        this.examples = examples;
         this.channels = channels;
         this.fixedGamma = fixedGamma;
         this.fixedBeta = fixedBeta;
         try (MemoryWorkspace ignored = Nd4j.getMemoryManager().scopeOutOfWorkspaces())
         {
-            sums = Nd4j.zeros(DataType.FLOAT, channels + 2);
-            squares = Nd4j.zeros(DataType.FLOAT, channels + 1);
+            sums = Nd4j.zeros(DataType.FLOAT, channels + 1);
+            squares = Nd4j.zeros(DataType.FLOAT, channels);
             gradientSums = Nd4j.zeros(DataType.FLOAT, 2L * channels);
             mean = Nd4j.zeros(DataType.FLOAT, channels);
             variance = Nd4j.zeros(DataType.FLOAT, channels);
@@ -111,20 +105,15 @@ final class SyncBatchNormHelper implements BatchNormalizationHelper
         final INDArray scale;
         if (training)
         {
-            final long count = x.length() / channels;
-            final float positions = (float)count / examples.getAsInt();
             channels(sums).assign(x.sum(others));
-            sums.putScalar(channels, count);
-            sums.putScalar(channels + 1, collective.rank() == 0 ? positions : 0);
+            sums.putScalar(channels, x.length() / channels);
             collective.allReduce(sums, ReduceOp.SUM);
             final float globalCount = sums.getFloat(channels);
             mean.assign(channels(sums).div(globalCount));
             xMu = Nd4j.getExecutioner().exec(new BroadcastSubOp(x, mean, x.ulike(), axis));
-            channels(squares).assign(xMu.mul(xMu).sum(others));
-            squares.putScalar(channels, positions == sums.getFloat(channels + 1) ? 0 : 1);
+            squares.assign(xMu.mul(xMu).sum(others));
             collective.allReduce(squares, ReduceOp.SUM);
-            refuseDifferentPositions();
-            variance.assign(channels(squares).div(globalCount));
+            variance.assign(squares.div(globalCount));
             std.assign(Transforms.sqrt(variance.add(eps), false));
             scale = std;
         }
@@ -189,24 +178,6 @@ final class SyncBatchNormHelper implements BatchNormalizationHelper
         collective.allReduce(sums, ReduceOp.SUM);
         squares.assign(0);
         collective.allReduce(squares, ReduceOp.SUM);
-        refuseDifferentPositions();
-    }
-
-    /**
-     * After the forward pass's second all-reduce, on every replica alike (all read the same sums): fails when a
-     * replica's minibatch has another number of positions per example than rank 0's.
-     */
-    private void refuseDifferentPositions()
-    {
-        final float differing = squares.getFloat(channels);
-        if (differing != 0)
-        {
-            throw new TrainerException("BatchNormalization layer " + layer + " on time series of different " +
-                "lengths: in this step " + (int)differing + " replica(s) padded their sequences to another length " +
-                "than rank 0 (" + sums.getFloat(channels + 1) + " steps), and DL4J's BatchNormalization counts " +
-                "padded steps in its statistics (it ignores masks), so the result would differ from one process at " +
-                "the global batch. Pad every sequence to one length (zero features, zero mask) before training.");
-        }
     }
 
     /** The backward pass's all-reduce with a zero contribution. */
@@ -245,7 +216,7 @@ final class SyncBatchNormHelper implements BatchNormalizationHelper
     @Override
     public Map<String, Long> helperMemoryUse()
     {
-        return Map.of("syncBatchNormBuffers", (6L * channels + 3) * Float.BYTES);
+        return Map.of("syncBatchNormBuffers", (6L * channels + 1) * Float.BYTES);
     }
 
     private INDArray channels(final INDArray buffer)

@@ -18,7 +18,8 @@ import java.util.List;
  * Padding is exact for the sum all-reduce: a padded time step has a zero mask, so it adds exactly 0 to every
  * gradient sum and to the loss, and DL4J divides both by the number of sequences (the minibatch size), not by the
  * number of unmasked steps; a replica may pad to a shorter length than the whole step's longest sequence, which
- * changes only which exact zeros are added.
+ * changes only which exact zeros are added. (Not so for DL4J's BatchNormalization, which counts padded steps: with
+ * it, the replicas pad further, to the step's longest, before the step: {@link TimeSeriesPadding}.)
  */
 public final class MinibatchMerge
 {

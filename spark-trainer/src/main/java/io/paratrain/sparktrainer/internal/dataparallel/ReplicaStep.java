@@ -24,7 +24,8 @@ import org.nd4j.linalg.dataset.api.MultiDataSet;
  * the parameters.
  * <p>
  * BatchNormalization layers normalize with the statistics of the global batch ({@link SyncBatchNorm}, installed
- * in this replica's network), so that they too train as one process at batch r.
+ * in this replica's network), so that they too train as one process at batch r; on time series the replicas then
+ * pad their minibatches to the step's longest sequence ({@link StepPadding}), as the one process pads.
  * <p>
  * The same for both of DL4J's model types ({@link NetworkModel}): a ComputationGraph's {@code fit(MultiDataSet)}
  * runs the same solver step (gradient sum, updater with the batch size, subtract, iteration + 1, constraints).
@@ -38,6 +39,8 @@ public final class ReplicaStep
     private final ShardedUpdate sharded;
     /** Null when the network has no BatchNormalization (nor other parameter outside the updater's division). */
     private final SyncBatchNorm batchNorm;
+    /** Null unless the network has synchronized BatchNormalization layers. */
+    private final StepPadding padding;
     private double communicationMs;
 
     /**
@@ -50,17 +53,21 @@ public final class ReplicaStep
         this.collective = collective;
         this.sharded = sharded;
         this.batchNorm = SyncBatchNorm.installIfNeeded(network, collective);
+        this.padding = batchNorm != null && batchNorm.synchronizesLayers() ? new StepPadding(collective) : null;
     }
 
     /**
      * Trains on this replica's part of a global step.
      *
-     * @param local           this replica's examples, or null when it has none in this step.
+     * @param slice           this replica's examples, or null when it has none in this step.
      * @param globalExamples  examples in the step over all replicas.
      * @return the step's mean loss over all its examples.
      */
-    public double run(final MultiDataSet local, final int globalExamples)
+    public double run(final MultiDataSet slice, final int globalExamples)
     {
+        final long paddingStartNs = System.nanoTime();
+        final MultiDataSet local = padding == null ? slice : padding.apply(slice);
+        final long paddingNs = System.nanoTime() - paddingStartNs;
         final INDArray gradient = network.flattenedGradients();
         if (local != null)
         {
@@ -91,14 +98,14 @@ public final class ReplicaStep
             sharded.apply(globalExamples, iteration, epoch);
             final long updatedNs = System.nanoTime();
             collective.allGatherSegments(network.params());
-            communicationMs = (reducedNs - startNs + System.nanoTime() - updatedNs) / 1e6;
+            communicationMs = (paddingNs + reducedNs - startNs + System.nanoTime() - updatedNs) / 1e6;
         }
         else
         {
             final long startNs = System.nanoTime();
             collective.allReduce(gradient, ReduceOp.SUM);
             collective.allReduce(lossSum, ReduceOp.SUM);
-            communicationMs = (System.nanoTime() - startNs) / 1e6;
+            communicationMs = (paddingNs + System.nanoTime() - startNs) / 1e6;
             network.update(iteration, epoch, globalExamples, workspaces);
             network.params().subi(gradient);
         }

@@ -3,6 +3,7 @@ package io.paratrain.sparktrainer.internal.fit;
 import io.paratrain.sparktrainer.StepMetrics;
 import io.paratrain.sparktrainer.TrainingListener;
 import io.paratrain.sparktrainer.TrainingSummary;
+import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
 import io.paratrain.sparktrainer.exceptions.TrainerException;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import io.paratrain.sparktrainer.internal.channel.ChannelCounters;
@@ -40,7 +41,7 @@ import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The driver's side of every fit, whatever the {@link Layout}: waits for slots, counts the examples while the model
@@ -60,8 +61,8 @@ public final class BarrierFit
     private final Layout layout;
     private final FitSettings settings;
     private final List<TrainingListener> listeners = new CopyOnWriteArrayList<>();
-    /** Set by {@link #awaitSlots}, taken by the next fit, which then does not wait again. */
-    private final AtomicBoolean slotsAwaited = new AtomicBoolean();
+    /** The fits that {@link #awaitSlots} covers and that have not started yet: they do not wait again. */
+    private final AtomicInteger fitsAwaited = new AtomicInteger();
 
     public BarrierFit(final JavaSparkContext sc, final Layout layout, final FitSettings settings)
     {
@@ -72,15 +73,22 @@ public final class BarrierFit
 
     /**
      * Waits now, as a fit does first, up to the settings' slotWaitMs for the cluster to offer a task slot per rank,
-     * so that a caller can fail before it prepares its data; the next fit then does not check again (the caller has
-     * just waited; should executors leave meanwhile, Spark's own barrier check fails the stage).
+     * so that a caller can fail before it prepares its data; the next {@code fits} fits then do not check again (the
+     * caller has just waited and runs them one after another; should executors leave meanwhile, Spark's own barrier
+     * check fails the stage).
      *
      * @param what what needs the slots, for the message when there are too few.
+     * @param fits the fits the wait stands for (1: the next).
      */
-    public void awaitSlots(final String what)
+    public void awaitSlots(final String what, final int fits)
     {
+        if (fits < 1)
+        {
+            throw new TrainerConfigException("invalid awaitSlots fits=" + fits + ": expected >= 1 (the fits that " +
+                "the wait stands for)");
+        }
         BarrierSlots.await(sc, layout.worldSize(), settings.slotWaitMs(), what);
-        slotsAwaited.set(true);
+        fitsAwaited.set(fits);
     }
 
     /** Called on the driver with every step's and epoch's metrics of the fits that follow. */
@@ -131,7 +139,7 @@ public final class BarrierFit
     {
         final long planStartNs = System.nanoTime();
         // before the counting job: local mode fails at once, a cluster's executors join meanwhile
-        if (!slotsAwaited.getAndSet(false))
+        if (fitsAwaited.getAndUpdate(fits -> Math.max(0, fits - 1)) == 0)
         {
             BarrierSlots.await(sc, layout.worldSize(), settings.slotWaitMs(), "the " + layout.name());
         }

@@ -2,7 +2,6 @@ package io.paratrain.sparktrainer.internal.snapshot;
 
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.api.Updater;
-import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.graph.vertex.GraphVertex;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
@@ -26,12 +25,6 @@ record GraphModel(ComputationGraph network) implements NetworkModel
     }
 
     @Override
-    public INDArray params()
-    {
-        return network.params();
-    }
-
-    @Override
     public INDArray flattenedGradients()
     {
         if (network.getFlattenedGradients() == null)
@@ -39,18 +32,6 @@ record GraphModel(ComputationGraph network) implements NetworkModel
             network.initGradientsView(); // a graph allocates it at its first fit, a MultiLayerNetwork at init()
         }
         return network.getFlattenedGradients();
-    }
-
-    @Override
-    public Gradient gradient()
-    {
-        return network.gradient();
-    }
-
-    @Override
-    public double score()
-    {
-        return network.score();
     }
 
     /**
@@ -87,12 +68,6 @@ record GraphModel(ComputationGraph network) implements NetworkModel
     }
 
     @Override
-    public boolean isMiniBatch()
-    {
-        return network.conf().isMiniBatch();
-    }
-
-    @Override
     public int iterationCount()
     {
         return network.getIterationCount();
@@ -120,12 +95,6 @@ record GraphModel(ComputationGraph network) implements NetworkModel
     public void incrementEpochCount()
     {
         network.incrementEpochCount();
-    }
-
-    @Override
-    public void applyConstraints(final int iteration, final int epoch)
-    {
-        network.applyConstraints(iteration, epoch);
     }
 
     @Override

@@ -2,7 +2,6 @@ package io.paratrain.sparktrainer.internal.snapshot;
 
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.api.Updater;
-import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -21,27 +20,9 @@ record MultiLayerModel(MultiLayerNetwork network) implements NetworkModel
     }
 
     @Override
-    public INDArray params()
-    {
-        return network.params();
-    }
-
-    @Override
     public INDArray flattenedGradients()
     {
         return network.getFlattenedGradients();
-    }
-
-    @Override
-    public Gradient gradient()
-    {
-        return network.gradient();
-    }
-
-    @Override
-    public double score()
-    {
-        return network.score();
     }
 
     @Override
@@ -75,12 +56,6 @@ record MultiLayerModel(MultiLayerNetwork network) implements NetworkModel
     }
 
     @Override
-    public boolean isMiniBatch()
-    {
-        return network.conf().isMiniBatch();
-    }
-
-    @Override
     public int iterationCount()
     {
         return network.getIterationCount();
@@ -108,12 +83,6 @@ record MultiLayerModel(MultiLayerNetwork network) implements NetworkModel
     public void incrementEpochCount()
     {
         network.incrementEpochCount();
-    }
-
-    @Override
-    public void applyConstraints(final int iteration, final int epoch)
-    {
-        network.applyConstraints(iteration, epoch);
     }
 
     @Override

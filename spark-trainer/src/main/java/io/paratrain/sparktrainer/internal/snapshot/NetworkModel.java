@@ -2,6 +2,7 @@ package io.paratrain.sparktrainer.internal.snapshot;
 
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.api.Updater;
 import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -17,7 +18,9 @@ import java.util.List;
  * What data-parallel training needs of a DL4J model, for both of DL4J's model types ({@link MultiLayerNetwork},
  * {@link ComputationGraph}), so that the replica's step, the sharded update,
  * synchronized batch normalization, snapshots and checkpoints are written once. Both types keep their parameters,
- * gradients and updater state in flat views laid out in the same order as their updater's blocks.
+ * gradients and updater state in flat views laid out in the same order as their updater's blocks. What both offer
+ * through DL4J's common {@link Model} interface is delegated here once; the two records hold the calls that DL4J
+ * gives each type under its own signature.
  */
 public sealed interface NetworkModel permits MultiLayerModel, GraphModel
 {
@@ -52,19 +55,28 @@ public sealed interface NetworkModel permits MultiLayerModel, GraphModel
     ModelKind kind();
 
     /** The DL4J object itself. */
-    Object network();
+    Model network();
 
     /** The flat parameter vector (a view that training updates in place); null before {@code init()}. */
-    INDArray params();
+    default INDArray params()
+    {
+        return network().params();
+    }
 
     /** The flat gradient view that {@link #computeGradientAndScore} fills. */
     INDArray flattenedGradients();
 
     /** The per-parameter gradient views of the last {@link #computeGradientAndScore}. */
-    Gradient gradient();
+    default Gradient gradient()
+    {
+        return network().gradient();
+    }
 
     /** Mean loss of the last {@link #computeGradientAndScore} over its examples (with regularization). */
-    double score();
+    default double score()
+    {
+        return network().score();
+    }
 
     /**
      * Forward and backward pass on {@code examples} with their feature and label masks (as DL4J's own
@@ -86,7 +98,10 @@ public sealed interface NetworkModel permits MultiLayerModel, GraphModel
     void update(int iteration, int epoch, int batchSize, LayerWorkspaceMgr workspaces);
 
     /** Whether the updater divides gradients by the minibatch size (DL4J's {@code miniBatch}, default true). */
-    boolean isMiniBatch();
+    default boolean isMiniBatch()
+    {
+        return network().conf().isMiniBatch();
+    }
 
     int iterationCount();
 
@@ -99,7 +114,10 @@ public sealed interface NetworkModel permits MultiLayerModel, GraphModel
     /** At the end of an epoch, as DL4J's iterator fits do. */
     void incrementEpochCount();
 
-    void applyConstraints(int iteration, int epoch);
+    default void applyConstraints(final int iteration, final int epoch)
+    {
+        network().applyConstraints(iteration, epoch);
+    }
 
     /** Drops the activations and inputs the last pass kept in the layers. */
     void clearLayersStates();

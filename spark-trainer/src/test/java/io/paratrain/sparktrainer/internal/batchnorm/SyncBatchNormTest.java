@@ -263,9 +263,6 @@ class SyncBatchNormTest
         }
         final Layer layer = network.getLayer(0);
         final INDArray slice = x.get(NDArrayIndex.interval(from, from + count)).dup();
-        // The helper counts the minibatch's examples as DL4J does, network.batchSize(): it reads input and labels.
-        network.setInput(slice);
-        network.setLabels(Nd4j.zeros(DataType.FLOAT, count, 1));
         layer.setInput(slice, NO_WORKSPACES);
         final INDArray out = layer.activate(true, NO_WORKSPACES).dup();
         final INDArray gradientOut = layer.backpropGradient(gradientIn.get(NDArrayIndex.interval(from,
