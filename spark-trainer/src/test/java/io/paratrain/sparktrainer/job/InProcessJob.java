@@ -44,13 +44,17 @@ final class InProcessJob implements BeforeAllCallback, AfterEachCallback, AfterA
     }
 
     /**
-     * Runs the job with {@code args}, the model written to {@code folder}/{@link #MODEL}, no metrics file; then
-     * {@link #out} holds what it printed (also when it throws).
+     * Runs the job with {@code args}, the model written to {@code folder}/{@link #MODEL}, no metrics file unless
+     * {@code args} name one with --metrics; then {@link #out} holds what it printed (also when it throws).
      */
     int train(final Path folder, final String... args) throws Exception
     {
         final List<String> all = new ArrayList<>(List.of(args));
-        all.addAll(List.of("--output", folder.resolve(MODEL).toString(), "--no-metrics"));
+        all.addAll(List.of("--output", folder.resolve(MODEL).toString()));
+        if (!all.contains("--metrics"))
+        {
+            all.add("--no-metrics");
+        }
         final ByteArrayOutputStream stdout = new ByteArrayOutputStream();
         try
         {
