@@ -73,10 +73,8 @@ public final class TrainJob
             conf.setMaster(options.master() != null ? options.master() : "local[" + options.tasks() + "]");
         }
         conf.setIfMissing("spark.ui.showConsoleProgress", "false");
-        final BackendPreload backend = BackendPreload.start(); // beside Spark's start-up, not after it
         try (JavaSparkContext sc = new JavaSparkContext(conf))
         {
-            backend.await();
             return train(sc, options, out, err);
         }
         catch (final IOException ex)
