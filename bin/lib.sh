@@ -45,6 +45,8 @@ paratrain_classpath() {
     (cd "$paratrain_root" && mvn -q -B -pl "$module" -am -DskipTests \
         package dependency:build-classpath -Dmdep.outputFile="target/classpath-$scope.txt" \
         -DincludeScope="$scope" -Dparatrain.shade.skip=true) >&2
+    # The plugin leaves an unchanged classpath file as it was: mark it built now, or every later run rebuilds.
+    touch "$cp_file"
   fi
   echo "$paratrain_root/$module/target/classes:$(cat "$cp_file")"
 }

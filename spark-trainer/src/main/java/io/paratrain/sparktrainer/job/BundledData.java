@@ -28,6 +28,15 @@ public final class BundledData
         return lines(compressed(name), name);
     }
 
+    /** Refuses a bundled file that is not on the classpath (as {@link #compressed} would). */
+    static void requirePresent(final String name)
+    {
+        if (BundledData.class.getResource(FOLDER + name) == null)
+        {
+            throw new TrainingInputException("bundled data " + name + " is missing from the classpath");
+        }
+    }
+
     /** The bytes of a bundled gzip CSV file, as stored. */
     static byte[] compressed(final String name)
     {

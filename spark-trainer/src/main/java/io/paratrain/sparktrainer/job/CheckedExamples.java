@@ -5,6 +5,7 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.storage.StorageLevel;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
+import scala.Tuple2;
 
 import java.io.Serializable;
 import java.util.ArrayList;
@@ -13,8 +14,8 @@ import java.util.function.Function;
 
 /**
  * The examples of one input, parsed into cached parts ({@link ExampleChunk}), and the check that runs before
- * training: one Spark job parses every row, counts the examples, finds the first refused record in data order and
- * the range of the features. Its tasks return refused records as values, so bad data fails the job at once on the
+ * training: one Spark job (for the training and the test data together) parses every row, counts the examples,
+ * finds the first refused record in data order and the range of the features. Its tasks return refused records as values, so bad data fails the job at once on the
  * driver instead of making Spark retry each task. After the check, {@link #examples} puts the parts in data order
  * (with no shuffle when the reader made them so already: the bundled data).
  */
@@ -44,7 +45,41 @@ public final class CheckedExamples
     /** Counts the examples; throws the first refused record (in data order) with its file and line or row. */
     public Summary check()
     {
-        final List<ExampleChunk> parts = new ArrayList<>(chunks.map(ExampleChunk::summary).collect());
+        return check(List.of(this)).get(0);
+    }
+
+    /**
+     * {@link #check()} for several inputs (the training and the test data) in one Spark job, which saves a cold
+     * job's start-up per input; the first input's refused record is thrown before the second's, as checking them
+     * one after the other would.
+     */
+    static List<Summary> check(final List<CheckedExamples> inputs)
+    {
+        JavaRDD<Tuple2<Integer, ExampleChunk>> all = null;
+        for (int i = 0; i < inputs.size(); i++)
+        {
+            final int input = i;
+            final JavaRDD<Tuple2<Integer, ExampleChunk>> tagged = inputs.get(i).chunks.map(chunk ->
+                new Tuple2<>(input, chunk.summary()));
+            all = all == null ? tagged : all.union(tagged);
+        }
+        final List<List<ExampleChunk>> parts = new ArrayList<>();
+        inputs.forEach(input -> parts.add(new ArrayList<>()));
+        for (final Tuple2<Integer, ExampleChunk> part : all.collect())
+        {
+            parts.get(part._1()).add(part._2());
+        }
+        final List<Summary> summaries = new ArrayList<>();
+        for (int i = 0; i < inputs.size(); i++)
+        {
+            summaries.add(inputs.get(i).summarize(parts.get(i)));
+        }
+        return summaries;
+    }
+
+    /** The summary of this input's checked parts; throws its first refused record in data order. */
+    private Summary summarize(final List<ExampleChunk> parts)
+    {
         parts.sort(ExampleChunk::compare);
         long examples = 0;
         float min = Float.POSITIVE_INFINITY;

@@ -47,9 +47,11 @@ record JobInput(TrainingData train, JavaRDD<DataSet> test, JavaRDD<MultiDataSet>
             reader.readBundledCsv(sc, BundledData.TEST, options.tasks()) :
             options.testPath() != null ? reader.read(sc, options.testPath(), options.format(), options.tasks()) :
             trainInput;
-        final CheckedExamples.Summary trainChecked = trainInput.check();
+        final List<CheckedExamples.Summary> checked = CheckedExamples.check(testInput == trainInput ?
+            List.of(trainInput) : List.of(trainInput, testInput));
+        final CheckedExamples.Summary trainChecked = checked.get(0);
         final long trainExamples = trainChecked.examples();
-        final long testExamples = testInput == trainInput ? trainExamples : testInput.check().examples();
+        final long testExamples = checked.get(checked.size() - 1).examples();
         requireEnough(options, trainExamples, trainName, testExamples, testName);
         // In data order, one partition per barrier task, DataSets of 256 examples: fewer, larger objects to route.
         return new JobInput(new TrainingData.Examples(trainInput.examples(options.tasks())),

@@ -30,6 +30,26 @@ class BundledLinesTest
     }
 
     /**
+     * A gzip file of two members: its trailer gives only the last member's length, shorter than the text, and the
+     * text is still read whole (either member order).
+     */
+    @Test
+    void aFileWhoseTrailerGivesAnotherLengthIsStillReadWhole() throws IOException
+    {
+        final String longer = "1,2,3\n4,5,6\n7,8,9\n";
+        final String shorter = "0\n";
+        for (final List<String> members : List.of(List.of(longer, shorter), List.of(shorter, longer)))
+        {
+            final ByteArrayOutputStream both = new ByteArrayOutputStream();
+            both.write(gzip(members.get(0)));
+            both.write(gzip(members.get(1)));
+            final byte[] gz = both.toByteArray();
+            assertEquals(BundledData.lines(gz, "t"), all(BundledLines.of(gz, "t")), members.toString());
+            assertEquals(4, all(BundledLines.of(gz, "t")).size());
+        }
+    }
+
+    /**
      * 7 examples among blank lines in 3 partitions: 2, 2 and 3 examples ({@link DataOrder.Split}); blank lines go
      * with the examples before them, leading ones with the first partition.
      */

@@ -88,6 +88,47 @@ class ExampleReaderTest
         assertEquals("file:" + file + " line 4: " + problem, refused.getMessage());
     }
 
+    /**
+     * The training and the test data are checked by one Spark job; a bad training line is named before a bad test
+     * line (data order: the training data first), and a bad test line when the training data are good.
+     */
+    @Test
+    void trainingAndTestDataAreCheckedInOneJobTheTrainingDataFirst() throws Exception
+    {
+        final Path train = dir.resolve("train.csv");
+        final Path test = dir.resolve("test.csv");
+        final Path badTrain = dir.resolve("bad-train.csv");
+        final Path badTest = dir.resolve("bad-test.csv");
+        Files.writeString(train, "1,0.1,0.2,0.3,0.4\n2,0.5,0.6,0.7,0.8\n0,0.1,0.2,0.3,0.4\n");
+        Files.writeString(test, "2,0.1,0.2,0.3,0.4\n0,0.5,0.6,0.7,0.8\n");
+        Files.writeString(badTrain, "1,0.1,0.2,0.3,0.4\n7,0.5,0.6,0.7,0.8\n");
+        Files.writeString(badTest, "x,0.1,0.2,0.3,0.4\n");
+
+        final List<CheckedExamples.Summary> checked;
+        sc.setJobGroup("the check", "training and test data checked together", false);
+        try
+        {
+            checked = CheckedExamples.check(List.of(READER.read(sc, train.toString(), "csv"),
+                READER.read(sc, test.toString(), "csv")));
+        }
+        finally
+        {
+            sc.clearJobGroup();
+        }
+        assertEquals(List.of(3L, 2L), checked.stream().map(CheckedExamples.Summary::examples).toList());
+        assertEquals(0.1f, checked.get(1).minFeature());
+        assertEquals(0.8f, checked.get(1).maxFeature());
+        sc.sc().listenerBus().waitUntilEmpty(); // the status tracker learns of jobs from Spark's listener bus
+        assertEquals(1, sc.statusTracker().getJobIdsForGroup("the check").length, "Spark jobs of the check");
+
+        assertEquals("file:" + badTrain + " line 2: label 7 is out of range 0..2 (the model's output layer has 3 " +
+            "classes)", assertThrows(TrainingInputException.class, () -> CheckedExamples.check(List.of(
+            READER.read(sc, badTrain.toString(), "csv"), READER.read(sc, badTest.toString(), "csv")))).getMessage());
+        assertEquals("file:" + badTest + " line 1: the label 'x' is not a finite number", assertThrows(
+            TrainingInputException.class, () -> CheckedExamples.check(List.of(READER.read(sc, train.toString(),
+            "csv"), READER.read(sc, badTest.toString(), "csv")))).getMessage());
+    }
+
     @Test
     void aFeatureBeyondFloatAfterTheScaleIsRefused() throws Exception
     {
