@@ -1,12 +1,8 @@
 package io.paratrain.sparktrainer;
 
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
-import org.apache.logging.log4j.LogManager;
-import org.apache.logging.log4j.core.LogEvent;
 import io.paratrain.sparktrainer.internal.fit.BarrierFit;
-import org.apache.logging.log4j.core.Logger;
-import org.apache.logging.log4j.core.appender.AbstractAppender;
-import org.apache.logging.log4j.core.config.Property;
+import org.apache.logging.log4j.Level;
 import org.apache.spark.api.java.JavaRDD;
 import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
@@ -35,7 +31,6 @@ import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 
@@ -63,7 +58,7 @@ class ShapedDataEquivalenceTest
 
     @ParameterizedTest(name = "workers={0}")
     @ValueSource(ints = {2, 3})
-    void lenetStyleCnnOnNchwImages(final int workers)
+    void lenetStyleCnnOnNchwImages(final int workers) throws Exception
     {
         final int globalBatch = workers * BATCH_PER_WORKER;
         final List<DataSet> examples = images(5 * globalBatch + 3, 31);
@@ -77,7 +72,7 @@ class ShapedDataEquivalenceTest
      */
     @ParameterizedTest(name = "workers={0}")
     @ValueSource(ints = {2, 3})
-    void lstmOnMaskedSequencesOfDifferentLengths(final int workers)
+    void lstmOnMaskedSequencesOfDifferentLengths(final int workers) throws Exception
     {
         final int globalBatch = workers * BATCH_PER_WORKER;
         final Random random = new Random(41 + workers);
@@ -110,7 +105,7 @@ class ShapedDataEquivalenceTest
     /** Masked sequences all of one length: the one-partition-per-replica data takes the ring exchange. */
     @ParameterizedTest(name = "workers={0}")
     @ValueSource(ints = {2, 3})
-    void lstmOnMaskedSequencesOfOneLength(final int workers)
+    void lstmOnMaskedSequencesOfOneLength(final int workers) throws Exception
     {
         final Random random = new Random(53 + workers);
         final List<DataSet> sources = new ArrayList<>();
@@ -163,7 +158,7 @@ class ShapedDataEquivalenceTest
      */
     private static MultiLayerNetwork assertBothPathsMatchSingleProcess(final MultiLayerNetwork initial,
         final List<DataSet> examples, final List<DataSet> sources, final int workers, final String what,
-        final boolean ring)
+        final boolean ring) throws Exception
     {
         final MultiLayerNetwork reference = initial.clone();
         final int globalBatch = workers * BATCH_PER_WORKER;
@@ -178,11 +173,12 @@ class ShapedDataEquivalenceTest
             .epochs(EPOCHS).checksumEverySteps(3).build();
         final MultiLayerNetwork ownPartitions = initial.clone();
         final JavaRDD<DataSet> own = SPARK.sc().parallelize(sources, workers);
-        final List<String> ownLog = trainerLog(() -> assertEquals(examples.size(),
+        final List<String> ownLog = LogLines.during(BarrierFit.class, Level.INFO, () -> assertEquals(examples.size(),
             new DataParallelTrainer(SPARK.sc(), config).fit(ownPartitions, own).examplesPerEpoch()));
         final MultiLayerNetwork shuffled = initial.clone();
-        final List<String> shuffledLog = trainerLog(() -> new DataParallelTrainer(SPARK.sc(), config).fit(shuffled,
-            SPARK.sc().parallelize(sources, workers + 1)));
+        final List<String> shuffledLog = LogLines.during(BarrierFit.class, Level.INFO,
+            () -> new DataParallelTrainer(SPARK.sc(), config).fit(shuffled,
+                SPARK.sc().parallelize(sources, workers + 1)));
         assertTrue(ownLog.stream().anyMatch(line -> line.endsWith(ring ? RING : SHUFFLE)), ownLog.toString());
         assertTrue(shuffledLog.stream().anyMatch(line -> line.endsWith(SHUFFLE)), shuffledLog.toString());
 
@@ -202,34 +198,6 @@ class ShapedDataEquivalenceTest
         assertArrayEquals(rawBits(shuffled.getUpdater().getStateViewArray()),
             rawBits(ownPartitions.getUpdater().getStateViewArray()), what + ": updater states differ");
         return ownPartitions;
-    }
-
-    /** The fit pipeline's log lines during {@code fit} (its plan line says which way the examples went). */
-    private static List<String> trainerLog(final Runnable fit)
-    {
-        final List<String> lines = Collections.synchronizedList(new ArrayList<>());
-        final AbstractAppender appender = new AbstractAppender("shaped-data-" + System.nanoTime(), null, null, true,
-            Property.EMPTY_ARRAY)
-        {
-            @Override
-            public void append(final LogEvent event)
-            {
-                lines.add(event.getMessage().getFormattedMessage());
-            }
-        };
-        appender.start();
-        final Logger logger = (Logger)LogManager.getLogger(BarrierFit.class);
-        logger.addAppender(appender);
-        try
-        {
-            fit.run();
-        }
-        finally
-        {
-            logger.removeAppender(appender);
-            appender.stop();
-        }
-        return lines;
     }
 
     static int[] rawBits(final INDArray array)

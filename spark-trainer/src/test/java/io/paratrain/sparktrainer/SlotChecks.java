@@ -2,14 +2,7 @@ package io.paratrain.sparktrainer;
 
 import io.paratrain.sparktrainer.internal.stage.BarrierSlots;
 import org.apache.logging.log4j.Level;
-import org.apache.logging.log4j.LogManager;
-import org.apache.logging.log4j.core.LogEvent;
-import org.apache.logging.log4j.core.Logger;
-import org.apache.logging.log4j.core.appender.AbstractAppender;
-import org.apache.logging.log4j.core.config.Property;
 
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 
 /**
@@ -22,40 +15,9 @@ public final class SlotChecks
     {
     }
 
-    /** Code that may throw, for {@link #during}. */
-    public interface Run
-    {
-        void run() throws Exception;
-    }
-
     /** BarrierSlots' line for each check while {@code code} runs, in order. */
-    public static List<String> during(final Run code) throws Exception
+    public static List<String> during(final LogLines.Run code) throws Exception
     {
-        final List<String> lines = Collections.synchronizedList(new ArrayList<>());
-        final AbstractAppender appender = new AbstractAppender("slot-checks-" + System.nanoTime(), null, null, true,
-            Property.EMPTY_ARRAY)
-        {
-            @Override
-            public void append(final LogEvent event)
-            {
-                lines.add(event.getMessage().getFormattedMessage());
-            }
-        };
-        appender.start();
-        final Logger logger = (Logger)LogManager.getLogger(BarrierSlots.class);
-        final Level level = logger.getLevel();
-        logger.addAppender(appender);
-        logger.setLevel(Level.DEBUG);
-        try
-        {
-            code.run();
-        }
-        finally
-        {
-            logger.setLevel(level);
-            logger.removeAppender(appender);
-            appender.stop();
-        }
-        return new ArrayList<>(lines);
+        return LogLines.during(BarrierSlots.class, Level.DEBUG, code);
     }
 }

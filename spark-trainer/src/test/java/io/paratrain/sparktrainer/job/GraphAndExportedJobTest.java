@@ -5,7 +5,6 @@ import io.paratrain.sparktrainer.DataParallelTrainer;
 import io.paratrain.sparktrainer.RawBits;
 import io.paratrain.sparktrainer.ReversedListingFileSystem;
 import io.paratrain.sparktrainer.TrainerConfig;
-import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
@@ -35,6 +34,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Random;
 
+import static io.paratrain.sparktrainer.job.InProcessJob.assertOptionRefused;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -276,11 +276,6 @@ class GraphAndExportedJobTest
         assertOptionRefused("invalid --format exported: expected --train with it (the bundled data is CSV)",
             "--format", "exported");
         assertTrue(JobOptions.HELP.contains("BatchAndExportDataSetsFunction"), JobOptions.HELP);
-    }
-
-    private static void assertOptionRefused(final String message, final String... args)
-    {
-        assertEquals(message, assertThrows(TrainerConfigException.class, () -> JobOptions.parse(args)).getMessage());
     }
 
     /** The trainer's settings the job uses for --workers 2 --batch-size 8 --epochs 2 on local Spark. */

@@ -1,6 +1,7 @@
 package io.paratrain.sparktrainer.job;
 
 import io.paratrain.sparktrainer.LocalSpark;
+import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
@@ -80,6 +81,12 @@ final class InProcessJob implements BeforeAllCallback, AfterEachCallback, AfterA
         assertEquals(message, error.getMessage());
         assertFalse(Files.exists(folder.resolve(MODEL)), "no model written");
         assertFalse(out.contains("trained:"), out);
+    }
+
+    /** {@link JobOptions#parse} refuses {@code args} with {@code message} (options that cannot go together). */
+    static void assertOptionRefused(final String message, final String... args)
+    {
+        assertEquals(message, assertThrows(TrainerConfigException.class, () -> JobOptions.parse(args)).getMessage());
     }
 
     @Override

@@ -4,7 +4,6 @@ import io.paratrain.sparktrainer.ExportedBatches;
 import io.paratrain.sparktrainer.DataParallelTrainer;
 import io.paratrain.sparktrainer.RawBits;
 import io.paratrain.sparktrainer.TrainerConfig;
-import io.paratrain.sparktrainer.exceptions.TrainerConfigException;
 import io.paratrain.sparktrainer.exceptions.TrainingInputException;
 import io.paratrain.sparktrainer.plot.MetricsLog;
 import org.deeplearning4j.datasets.iterator.utilty.SingletonMultiDataSetIterator;
@@ -44,9 +43,9 @@ import java.util.Random;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import static io.paratrain.sparktrainer.job.InProcessJob.assertOptionRefused;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -260,11 +259,6 @@ class MultiExportedJobTest
             "has no fitPaths)", "--format", "exported-multi", "--train", "x", "--mode", "model-split");
         assertOptionRefused("invalid --format exported-multi: expected --train with it (the bundled data is CSV)",
             "--format", "exported-multi");
-    }
-
-    private static void assertOptionRefused(final String message, final String... args)
-    {
-        assertEquals(message, assertThrows(TrainerConfigException.class, () -> JobOptions.parse(args)).getMessage());
     }
 
     /** "a" and "b" through their own dense layers, merged, to "class" (softmax) and "value" (squared error). */
