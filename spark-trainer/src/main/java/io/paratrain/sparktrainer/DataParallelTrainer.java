@@ -215,9 +215,10 @@ public final class DataParallelTrainer
      * graph, and their masks), computed on executors with the whole model, as DL4J's own
      * {@code ComputationGraph.evaluate(iterator, Map<Integer, IEvaluation[]>)} counts them in one process. In the
      * order of the graph's outputs ({@code getConfiguration().getNetworkOutputs()}): an {@link Evaluation} (accuracy,
-     * precision, recall, F1, confusion matrix) for a classifier output (MCXENT or negative log-likelihood loss), a
-     * {@link RegressionEvaluation} (MSE, MAE, RMSE, R^2 per column) for a regression output (MSE, L2, L1, MAE, MAPE
-     * or MSLE loss).
+     * precision, recall, F1, confusion matrix) for a classifier output (MCXENT or negative log-likelihood loss), an
+     * {@link org.nd4j.evaluation.classification.EvaluationBinary} (counts per column at threshold 0.5) for a binary
+     * output (XENT loss, e.g. sigmoid columns), a {@link RegressionEvaluation} (MSE, MAE, RMSE, R^2 per column) for
+     * a regression output (MSE, L2, L1, MAE, MAPE or MSLE loss).
      *
      * @throws TrainingInputException before any Spark job, naming the output, when an output is neither (its layer
      *                                is not an output layer with nOut, or its loss another).

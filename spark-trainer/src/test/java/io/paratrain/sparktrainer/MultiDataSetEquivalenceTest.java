@@ -286,25 +286,26 @@ class MultiDataSetEquivalenceTest
             distributedValue.averageRSquared(), localValue.averageRSquared(), distributedClass.confusionToString());
     }
 
-    /** An output that is neither a classifier nor a regression is refused by name before any Spark job. */
+    /** An output that is not a classifier, a binary output or a regression is refused by name before any Spark job. */
     @Test
-    void anOutputThatIsNeitherAClassifierNorARegressionIsRefusedByName()
+    void anOutputThatIsNoClassifierBinaryOrRegressionIsRefusedByName()
     {
         final ComputationGraph graph = new ComputationGraph(new NeuralNetConfiguration.Builder().seed(3)
             .dataType(DataType.FLOAT).graphBuilder()
             .addInputs("in")
             .addLayer("class", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(4).nOut(3)
                 .activation(Activation.SOFTMAX).build(), "in")
-            .addLayer("flags", new OutputLayer.Builder(LossFunctions.LossFunction.XENT).nIn(4).nOut(2)
-                .activation(Activation.SIGMOID).build(), "in")
-            .setOutputs("class", "flags")
+            .addLayer("hinge", new OutputLayer.Builder(LossFunctions.LossFunction.HINGE).nIn(4).nOut(2)
+                .activation(Activation.IDENTITY).build(), "in")
+            .setOutputs("class", "hinge")
             .build());
         graph.init();
         final TrainingInputException refused = assertThrows(TrainingInputException.class, () ->
             new DataParallelTrainer(SPARK.sc(), TrainerConfig.builder().epochs(1).build()).evaluateOutputs(graph,
                 SPARK.sc().emptyRDD()));
-        assertEquals("output 'flags' cannot be evaluated: its loss LossBinaryXENT is neither a classifier's (MCXENT " +
-            "or negative log-likelihood, one-hot labels) nor a regression's (MSE, L2, L1, MAE, MAPE or MSLE)",
+        assertEquals("output 'hinge' cannot be evaluated: its loss LossHinge is not a classifier's (MCXENT or " +
+            "negative log-likelihood, one-hot labels), a binary output's (XENT, 0/1 labels per column) or a " +
+            "regression's (MSE, L2, L1, MAE, MAPE or MSLE)",
             refused.getMessage());
     }
 

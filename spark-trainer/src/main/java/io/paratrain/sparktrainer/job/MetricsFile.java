@@ -107,7 +107,8 @@ public final class MetricsFile implements TrainingListener, AutoCloseable
 
     /**
      * The test evaluation of a graph's classifier output {@code output} (one line per output of a graph with
-     * several); {@code "type":"output_evaluation"}, which the accuracy chart does not read.
+     * several; a binary output's figures are means over its columns); {@code "type":"output_evaluation"}, which
+     * the accuracy chart does not read.
      */
     public void classifierOutput(final String output, final double accuracy, final double precision,
         final double recall, final double f1)

@@ -2,6 +2,7 @@ package io.paratrain.sparktrainer.job;
 
 import org.nd4j.evaluation.IEvaluation;
 import org.nd4j.evaluation.classification.Evaluation;
+import org.nd4j.evaluation.classification.EvaluationBinary;
 import org.nd4j.evaluation.regression.RegressionEvaluation;
 
 import java.io.PrintStream;
@@ -44,12 +45,14 @@ sealed interface TestReport permits TestReport.OneOutput, TestReport.PerOutput, 
 
     /**
      * A graph with several outputs: one line per output, named by the graph's output names, in their order; a
-     * classifier's accuracy, precision, recall and F1, a regression's MSE, MAE, RMSE and R^2 averaged over its
-     * columns. No {@code accuracy=} line and no {@code "type":"evaluation"} metrics line: no one output's accuracy
-     * is the model's. The metrics get one {@code "type":"output_evaluation"} line per output instead.
+     * classifier's accuracy, precision, recall and F1, a binary output's the same averaged over its columns, a
+     * regression's MSE, MAE, RMSE and R^2 averaged over its columns. No {@code accuracy=} line and no
+     * {@code "type":"evaluation"} metrics line: no one output's accuracy is the model's. The metrics get one
+     * {@code "type":"output_evaluation"} line per output instead.
      *
      * @param outputs     the graph's output names.
-     * @param evaluations per output, an Evaluation or a RegressionEvaluation (DataParallelTrainer.evaluateOutputs).
+     * @param evaluations per output, an Evaluation, an EvaluationBinary or a RegressionEvaluation
+     *                    (DataParallelTrainer.evaluateOutputs).
      */
     record PerOutput(List<String> outputs, List<IEvaluation<?>> evaluations) implements TestReport
     {
@@ -75,7 +78,8 @@ sealed interface TestReport permits TestReport.OneOutput, TestReport.PerOutput, 
         }
 
         /**
-         * e.g. {@code output class: accuracy=0.9543 precision=0.9512 recall=0.9498 f1=0.9503} or
+         * e.g. {@code output class: accuracy=0.9543 precision=0.9512 recall=0.9498 f1=0.9503},
+         * {@code output flags: accuracy=0.9100 precision=0.8800 recall=0.9000 f1=0.8897 (mean of 3 columns)} or
          * {@code output value: mse=0.0123400 mae=0.0876500 rmse=0.111086 r2=0.954300 (mean of 2 columns)}.
          */
         static String line(final String output, final IEvaluation<?> evaluation)
@@ -84,6 +88,12 @@ sealed interface TestReport permits TestReport.OneOutput, TestReport.PerOutput, 
             {
                 return String.format(Locale.ROOT, "output %s: accuracy=%.4f precision=%.4f recall=%.4f f1=%.4f",
                     output, classifier.accuracy(), classifier.precision(), classifier.recall(), classifier.f1());
+            }
+            if (evaluation instanceof EvaluationBinary binary)
+            {
+                return String.format(Locale.ROOT, "output %s: accuracy=%.4f precision=%.4f recall=%.4f f1=%.4f " +
+                    "(mean of %d column%s)", output, binary.averageAccuracy(), binary.averagePrecision(),
+                    binary.averageRecall(), binary.averageF1(), binary.numLabels(), binary.numLabels() == 1 ? "" : "s");
             }
             final RegressionEvaluation regression = (RegressionEvaluation)evaluation;
             return String.format(Locale.ROOT, "output %s: mse=%.6g mae=%.6g rmse=%.6g r2=%.6g (mean of %d " +
@@ -101,6 +111,11 @@ sealed interface TestReport permits TestReport.OneOutput, TestReport.PerOutput, 
                 {
                     metrics.classifierOutput(outputs.get(i), classifier.accuracy(), classifier.precision(),
                         classifier.recall(), classifier.f1());
+                }
+                else if (evaluations.get(i) instanceof EvaluationBinary binary)
+                {
+                    metrics.classifierOutput(outputs.get(i), binary.averageAccuracy(), binary.averagePrecision(),
+                        binary.averageRecall(), binary.averageF1());
                 }
                 else
                 {

@@ -21,6 +21,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.evaluation.IEvaluation;
 import org.nd4j.evaluation.classification.Evaluation;
+import org.nd4j.evaluation.classification.EvaluationBinary;
 import org.nd4j.evaluation.regression.RegressionEvaluation;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -172,8 +173,8 @@ class MultiExportedJobTest
     }
 
     /**
-     * A graph with an output that is neither a classifier nor a regression still trains; its evaluation is skipped
-     * with the output and the reason, decided before any Spark job (no trainer is needed to decide it).
+     * A graph with an output that is no classifier, binary output or regression still trains; its evaluation is
+     * skipped with the output and the reason, decided before any Spark job (no trainer is needed to decide it).
      */
     @Test
     void aGraphWithAnOutputThatCannotBeEvaluatedSaysWhichAndWhy()
@@ -191,8 +192,41 @@ class MultiExportedJobTest
         final ByteArrayOutputStream printed = new ByteArrayOutputStream();
         report.print(new PrintStream(printed, true, StandardCharsets.UTF_8), "3 files in test");
         assertEquals("test: 3 files in test: evaluation skipped: output 'hinge' cannot be evaluated: its loss " +
-            "LossHinge is neither a classifier's (MCXENT or negative log-likelihood, one-hot labels) nor a " +
-            "regression's (MSE, L2, L1, MAE, MAPE or MSLE)\n", printed.toString(StandardCharsets.UTF_8));
+            "LossHinge is not a classifier's (MCXENT or negative log-likelihood, one-hot labels), a binary " +
+            "output's (XENT, 0/1 labels per column) or a regression's (MSE, L2, L1, MAE, MAPE or MSLE)\n",
+            printed.toString(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * A binary output's evaluation (EvaluationBinary) printed and recorded as the mean over its columns of each
+     * column's accuracy, precision, recall and F1, on counts worked out by hand: "flags" column 0 TP 2, FN 1, FP 1,
+     * TN 1 (accuracy 3/5, precision = recall = F1 = 2/3), column 1 all 5 right (1); "flag" TP 1, FP 1, FN 1, TN 0.
+     */
+    @Test
+    void aBinaryOutputsLineIsTheMeanOfItsColumns(@TempDir final Path dir) throws Exception
+    {
+        final EvaluationBinary flags = new EvaluationBinary(2, null);
+        flags.eval(Nd4j.create(new float[] {1, 0, 1, 1, 0, 0, 0, 1, 1, 0}, 5, 2),
+            Nd4j.create(new float[] {0.9f, 0.3f, 0.2f, 0.8f, 0.7f, 0.4f, 0.1f, 0.9f, 0.6f, 0.2f}, 5, 2));
+        final EvaluationBinary flag = new EvaluationBinary(1, null);
+        flag.eval(Nd4j.create(new float[] {1, 0, 1}, 3, 1), Nd4j.create(new float[] {0.8f, 0.6f, 0.3f}, 3, 1));
+        final TestReport report = new TestReport.PerOutput(List.of("flags", "flag"), List.of(flags, flag));
+        final ByteArrayOutputStream printed = new ByteArrayOutputStream();
+        report.print(new PrintStream(printed, true, StandardCharsets.UTF_8), "test.bin");
+        assertEquals("test: test.bin\n" +
+            "output flags: accuracy=0.8000 precision=0.8333 recall=0.8333 f1=0.8333 (mean of 2 columns)\n" +
+            "output flag: accuracy=0.3333 precision=0.5000 recall=0.5000 f1=0.5000 (mean of 1 column)\n",
+            printed.toString(StandardCharsets.UTF_8));
+        final Path metricsPath = dir.resolve("metrics.jsonl");
+        try (MetricsFile metrics = new MetricsFile(metricsPath))
+        {
+            report.record(metrics);
+        }
+        assertEquals(List.of(
+            "{\"type\":\"output_evaluation\",\"output\":\"flags\",\"accuracy\":0.800000,\"precision\":0.833333," +
+                "\"recall\":0.833333,\"f1\":0.833333}",
+            "{\"type\":\"output_evaluation\",\"output\":\"flag\",\"accuracy\":0.333333,\"precision\":0.500000," +
+                "\"recall\":0.500000,\"f1\":0.500000}"), Files.readAllLines(metricsPath));
     }
 
     @Test

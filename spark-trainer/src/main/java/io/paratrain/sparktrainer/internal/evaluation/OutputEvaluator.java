@@ -7,9 +7,11 @@ import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
 import org.nd4j.evaluation.IEvaluation;
 import org.nd4j.evaluation.classification.Evaluation;
+import org.nd4j.evaluation.classification.EvaluationBinary;
 import org.nd4j.evaluation.regression.RegressionEvaluation;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.lossfunctions.ILossFunction;
+import org.nd4j.linalg.lossfunctions.impl.LossBinaryXENT;
 import org.nd4j.linalg.lossfunctions.impl.LossL1;
 import org.nd4j.linalg.lossfunctions.impl.LossL2;
 import org.nd4j.linalg.lossfunctions.impl.LossMAPE;
@@ -24,21 +26,27 @@ import java.util.Optional;
 
 /**
  * How one output of a ComputationGraph is evaluated, chosen by its output layer's loss function: a classifier
- * (cross-entropy over a softmax: MCXENT or negative log-likelihood) by DL4J's {@link Evaluation}, a regression (MSE,
- * L2, L1, MAE, MAPE or MSLE) by its {@link RegressionEvaluation}, with the layer's nOut as classes or columns. Any
- * other output is refused by name: DL4J's evaluations would count something, but not what that loss trains for.
+ * (cross-entropy over a softmax: MCXENT or negative log-likelihood) by DL4J's {@link Evaluation}, a binary output
+ * (XENT: each column its own yes/no, e.g. a sigmoid) by its {@link EvaluationBinary}, a regression (MSE, L2, L1, MAE,
+ * MAPE or MSLE) by its {@link RegressionEvaluation}, with the layer's nOut as classes or columns. DL4J's graph picks
+ * no evaluation by loss (its {@code evaluate(iterator)} is always an Evaluation, whose argmax over several
+ * independent columns counts nothing XENT trains for), so a binary output gets EvaluationBinary at any width: per
+ * column, a prediction above 0.5 is a yes; for one column that is Evaluation's own binary rule (threshold 0.5, class
+ * 1 positive), column by column for more. Any other output is refused by name: DL4J's evaluations would count
+ * something, but not what that loss trains for.
  * Serializable, so that each Spark task makes its own empty evaluation ({@link #empty}) from it.
  *
  * @param index  the output's position among the graph's outputs (its labels array).
  * @param output the output's name.
- * @param kind   classifier or regression.
- * @param width  classes (classifier) or value columns (regression): the output layer's nOut.
+ * @param kind   classifier, binary or regression.
+ * @param width  classes (classifier), yes/no columns (binary) or value columns (regression): the output layer's
+ *               nOut.
  */
 public record OutputEvaluator(int index, String output, Kind kind, int width) implements Serializable
 {
     public enum Kind
     {
-        CLASSIFIER, REGRESSION
+        CLASSIFIER, BINARY, REGRESSION
     }
 
     public OutputEvaluator
@@ -83,8 +91,9 @@ public record OutputEvaluator(int index, String output, Kind kind, int width) im
             if (kindOf(outputLayer.getLossFn()) == null)
             {
                 return Optional.of("output '" + output + "' cannot be evaluated: its loss " +
-                    simpleName(outputLayer.getLossFn()) + " is neither a classifier's (MCXENT or negative " +
-                    "log-likelihood, one-hot labels) nor a regression's (MSE, L2, L1, MAE, MAPE or MSLE)");
+                    simpleName(outputLayer.getLossFn()) + " is not a classifier's (MCXENT or negative " +
+                    "log-likelihood, one-hot labels), a binary output's (XENT, 0/1 labels per column) or a " +
+                    "regression's (MSE, L2, L1, MAE, MAPE or MSLE)");
             }
         }
         return Optional.empty();
@@ -93,7 +102,12 @@ public record OutputEvaluator(int index, String output, Kind kind, int width) im
     /** A new evaluation of this output that has seen nothing. */
     public IEvaluation<?> empty()
     {
-        return kind == Kind.CLASSIFIER ? new Evaluation(width) : new RegressionEvaluation(width);
+        return switch (kind)
+        {
+            case CLASSIFIER -> new Evaluation(width);
+            case BINARY -> new EvaluationBinary(width, null); // no ROC: counts at threshold 0.5 only
+            case REGRESSION -> new RegressionEvaluation(width);
+        };
     }
 
     /**
@@ -109,6 +123,12 @@ public record OutputEvaluator(int index, String output, Kind kind, int width) im
         {
             final Evaluation merged = new Evaluation(width);
             parts.forEach(part -> merged.merge((Evaluation)part));
+            return merged;
+        }
+        if (kind == Kind.BINARY)
+        {
+            final EvaluationBinary merged = new EvaluationBinary(width, null);
+            parts.forEach(part -> merged.merge((EvaluationBinary)part)); // sums of the four counts per column
             return merged;
         }
         RegressionEvaluation merged = null;
@@ -155,6 +175,10 @@ public record OutputEvaluator(int index, String output, Kind kind, int width) im
         if (loss instanceof LossMCXENT) // also LossNegativeLogLikelihood
         {
             return Kind.CLASSIFIER;
+        }
+        if (loss instanceof LossBinaryXENT)
+        {
+            return Kind.BINARY;
         }
         // LossMSE extends LossL2, LossMAE extends LossL1
         return loss instanceof LossL2 || loss instanceof LossL1 || loss instanceof LossMAPE ||
