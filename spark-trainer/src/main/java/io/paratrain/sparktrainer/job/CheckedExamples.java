@@ -15,9 +15,10 @@ import java.util.function.Function;
 /**
  * The examples of one input, parsed into cached parts ({@link ExampleChunk}), and the check that runs before
  * training: one Spark job (for the training and the test data together) parses every row, counts the examples,
- * finds the first refused record in data order and the range of the features. Its tasks return refused records as values, so bad data fails the job at once on the
- * driver instead of making Spark retry each task. After the check, {@link #examples} puts the parts in data order
- * (with no shuffle when the reader made them so already: the bundled data).
+ * finds the first refused record in data order and the range of the features. Its tasks return refused records as
+ * values, so bad data fails the job at once on the driver instead of making Spark retry each task. After the check,
+ * {@link #examples} puts the parts in data order (with no shuffle when the reader made them so already: the bundled
+ * data).
  */
 public final class CheckedExamples
 {
