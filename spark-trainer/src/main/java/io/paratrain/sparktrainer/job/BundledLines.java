@@ -48,10 +48,10 @@ final class BundledLines
     }
 
     /**
-     * The text of a gzip file, read into one array of the size its trailer gives (ISIZE, the text's length modulo
-     * 2^32, of the last member): in a fresh JVM this unpacked the bundled 14.6 MB in 75-79 ms, {@code readAllBytes}
-     * through the default 512-byte buffer in 145-194 ms, and it allocates one array instead of chunks and their copy. A file the trailer does not describe (several members, 4 GiB
-     * or more) is still read whole.
+     * The text of a gzip file, read into one array of the size its trailer gives (ISIZE, the text's length modulo 2^32,
+     * of the last member): in a fresh JVM this unpacked the bundled 14.6 MB in 75-79 ms, {@code readAllBytes} through
+     * the default 512-byte buffer in 145-194 ms, and it allocates one array instead of chunks and their copy. A file
+     * the trailer does not describe (several members, 4 GiB or more) is still read whole.
      */
     private static byte[] unpacked(final InputStream in, final byte[] compressed) throws IOException
     {

@@ -44,7 +44,8 @@ class JobSlotCheckTest
     {
         final List<String> args = new ArrayList<>(List.of(mlpJob(2)));
         args.addAll(List.of("--plot", dir.resolve("plots").toString()));
-        final List<String> checks = SlotChecks.during(() -> assertEquals(0, JOB.train(dir, args.toArray(String[]::new))));
+        final List<String> checks = SlotChecks.during(() ->
+            assertEquals(0, JOB.train(dir, args.toArray(String[]::new))));
         assertEquals(List.of("training with 2 workers needs 2 task slots, the cluster has 2"), checks);
         // 2 epochs of 3 steps of 16 examples (the last of 8)
         assertTrue(JOB.out().contains("trained: 6 steps in "), JOB.out());

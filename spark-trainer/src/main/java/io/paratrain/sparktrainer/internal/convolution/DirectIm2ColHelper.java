@@ -33,10 +33,11 @@ import java.util.Map;
  *             db = row sums of delta2d, where delta2d = delta as [outDepth, miniBatch outH outW]
  * </pre>
  * The built-in path builds im2col twice per step (the forward pass, and again in the backward pass's recomputed
- * forward, whose matrix its backward pass reuses); DL4J calls this helper three times per step (forward, the
- * backward pass's forward, backward), and {@link Im2ColRows} builds the matrix in the first of them only, handing
- * it back while the input holds the same values. Both take the activation's derivative outside the helper. Installed only where it applies ({@link DirectIm2Col}: NCHW floats, Truncate or
- * Strict mode, no weight noise); a call it cannot serve returns null and DL4J runs its own path.
+ * forward, whose matrix its backward pass reuses); DL4J calls this helper three times per step (forward, the backward
+ * pass's forward, backward), and {@link Im2ColRows} builds the matrix in the first of them only, handing it back while
+ * the input holds the same values. Both take the activation's derivative outside the helper. Installed only where it
+ * applies ({@link DirectIm2Col}: NCHW floats, Truncate or Strict mode, no weight noise); a call it cannot serve returns
+ * null and DL4J runs its own path.
  */
 final class DirectIm2ColHelper implements ConvolutionHelper
 {
