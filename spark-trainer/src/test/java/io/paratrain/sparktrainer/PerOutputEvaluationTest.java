@@ -212,18 +212,24 @@ class PerOutputEvaluationTest
             evaluation.confusionToString());
     }
 
+    /** Float parameters, Adam(0.02), Xavier weights, {@code seed}: what both test graphs share. */
+    private static ComputationGraphConfiguration.GraphBuilder graphBuilder(final long seed)
+    {
+        return new NeuralNetConfiguration.Builder()
+            .seed(seed)
+            .dataType(DataType.FLOAT)
+            .updater(new Adam(0.02))
+            .weightInit(WeightInit.XAVIER)
+            .graphBuilder();
+    }
+
     /**
      * "in" ({@value #BINARY_FEATURES} features) -> dense -> "flags" ({@value #FLAGS} sigmoid columns, XENT) and
      * "flag" (one sigmoid column, XENT).
      */
     private static ComputationGraph binaryGraph(final long seed)
     {
-        final ComputationGraphConfiguration conf = new NeuralNetConfiguration.Builder()
-            .seed(seed)
-            .dataType(DataType.FLOAT)
-            .updater(new Adam(0.02))
-            .weightInit(WeightInit.XAVIER)
-            .graphBuilder()
+        final ComputationGraphConfiguration conf = graphBuilder(seed)
             .addInputs("in")
             .addLayer("hidden", new DenseLayer.Builder().nIn(BINARY_FEATURES).nOut(8).activation(Activation.TANH)
                 .build(), "in")
@@ -241,12 +247,7 @@ class PerOutputEvaluationTest
     /** "series" -> LSTM -> "step" (RnnOutputLayer, softmax, MCXENT, {@value #STEP_CLASSES} classes per step). */
     private static ComputationGraph timeSeriesGraph(final long seed)
     {
-        final ComputationGraphConfiguration conf = new NeuralNetConfiguration.Builder()
-            .seed(seed)
-            .dataType(DataType.FLOAT)
-            .updater(new Adam(0.02))
-            .weightInit(WeightInit.XAVIER)
-            .graphBuilder()
+        final ComputationGraphConfiguration conf = graphBuilder(seed)
             .addInputs("series")
             .addLayer("lstm", new LSTM.Builder().nIn(CHANNELS).nOut(6).activation(Activation.TANH).build(),
                 "series")

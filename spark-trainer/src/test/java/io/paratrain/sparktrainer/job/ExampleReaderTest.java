@@ -19,6 +19,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.nd4j.linalg.dataset.DataSet;
 import scala.collection.JavaConverters;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -195,24 +196,8 @@ class ExampleReaderTest
     {
         final Path csvFolder = Files.createDirectory(dir.resolve("csv"));
         final Path libsvmFolder = Files.createDirectory(dir.resolve("libsvm"));
-        final int[] sizes = {7, 130, 3, 60, 1, 250};
-        final List<String> allCsv = new ArrayList<>();
-        for (int f = 0; f < sizes.length; f++)
-        {
-            final List<String> csv = lines(sizes[f], false);
-            allCsv.addAll(csv);
-            Files.write(csvFolder.resolve("part-" + f + ".csv"), csv);
-            Files.write(libsvmFolder.resolve("part-" + f + ".libsvm"), lines(sizes[f], true));
-        }
-        final float[] expected = new float[allCsv.size() * 5];
-        for (int r = 0; r < allCsv.size(); r++)
-        {
-            final String[] fields = allCsv.get(r).split(",");
-            for (int i = 0; i < 5; i++)
-            {
-                expected[r * 5 + i] = Float.parseFloat(fields[i]);
-            }
-        }
+        final List<String> allCsv = writeFilesOfSeveralSizes(csvFolder, libsvmFolder);
+        final float[] expected = csvLabelAndFeatures(allCsv);
         for (final Path folder : List.of(csvFolder, libsvmFolder))
         {
             final CheckedExamples examples = READER.read(sc, folder.toString(),
@@ -235,24 +220,8 @@ class ExampleReaderTest
     {
         final Path csvFolder = Files.createDirectory(dir.resolve("csv"));
         final Path libsvmFolder = Files.createDirectory(dir.resolve("libsvm"));
-        final int[] sizes = {7, 130, 3, 60, 1, 250};
-        final List<String> allCsv = new ArrayList<>();
-        for (int f = 0; f < sizes.length; f++)
-        {
-            final List<String> csv = lines(sizes[f], false);
-            allCsv.addAll(csv);
-            Files.write(csvFolder.resolve("part-" + f + ".csv"), csv);
-            Files.write(libsvmFolder.resolve("part-" + f + ".libsvm"), lines(sizes[f], true));
-        }
-        final float[] expected = new float[allCsv.size() * 5];
-        for (int r = 0; r < allCsv.size(); r++)
-        {
-            final String[] fields = allCsv.get(r).split(",");
-            for (int i = 0; i < 5; i++)
-            {
-                expected[r * 5 + i] = Float.parseFloat(fields[i]);
-            }
-        }
+        final List<String> allCsv = writeFilesOfSeveralSizes(csvFolder, libsvmFolder);
+        final float[] expected = csvLabelAndFeatures(allCsv);
         for (final Path folder : List.of(csvFolder, libsvmFolder))
         {
             final CheckedExamples examples = READER.read(sc, folder.toString(),
@@ -328,6 +297,40 @@ class ExampleReaderTest
     }
 
     /** Row r: its label (the index of its one-hot 1) then its features, over all partitions in order. */
+    /**
+     * Six files of 7, 130, 3, 60, 1 and 250 examples, as CSV into {@code csvFolder} and as LibSVM into
+     * {@code libsvmFolder} (part-0 to part-5); returns the CSV lines in name order.
+     */
+    private static List<String> writeFilesOfSeveralSizes(final Path csvFolder, final Path libsvmFolder)
+        throws IOException
+    {
+        final int[] sizes = {7, 130, 3, 60, 1, 250};
+        final List<String> allCsv = new ArrayList<>();
+        for (int f = 0; f < sizes.length; f++)
+        {
+            final List<String> csv = lines(sizes[f], false);
+            allCsv.addAll(csv);
+            Files.write(csvFolder.resolve("part-" + f + ".csv"), csv);
+            Files.write(libsvmFolder.resolve("part-" + f + ".libsvm"), lines(sizes[f], true));
+        }
+        return allCsv;
+    }
+
+    /** Each CSV line's label and 4 features, row after row, as {@link Float#parseFloat} reads them. */
+    private static float[] csvLabelAndFeatures(final List<String> csvLines)
+    {
+        final float[] values = new float[csvLines.size() * 5];
+        for (int r = 0; r < csvLines.size(); r++)
+        {
+            final String[] fields = csvLines.get(r).split(",");
+            for (int i = 0; i < 5; i++)
+            {
+                values[r * 5 + i] = Float.parseFloat(fields[i]);
+            }
+        }
+        return values;
+    }
+
     private static float[] labelAndFeatures(final List<List<DataSet>> partitions)
     {
         final List<Float> values = new ArrayList<>();

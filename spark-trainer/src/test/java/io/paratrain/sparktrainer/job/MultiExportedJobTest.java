@@ -298,14 +298,7 @@ class MultiExportedJobTest
     /** "a" and "b" through their own dense layers, merged, to "class" (softmax) and "value" (squared error). */
     private static ComputationGraphConfiguration graph()
     {
-        return new NeuralNetConfiguration.Builder().seed(11).dataType(DataType.FLOAT).updater(new Adam(0.05))
-            .weightInit(WeightInit.XAVIER).graphBuilder()
-            .addInputs("a", "b")
-            .addLayer("denseA", new DenseLayer.Builder().nIn(A).nOut(6).activation(Activation.RELU).build(), "a")
-            .addLayer("denseB", new DenseLayer.Builder().nIn(B).nOut(5).activation(Activation.TANH).build(), "b")
-            .addVertex("merge", new MergeVertex(), "denseA", "denseB")
-            .addLayer("class", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(11).nOut(CLASSES)
-                .activation(Activation.SOFTMAX).build(), "merge")
+        return twoInputsToClass()
             .addLayer("value", new OutputLayer.Builder(LossFunctions.LossFunction.MSE).nIn(11).nOut(VALUES)
                 .activation(Activation.IDENTITY).build(), "merge")
             .setOutputs("class", "value")
@@ -315,6 +308,12 @@ class MultiExportedJobTest
     /** As {@link #graph} without "value". */
     private static ComputationGraphConfiguration oneOutputGraph()
     {
+        return twoInputsToClass().setOutputs("class").build();
+    }
+
+    /** {@link #graph}'s layers up to its "class" output, outputs not yet set. */
+    private static ComputationGraphConfiguration.GraphBuilder twoInputsToClass()
+    {
         return new NeuralNetConfiguration.Builder().seed(11).dataType(DataType.FLOAT).updater(new Adam(0.05))
             .weightInit(WeightInit.XAVIER).graphBuilder()
             .addInputs("a", "b")
@@ -322,9 +321,7 @@ class MultiExportedJobTest
             .addLayer("denseB", new DenseLayer.Builder().nIn(B).nOut(5).activation(Activation.TANH).build(), "b")
             .addVertex("merge", new MergeVertex(), "denseA", "denseB")
             .addLayer("class", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(11).nOut(CLASSES)
-                .activation(Activation.SOFTMAX).build(), "merge")
-            .setOutputs("class")
-            .build();
+                .activation(Activation.SOFTMAX).build(), "merge");
     }
 
     /** {@code count} one-example MultiDataSets with a learnable pattern, features multiples of 1/64. */
